@@ -1,0 +1,125 @@
+/**
+ * The fleet spec: everything flotilla knows about one stack, after validation.
+ * Durations are milliseconds here; in the stack file they are strings with units.
+ */
+export const MIRROR_PROVIDERS = ['aws', 'hcloud', 'ssh', 'local'] as const;
+export type MirrorProvider = (typeof MIRROR_PROVIDERS)[number];
+export const DNS_PROVIDER_KINDS = ['cloudflare', 'route53', 'hcloud', 'powerdns', 'rfc2136', 'local'] as const;
+export type DnsProviderKind = (typeof DNS_PROVIDER_KINDS)[number];
+export const REGISTRAR_KINDS = ['cloudflare', 'route53domains', 'manual'] as const;
+export type RegistrarKind = (typeof REGISTRAR_KINDS)[number];
+
+export interface HealthSettings {
+  intervalMs: number;
+  timeoutMs: number;
+  rise: number;
+  fall: number;
+  /** Path probed on every mirror, e.g. `/`. */
+  path: string;
+  /** Host header and TLS SNI; defaults to the site domain. */
+  host?: string;
+  scheme: 'http' | 'https';
+  port?: number;
+  expectStatus: number[];
+  /** Substring (or /regex/) the body must contain. */
+  bodyMatch?: string;
+  /** When true the body's sha256 must equal the digest of `site.contentDir`'s file at `path`. */
+  checkDigest: boolean;
+  /** Minimum days of TLS certificate validity left (https only). */
+  tlsMinDays: number;
+  /** A probe slower than this counts as failed. */
+  latencyBudgetMs?: number;
+  /** Fraction of the interval used as random jitter so probes of thousands of mirrors do not align. */
+  jitter: number;
+}
+
+export interface MirrorSpec {
+  name: string;
+  provider: MirrorProvider;
+  /** Known address (ssh/local, or a deployed cloud host). Cloud hosts get theirs from the Pulumi outputs. */
+  ipv4?: string;
+  ipv6?: string;
+  weight: number;
+  /** Provider settings (region, instanceType/serverType, image, ssh user, key env var...). */
+  settings: Record<string, string | number | boolean>;
+  health?: Partial<HealthSettings>;
+}
+
+export interface DnsProviderSpec {
+  name: string;
+  kind: DnsProviderKind;
+  /** Driver settings. Secrets are names of environment variables (`tokenEnv: CF_API_TOKEN`), never values. */
+  settings: Record<string, string | number | boolean | string[]>;
+}
+
+export interface RegistrarSpec {
+  name: string;
+  kind: RegistrarKind;
+  domain: string;
+  settings: Record<string, string | number | boolean>;
+}
+
+export interface PolicySpec {
+  ttl: number;
+  minHealthy: number;
+  /** Share (0..1) of a zone's RRsets one change may delete without --force. */
+  maxRemoveShare: number;
+  /** Written in the ownership markers; records without our marker are never touched. */
+  ownerId: string;
+}
+
+export interface StateSpec {
+  kind: 'file' | 'etcd';
+  /** Directory for the file store (relative to the stack file's project). */
+  path: string;
+  endpoints: string[];
+}
+
+export interface ServerSpec {
+  listen: string;
+  port: number;
+  /** Name of the environment variable holding the API bearer token. */
+  tokenEnv: string;
+}
+
+export interface CanarySpec {
+  /** URL or host:port reached to decide whether the controller itself is cut off. */
+  target: string;
+}
+
+export interface FleetSpec {
+  stack: string;
+  site: {
+    name: string;
+    contentDir: string;
+    /** sha256 of the whole directory (sorted paths + contents), the "same bytes" every mirror must serve. */
+    digest: string;
+    /** sha256 per file path (`/index.html`), for digest checks of the probed path. */
+    files: Record<string, string>;
+  };
+  domain: string;
+  alternateDomains: string[];
+  mirrors: MirrorSpec[];
+  dnsProviders: DnsProviderSpec[];
+  registrars: RegistrarSpec[];
+  health: HealthSettings;
+  canaries: CanarySpec[];
+  policy: PolicySpec;
+  state: StateSpec;
+  server: ServerSpec;
+}
+
+/** Health settings of one mirror: the fleet defaults with its own overrides. */
+export function mirrorHealth(spec: FleetSpec, mirror: MirrorSpec): HealthSettings {
+  return { ...spec.health, ...(mirror.health ?? {}) };
+}
+
+/** The zone a served name lives in: the domain itself for names below it, else the name. */
+export function zoneOf(spec: Pick<FleetSpec, 'domain'>, name: string): string {
+  return name === spec.domain || name.endsWith(`.${spec.domain}`) ? spec.domain : name;
+}
+
+/** All zones the fleet publishes. */
+export function zonesOf(spec: Pick<FleetSpec, 'domain' | 'alternateDomains'>): string[] {
+  return [...new Set([spec.domain, ...spec.alternateDomains].map((n) => zoneOf(spec, n)))];
+}

@@ -1,0 +1,23 @@
+/** What the controller believes about each mirror. `unknown` = never probed (treated as serving). */
+export type MirrorState = 'up' | 'down' | 'unknown';
+
+export interface MirrorHealth {
+  state: MirrorState;
+  /** Consecutive successes / failures of the latest probes. */
+  successStreak: number;
+  failureStreak: number;
+  /** When the state last changed (ms since epoch). */
+  since?: number;
+  /** Number of state flips in the recent window (flap detection). */
+  recentFlips: number[];
+  /** Why the last probe failed (or `ok`). */
+  lastReason?: string;
+  lastLatencyMs?: number;
+  lastProbeAt?: number;
+}
+
+export type Health = Record<string, MirrorHealth>;
+
+export function unknownHealth(): MirrorHealth {
+  return { state: 'unknown', successStreak: 0, failureStreak: 0, recentFlips: [] };
+}

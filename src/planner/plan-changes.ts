@@ -1,0 +1,66 @@
+import { normalizeRecordSet, rrsetKey, sameRecordSet, type Change, type RecordSet } from '../domain/records.ts';
+import { isMarkerName, ownedKeys } from './ownership.ts';
+
+export interface PlanOptions {
+  ownerId: string;
+  /** Share (0..1) of the zone's current RRsets this plan may delete; above it the plan is refused unless forced. */
+  maxRemoveShare: number;
+  force?: boolean;
+}
+
+export interface Plan {
+  changes: Change[];
+  /** Desired RRsets left alone because a record we do not own sits there. */
+  conflicts: { key: string; reason: string }[];
+  /** Set when a safety rail refuses this plan; `changes` is what it would have done. */
+  refused?: string;
+}
+
+/**
+ * Diff current against desired for one zone. Pure. Only RRsets our markers claim are updated or deleted;
+ * foreign RRsets are never touched. Markers are written before the records they claim and removed after them.
+ */
+export function planChanges(current: readonly RecordSet[], desired: readonly RecordSet[], opts: PlanOptions): Plan {
+  const owned = ownedKeys(current, opts.ownerId);
+  const cur = new Map(current.map((r) => [rrsetKey(r), normalizeRecordSet(r)] as const));
+  const want = new Map(desired.map((r) => [rrsetKey(r), normalizeRecordSet(r)] as const));
+  const conflicts: Plan['conflicts'] = [];
+
+  // A desired record whose place holds a foreign record is skipped, and so is its marker (never claim it).
+  const blocked = new Set<string>();
+  for (const [key, d] of want) {
+    const c = cur.get(key);
+    if (c && !owned.has(key)) {
+      blocked.add(key);
+      if (!isMarkerName(d.name)) blocked.add(`_flotilla-${d.type.toLowerCase()}.${d.name}/TXT`);
+      conflicts.push({ key, reason: `a record not created by flotilla (owner ${opts.ownerId}) exists at ${key}; left untouched` });
+    }
+  }
+
+  const markerFirst: Change[] = [];
+  const records: Change[] = [];
+  const deletes: Change[] = [];
+  const markerDeletes: Change[] = [];
+  for (const [key, d] of want) {
+    if (blocked.has(key)) continue;
+    const c = cur.get(key);
+    const bucket = isMarkerName(d.name) ? markerFirst : records;
+    if (!c) bucket.push({ action: 'create', after: d });
+    else if (!sameRecordSet(c, d)) bucket.push({ action: 'update', before: c, after: d });
+  }
+  for (const [key, c] of cur) {
+    if (want.has(key) || !owned.has(key)) continue;
+    (isMarkerName(c.name) ? markerDeletes : deletes).push({ action: 'delete', before: c });
+  }
+  const changes = [...markerFirst, ...records, ...deletes, ...markerDeletes];
+  const plan: Plan = { changes, conflicts };
+
+  const removed = deletes.length + markerDeletes.length;
+  if (current.length > 0 && removed / current.length > opts.maxRemoveShare && !opts.force) {
+    plan.refused =
+      `this change deletes ${removed} of ${current.length} RRsets in the zone ` +
+      `(${Math.round((100 * removed) / current.length)}% > policy.maxRemoveShare ${Math.round(opts.maxRemoveShare * 100)}%); ` +
+      `re-run with --force if that is intended`;
+  }
+  return plan;
+}

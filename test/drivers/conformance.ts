@@ -1,0 +1,192 @@
+/**
+ * THE shared driver conformance suite. Every driver test file calls `conformanceSuite(target)` once.
+ * list → apply → list again → second apply makes zero changes; update/delete round trips; foreign records untouched;
+ * batches larger than the provider limit split; throttling retried; permanent errors typed and clear.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DriverError } from '../../src/domain/errors.ts';
+import { normalizeRecordSet, type RecordSet, type RecordType } from '../../src/domain/records.ts';
+import type { DnsDriver } from '../../src/drivers/dns-driver.ts';
+import { markerRecord, isMarkerName } from '../../src/planner/ownership.ts';
+import { planChanges } from '../../src/planner/plan-changes.ts';
+
+export interface ConformanceTarget {
+  /** Label in test names, e.g. `rfc2136 (BIND9)`. */
+  label: string;
+  zone: string;
+  /** Starts the server or fake (before all tests). */
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  driver(): DnsDriver;
+  /** Puts a record on the server directly, bypassing flotilla (a record someone else made). */
+  seedForeign(r: RecordSet): Promise<void>;
+  /** Direct DNS query at the server (real servers): the values it answers for name/type. */
+  query?(name: string, type: RecordType): Promise<string[]>;
+  /** Makes the next `n` write requests fail with the provider's throttling response. Fakes only. */
+  injectThrottle?(n: number): Promise<void>;
+  /** A driver whose credentials the server rejects. */
+  badCredentialsDriver?(): DnsDriver;
+  /** A zone name the provider does not have. */
+  missingZone: string;
+}
+
+const OWNER = 'conformance';
+const TTL = 300;
+
+function ours(records: RecordSet[], zone: string): RecordSet[] {
+  return records
+    .filter((r) => r.type !== 'SOA' && !(r.type === 'NS' && r.name === zone))
+    .map(normalizeRecordSet)
+    .sort((a, b) => (a.name + a.type < b.name + b.type ? -1 : 1));
+}
+
+function owned(name: string, type: RecordType, values: string[]): RecordSet[] {
+  return [markerRecord(name, type, OWNER, TTL), { name, type, ttl: TTL, values }];
+}
+
+async function converge(d: DnsDriver, zone: string, desired: RecordSet[], force = false) {
+  const current = await d.listRecords(zone);
+  const plan = planChanges(current, desired, { ownerId: OWNER, maxRemoveShare: 1, force });
+  if (plan.changes.length > 0) await d.applyChanges(zone, plan.changes);
+  return plan;
+}
+
+export function conformanceSuite(t: ConformanceTarget): void {
+  describe(`driver conformance: ${t.label}`, () => {
+    let d: DnsDriver;
+    const z = t.zone;
+    const www = `www.${z}`;
+    before(async () => {
+      await t.setup();
+      d = t.driver();
+    });
+    after(async () => {
+      await d?.close?.();
+      await t.teardown();
+    });
+
+    it('declares its capabilities', () => {
+      assert.ok(['record', 'rrset', 'zone'].includes(d.capabilities.granularity));
+      assert.ok(d.capabilities.maxBatch >= 1);
+      assert.ok(d.capabilities.types.includes('A') && d.capabilities.types.includes('TXT'));
+    });
+
+    it('lists a fresh zone with none of our records', async () => {
+      const list = await d.listRecords(z);
+      assert.equal(list.filter((r) => isMarkerName(r.name)).length, 0);
+    });
+
+    const desired1 = [...owned(z, 'A', ['192.0.2.1', '192.0.2.2']), ...owned(www, 'A', ['192.0.2.1']), ...owned(`txt.${z}`, 'TXT', ['hello world'])];
+
+    it('applies a change set and lists exactly it', async () => {
+      const plan = await converge(d, z, desired1);
+      assert.ok(plan.changes.length === desired1.length, `expected ${desired1.length} creates, got ${plan.changes.length}`);
+      const after = ours(await d.listRecords(z), z);
+      assert.deepEqual(after, ours(desired1, z));
+    });
+
+    it('applying the same desired state again makes zero changes', async () => {
+      const plan = await converge(d, z, desired1);
+      assert.deepEqual(plan.changes, []);
+    });
+
+    if (t.query) {
+      it('the change is visible with a direct DNS query to the server', async () => {
+        assert.deepEqual((await t.query!(z, 'A')).sort(), ['192.0.2.1', '192.0.2.2']);
+        assert.deepEqual(await t.query!(`txt.${z}`, 'TXT'), ['hello world']);
+      });
+    }
+
+    it('updates an RRset in place (round trip)', async () => {
+      const desired2 = desired1.map((r) => (r.name === z && r.type === 'A' ? { ...r, values: ['192.0.2.2', '192.0.2.3'] } : r));
+      const plan = await converge(d, z, desired2);
+      assert.equal(plan.changes.length, 1);
+      assert.equal(plan.changes[0].action, 'update');
+      assert.deepEqual(ours(await d.listRecords(z), z), ours(desired2, z));
+      if (t.query) assert.deepEqual((await t.query(z, 'A')).sort(), ['192.0.2.2', '192.0.2.3']);
+      assert.deepEqual((await converge(d, z, desired2)).changes, []);
+    });
+
+    it('deletes an RRset and its marker (round trip)', async () => {
+      const desired3 = owned(z, 'A', ['192.0.2.2', '192.0.2.3']);
+      const plan = await converge(d, z, desired3);
+      assert.equal(plan.changes.filter((c) => c.action === 'delete').length, 4);
+      assert.deepEqual(ours(await d.listRecords(z), z), ours(desired3, z));
+      if (t.query) assert.deepEqual(await t.query(`txt.${z}`, 'TXT'), []);
+    });
+
+    it('never touches foreign records', async () => {
+      const foreign: RecordSet = { name: `foreign.${z}`, type: 'A', ttl: 600, values: ['198.51.100.7'] };
+      const clash: RecordSet = { name: `mail.${z}`, type: 'TXT', ttl: 600, values: ['v=spf1 -all'] };
+      await t.seedForeign(foreign);
+      await t.seedForeign(clash);
+      // desired wants mail/TXT too: a conflict, left alone; foreign/A is not desired: not deleted.
+      const desired = [...owned(z, 'A', ['192.0.2.2', '192.0.2.3']), ...owned(`mail.${z}`, 'TXT', ['mine'])];
+      const plan = await converge(d, z, desired);
+      assert.equal(plan.conflicts.length, 1);
+      const list = ours(await d.listRecords(z), z);
+      assert.deepEqual(list.find((r) => r.name === `foreign.${z}`), normalizeRecordSet(foreign));
+      assert.deepEqual(list.find((r) => r.name === `mail.${z}` && r.type === 'TXT'), normalizeRecordSet(clash));
+      assert.equal(list.some((r) => r.name === `_flotilla-txt.mail.${z}`), false);
+      // emptying our desired set still leaves them
+      await converge(d, z, [], true);
+      const left = ours(await d.listRecords(z), z);
+      assert.deepEqual(left.map((r) => r.name).sort(), [`foreign.${z}`, `mail.${z}`]);
+    });
+
+    it('splits a change set larger than the provider batch limit', async () => {
+      const n = Math.min(d.capabilities.maxBatch, 400) + 3;
+      const many: RecordSet[] = [];
+      for (let i = 0; i < Math.ceil(n / 2); i++) many.push(...owned(`h${i}.bulk.${z}`, 'A', [`10.0.${i >> 8}.${i & 255}`]));
+      const current = await d.listRecords(z);
+      const plan = planChanges(current, many, { ownerId: OWNER, maxRemoveShare: 1 });
+      const report = await d.applyChanges(z, plan.changes);
+      assert.equal(report.applied, plan.changes.length);
+      if (plan.changes.length > d.capabilities.maxBatch) assert.ok(report.requests >= 2, `expected a split, got ${report.requests} request(s)`);
+      const names = new Set(ours(await d.listRecords(z), z).map((r) => r.name));
+      for (const r of many) assert.ok(names.has(r.name), `missing ${r.name}`);
+      await converge(d, z, [], true);
+    });
+
+    if (t.injectThrottle) {
+      it('retries a throttled write with backoff and succeeds', async () => {
+        await t.injectThrottle!(2);
+        const desired = owned(`throttle.${z}`, 'A', ['192.0.2.9']);
+        await converge(d, z, desired);
+        assert.deepEqual(ours(await d.listRecords(z), z).filter((r) => r.name.includes('throttle')), ours(desired, z));
+        await converge(d, z, [], true);
+      });
+    }
+
+    it('a missing zone is a typed error naming the provider and zone', async () => {
+      await assert.rejects(d.listRecords(t.missingZone), (e: unknown) => {
+        assert.ok(e instanceof DriverError, `expected DriverError, got ${String(e)}`);
+        assert.equal(e.code, 'DRIVER_NOT_FOUND');
+        assert.ok(e.message.includes(t.missingZone) && e.message.includes(d.name), e.message);
+        return true;
+      });
+    });
+
+    if (t.badCredentialsDriver) {
+      it('bad credentials are a typed error naming the provider and zone', async () => {
+        const bad = t.badCredentialsDriver!();
+        try {
+          await assert.rejects(bad.applyChanges(z, [{ action: 'create', after: { name: `x.${z}`, type: 'A', ttl: 300, values: ['192.0.2.1'] } }]), (e: unknown) => {
+            assert.ok(e instanceof DriverError, `expected DriverError, got ${String(e)}`);
+            assert.equal(e.code, 'DRIVER_AUTH');
+            assert.ok(e.message.includes(z), e.message);
+            return true;
+          });
+        } finally {
+          await bad.close?.();
+        }
+      });
+    }
+
+    it('reports the authoritative nameservers', async () => {
+      const ns = await d.nameservers(z);
+      assert.ok(ns.length >= 1);
+    });
+  });
+}
