@@ -1,0 +1,170 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { isMap, LineCounter, parseDocument } from 'yaml';
+import type { ZodError } from 'zod';
+import { ConfigError, type ConfigIssue } from '../domain/errors.ts';
+import type { FleetSpec } from '../domain/fleet-spec.ts';
+import { fleetSchema, type FleetParsed } from './fleet-schema.ts';
+import { digestSite } from './site-digest.ts';
+
+export const NAMESPACE = 'flotilla';
+const FLEET_KEY = `${NAMESPACE}:fleet`;
+
+export interface StackRef {
+  /** Stack name: reads `<projectDir>/stacks/Pulumi.<stack>.yaml`. */
+  stack?: string;
+  /** Or a direct path to a stack file. */
+  file?: string;
+  /** Where to look for Pulumi.yaml (default: cwd and upwards). */
+  cwd?: string;
+}
+
+/** The project root: the nearest directory holding Pulumi.yaml, from `cwd` upwards (or cwd itself). */
+export function findProjectDir(cwd = process.cwd()): string {
+  for (let d = resolve(cwd); ; d = dirname(d)) {
+    if (existsSync(join(d, 'Pulumi.yaml'))) return d;
+    if (dirname(d) === d) return resolve(cwd);
+  }
+}
+
+export function stackFilePath(ref: StackRef): string {
+  if (ref.file) return resolve(ref.cwd ?? process.cwd(), ref.file);
+  if (!ref.stack) throw new ConfigError('(command line)', [{ path: '--stack', message: 'expected --stack NAME or --config FILE' }], 'CONFIG_NOT_FOUND');
+  return join(findProjectDir(ref.cwd), 'stacks', `Pulumi.${ref.stack}.yaml`);
+}
+
+/** Loads and validates a stack file into a FleetSpec. Every problem is reported at once as a ConfigError. */
+export async function loadStack(ref: StackRef): Promise<FleetSpec & { file: string; projectDir: string }> {
+  const file = stackFilePath(ref);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    const hint = ref.stack ? ` (stacks: ${listStacks(dirname(file)).join(', ') || 'none found'})` : '';
+    throw new ConfigError(file, [{ path: '(file)', message: `stack file not found${hint}` }], 'CONFIG_NOT_FOUND');
+  }
+  const stack = ref.stack ?? (/^Pulumi\.(.+)\.ya?ml$/.exec(basename(file))?.[1] ?? basename(file).replace(/\.ya?ml$/, ''));
+  const projectDir = ref.file ? findProjectDir(dirname(file)) : findProjectDir(ref.cwd);
+  const raw = parseYaml(file, text);
+  const fleetRaw = extractFleet(file, raw);
+  const parsed = fleetSchema.safeParse(fleetRaw);
+  if (!parsed.success) throw new ConfigError(file, zodIssues(parsed.error, fleetRaw));
+  return { ...(await toSpec(file, projectDir, stack, parsed.data)), file, projectDir };
+}
+
+function listStacks(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
+      .filter((x): x is string => !!x);
+  } catch {
+    return [];
+  }
+}
+
+function parseYaml(file: string, text: string): unknown {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => {
+        const pos = lc.linePos(e.pos[0]);
+        return { path: `line ${pos.line}, column ${pos.col}`, message: `not valid YAML: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  if (!isMap(doc.contents)) throw new ConfigError(file, [{ path: '(top)', message: 'expected a Pulumi stack file: a mapping with a `config:` key' }]);
+  return doc.toJS();
+}
+
+function extractFleet(file: string, raw: unknown): unknown {
+  const top = raw as Record<string, unknown>;
+  const issues: ConfigIssue[] = [];
+  const config = top.config as Record<string, unknown> | undefined;
+  if (!config || typeof config !== 'object') {
+    throw new ConfigError(file, [{ path: 'config', message: `expected a \`config:\` mapping holding \`${FLEET_KEY}\`` }]);
+  }
+  for (const key of Object.keys(config)) {
+    if (key.startsWith(`${NAMESPACE}:`) && key !== FLEET_KEY) issues.push({ path: key, message: `unknown key: flotilla reads only ${FLEET_KEY}` });
+  }
+  if (!(FLEET_KEY in config)) issues.push({ path: FLEET_KEY, message: 'missing: the fleet spec (site, domain, mirrors, dnsProviders, ...)' });
+  findPlainSecrets(config[FLEET_KEY], FLEET_KEY, issues);
+  if (issues.length > 0) throw new ConfigError(file, issues);
+  return config[FLEET_KEY];
+}
+
+/** Secrets must be `secure:` values or env var names; a plain value under a secret-looking key is refused. */
+function findPlainSecrets(v: unknown, path: string, issues: ConfigIssue[]): void {
+  if (Array.isArray(v)) return v.forEach((x, i) => findPlainSecrets(x, `${path}[${i}]`, issues));
+  if (!v || typeof v !== 'object') return;
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    const p = `${path}.${k}`;
+    if (/(token|secret|password|apikey|api_key|privatekey)$/i.test(k) && typeof x === 'string')
+      issues.push({ path: p, message: `a secret must not be written in the stack file: use ${k}Env with the name of an environment variable` });
+    else findPlainSecrets(x, p, issues);
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = FLEET_KEY;
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `.${String(p)}`;
+  return out;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const p of path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined;
+  return v;
+}
+
+export function zodIssues(err: ZodError, input: unknown): ConfigIssue[] {
+  return err.issues.map((i) => {
+    if (i.code === 'unrecognized_keys') {
+      const keys = (i as { keys: string[] }).keys;
+      return { path: formatPath([...i.path, keys[0]]), message: `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => JSON.stringify(k)).join(', ')} (check the spelling)` };
+    }
+    let message = i.message.replace(/^Invalid input: /, '').replace(/^Invalid option: /, '');
+    if (i.code === 'invalid_value' || i.code === 'invalid_format' || i.code === 'too_small' || i.code === 'too_big') {
+      const found = valueAt(input, i.path);
+      if (found !== undefined && typeof found !== 'object') message += `, found ${JSON.stringify(found)}`;
+    }
+    return { path: formatPath(i.path), message };
+  });
+}
+
+async function toSpec(file: string, projectDir: string, stack: string, f: FleetParsed): Promise<FleetSpec> {
+  const contentDir = resolve(projectDir, f.site.contentDir);
+  if (!existsSync(contentDir) || !statSync(contentDir).isDirectory()) {
+    throw new ConfigError(file, [{ path: `${FLEET_KEY}.site.contentDir`, message: `expected a directory with the site's files, found nothing at ${contentDir}` }]);
+  }
+  const site = await digestSite(contentDir);
+  if (Object.keys(site.files).length === 0)
+    throw new ConfigError(file, [{ path: `${FLEET_KEY}.site.contentDir`, message: `the directory ${contentDir} holds no files` }]);
+  const { latencyBudget, interval, timeout, ...h } = f.health;
+  return {
+    stack,
+    site: { name: f.site.name, contentDir, digest: site.digest, files: site.files },
+    domain: f.domain,
+    alternateDomains: f.alternateDomains,
+    mirrors: f.mirrors.map((m) => {
+      const settings: Record<string, string | number | boolean> = {};
+      for (const k of ['region', 'size', 'image', 'sshUser', 'sshKeyEnv'] as const) if (m[k] !== undefined) settings[k] = m[k]!;
+      const mh = m.health;
+      const health = mh
+        ? Object.fromEntries(
+            Object.entries({ ...mh, intervalMs: mh.interval, timeoutMs: mh.timeout, latencyBudgetMs: mh.latencyBudget, interval: undefined, timeout: undefined, latencyBudget: undefined }).filter(([, v]) => v !== undefined),
+          )
+        : undefined;
+      return { name: m.name, provider: m.provider, ipv4: m.ipv4, ipv6: m.ipv6, weight: m.weight, settings, health };
+    }),
+    dnsProviders: f.dnsProviders,
+    registrars: f.registrars.map((r) => ({ name: r.name, kind: r.kind, domain: r.domain, settings: r.accountId ? { accountId: r.accountId } : {} })),
+    health: { ...h, intervalMs: interval, timeoutMs: timeout, latencyBudgetMs: latencyBudget },
+    canaries: f.canaries,
+    policy: { ...f.policy, ownerId: f.policy.ownerId ?? `flotilla-${stack}` },
+    state: { ...f.state, path: resolve(projectDir, f.state.path) },
+    server: f.server,
+  };
+}
