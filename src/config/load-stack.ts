@@ -47,9 +47,10 @@ export async function loadStack(ref: StackRef): Promise<FleetSpec & { file: stri
   const stack = ref.stack ?? (/^Pulumi\.(.+)\.ya?ml$/.exec(basename(file))?.[1] ?? basename(file).replace(/\.ya?ml$/, ''));
   const projectDir = ref.file ? findProjectDir(dirname(file)) : findProjectDir(ref.cwd);
   const raw = parseYaml(file, text);
-  const fleetRaw = extractFleet(file, raw);
+  const { fleetRaw, issues } = extractFleet(file, raw);
   const parsed = fleetSchema.safeParse(fleetRaw);
-  if (!parsed.success) throw new ConfigError(file, zodIssues(parsed.error, fleetRaw));
+  if (!parsed.success) issues.push(...zodIssues(parsed.error, fleetRaw));
+  if (issues.length > 0 || !parsed.success) throw new ConfigError(file, issues);
   return { ...(await toSpec(file, projectDir, stack, parsed.data)), file, projectDir };
 }
 
@@ -79,7 +80,7 @@ function parseYaml(file: string, text: string): unknown {
   return doc.toJS();
 }
 
-function extractFleet(file: string, raw: unknown): unknown {
+function extractFleet(file: string, raw: unknown): { fleetRaw: unknown; issues: ConfigIssue[] } {
   const top = raw as Record<string, unknown>;
   const issues: ConfigIssue[] = [];
   const config = top.config as Record<string, unknown> | undefined;
@@ -89,10 +90,12 @@ function extractFleet(file: string, raw: unknown): unknown {
   for (const key of Object.keys(config)) {
     if (key.startsWith(`${NAMESPACE}:`) && key !== FLEET_KEY) issues.push({ path: key, message: `unknown key: flotilla reads only ${FLEET_KEY}` });
   }
-  if (!(FLEET_KEY in config)) issues.push({ path: FLEET_KEY, message: 'missing: the fleet spec (site, domain, mirrors, dnsProviders, ...)' });
+  if (!(FLEET_KEY in config)) {
+    issues.push({ path: FLEET_KEY, message: 'missing: the fleet spec (site, domain, mirrors, dnsProviders, ...)' });
+    throw new ConfigError(file, issues);
+  }
   findPlainSecrets(config[FLEET_KEY], FLEET_KEY, issues);
-  if (issues.length > 0) throw new ConfigError(file, issues);
-  return config[FLEET_KEY];
+  return { fleetRaw: config[FLEET_KEY], issues };
 }
 
 /** Secrets must be `secure:` values or env var names; a plain value under a secret-looking key is refused. */

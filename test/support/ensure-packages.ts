@@ -3,10 +3,13 @@
  * Under CI=true a failure to install throws, so a test that needs a server fails rather than skipping.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 let updated = false;
 
+/** `bin` is a command name, or an absolute path of a file the package ships. */
 export function hasBinary(bin: string): boolean {
+  if (bin.startsWith('/')) return existsSync(bin);
   return spawnSync('sh', ['-c', `command -v ${bin} || test -x /usr/sbin/${bin}`], { stdio: 'ignore' }).status === 0;
 }
 

@@ -1,0 +1,35 @@
+import { Option, type Command } from 'commander';
+import { loadStack } from '../config/load-stack.ts';
+import { UsageError } from '../domain/errors.ts';
+import { FileStateStore } from '../state/file-state-store.ts';
+import type { StateStore } from '../state/state-store.ts';
+import type { FleetSpec } from '../domain/fleet-spec.ts';
+
+export interface StackOpts {
+  stack?: string;
+  config?: string;
+  json?: boolean;
+}
+
+/** Adds --stack/--config/--json to a command. */
+export function stackOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('-s, --stack <name>', 'stack name: reads stacks/Pulumi.<name>.yaml').env('FLOTILLA_STACK'))
+    .option('-c, --config <file>', 'path to a stack file instead of --stack')
+    .option('--json', 'machine-readable output');
+}
+
+export async function specFrom(o: StackOpts) {
+  if (!o.stack && !o.config) throw new UsageError('name a stack with --stack NAME (or a file with --config FILE)');
+  return loadStack({ stack: o.stack, file: o.config });
+}
+
+/** The state store the spec names. */
+export function openStateStore(spec: FleetSpec): StateStore {
+  if (spec.state.kind === 'file') return new FileStateStore(spec.state.path);
+  throw new UsageError(`state.kind "${spec.state.kind}" is not available in this version; use state.kind: file`);
+}
+
+export function whoami(): string {
+  return process.env.FLOTILLA_AUTHOR ?? process.env.SUDO_USER ?? process.env.USER ?? 'unknown';
+}

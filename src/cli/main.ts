@@ -1,0 +1,35 @@
+import { Command, CommanderError } from 'commander';
+import { FlotillaError } from '../domain/errors.ts';
+import { registerCommands } from './commands/index.ts';
+
+/**
+ * Exit codes: 0 ok · 1 unhealthy or failed · 2 bad input (stack file, flags, unknown mirror).
+ * A user mistake never prints a stack trace; an unexpected error does (it is a bug: report it).
+ */
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('flotilla')
+    .description('Keep a site online when any one host, DNS provider or registrar drops it.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerCommands(program);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    return handleError(e);
+  }
+}
+
+export function handleError(e: unknown): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    return 2;
+  }
+  if (e instanceof FlotillaError) {
+    process.stderr.write(`flotilla: ${e.message}\n`);
+    return e.exitCode;
+  }
+  process.stderr.write(`flotilla: unexpected error (this is a bug, please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
+  return 1;
+}

@@ -1,0 +1,34 @@
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { execa } from 'execa';
+import { ToolMissingError } from '../domain/errors.ts';
+
+/** Full path of `pulumi` on PATH, or undefined. */
+export function findPulumi(path = process.env.PATH ?? ''): string | undefined {
+  for (const dir of path.split(delimiter).filter(Boolean)) {
+    const p = join(dir, 'pulumi');
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+export const PULUMI_MISSING =
+  'the Pulumi CLI (`pulumi`) is not on PATH, so `flotilla up`, `preview` and `destroy` cannot deploy anything. ' +
+  'Install it from https://www.pulumi.com/docs/install/ (for example `curl -fsSL https://get.pulumi.com | sh`, then add ' +
+  '~/.pulumi/bin to PATH), log in with `pulumi login` (or `pulumi login --local` for a state file on this machine), and run ' +
+  'the command again from the repository root. To see what would be created without Pulumi or a cloud account, use ' +
+  '`flotilla preview --mock --stack NAME`.';
+
+/** Runs `pulumi <verb> --stack NAME` in the project directory with the user's terminal attached. */
+export async function runPulumi(opts: { verb: 'up' | 'preview' | 'destroy'; stack: string; projectDir: string; yes?: boolean; path?: string }): Promise<number> {
+  const bin = findPulumi(opts.path);
+  if (!bin) throw new ToolMissingError(PULUMI_MISSING);
+  const args = [opts.verb, '--stack', opts.stack, ...(opts.yes ? ['--yes'] : [])];
+  const r = await execa(bin, args, { cwd: opts.projectDir, stdio: 'inherit', reject: false });
+  return r.exitCode ?? 1;
+}

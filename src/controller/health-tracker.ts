@@ -1,0 +1,59 @@
+import type { MirrorHealth } from '../domain/health.ts';
+
+export interface HysteresisSettings {
+  rise: number;
+  fall: number;
+  /** Flips within this window count toward flapping. */
+  flapWindowMs: number;
+  /** This many flips within the window make a mirror "flapping": it then needs `rise × flapPenalty` successes. */
+  flapThreshold: number;
+  flapPenalty: number;
+}
+
+export interface Observation {
+  ok: boolean;
+  reason: string;
+  latencyMs: number;
+  at: number;
+}
+
+export interface TrackResult {
+  next: MirrorHealth;
+  /** The state changed (up ↔ down, or unknown → down/up). */
+  flipped: boolean;
+  flapping: boolean;
+}
+
+export function hysteresisFor(h: { rise: number; fall: number; intervalMs: number }): HysteresisSettings {
+  // a window of ten full rise+fall cycles: long enough to see a flapper, short enough to forgive one
+  return { rise: h.rise, fall: h.fall, flapWindowMs: Math.max(10_000, 10 * (h.rise + h.fall) * h.intervalMs), flapThreshold: 3, flapPenalty: 3 };
+}
+
+/** Rise/fall hysteresis for one mirror. Pure: the next health from the current one and one probe result. */
+export function observe(cur: MirrorHealth, o: Observation, s: HysteresisSettings): TrackResult {
+  const recentFlips = cur.recentFlips.filter((t) => o.at - t < s.flapWindowMs);
+  const flapping = recentFlips.length >= s.flapThreshold;
+  const successStreak = o.ok ? cur.successStreak + 1 : 0;
+  const failureStreak = o.ok ? 0 : cur.failureStreak + 1;
+  const needRise = flapping ? s.rise * s.flapPenalty : s.rise;
+  let state = cur.state;
+  if (state !== 'down' && failureStreak >= s.fall) state = 'down';
+  else if (state !== 'up' && successStreak >= (state === 'unknown' ? s.rise : needRise)) state = 'up';
+  const flipped = state !== cur.state;
+  // unknown → up is the first sighting, not a flip worth counting against the mirror
+  if (flipped && cur.state !== 'unknown') recentFlips.push(o.at);
+  return {
+    next: {
+      state,
+      successStreak,
+      failureStreak,
+      since: flipped ? o.at : cur.since,
+      recentFlips,
+      lastReason: o.reason,
+      lastLatencyMs: o.latencyMs,
+      lastProbeAt: o.at,
+    },
+    flipped,
+    flapping: recentFlips.length >= s.flapThreshold,
+  };
+}

@@ -1,0 +1,30 @@
+import type { Health } from './health.ts';
+import type { Override } from './override.ts';
+import type { RecordSet } from './records.ts';
+
+/** What one DNS provider was last seen doing. */
+export interface ProviderStatus {
+  lastAppliedAt?: number;
+  /** When every authoritative server of this provider last answered the desired set. */
+  lastConvergedAt?: number;
+  /** Decision → last server converged, for the latest decision (ms). */
+  lastConvergeMs?: number;
+  lastError?: string;
+  /** What the provider held at the last reconcile, per zone (for `plan` and `status` without API calls). */
+  records?: Record<string, RecordSet[]>;
+}
+
+/** The controller's persistent state. `version` increases by one on every save (optimistic concurrency). */
+export interface State {
+  version: number;
+  updatedAt: number;
+  health: Health;
+  overrides: Override[];
+  /** Mirrors in the last published answer: the fail-open fallback. */
+  lastGood: string[];
+  providers: Record<string, ProviderStatus>;
+}
+
+export function emptyState(): State {
+  return { version: 0, updatedAt: 0, health: {}, overrides: [], lastGood: [], providers: {} };
+}

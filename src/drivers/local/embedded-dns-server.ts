@@ -1,0 +1,208 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, isIPv6, type Server, type Socket } from 'node:net';
+import * as dnsPacket from 'dns-packet';
+import type { Answer, DecodedPacket, OptAnswer, Packet, Question } from 'dns-packet';
+import { RCODE, resolveQuestion, zoneTransfer, type Resolution } from './dns-answer.ts';
+import type { ZoneStore } from './zone-store.ts';
+
+export interface EmbeddedDnsServerOptions {
+  /** Address to listen on, e.g. `127.0.0.1` or `::1`. */
+  listen: string;
+  /** UDP and TCP port; 0 picks a free one (reported back). */
+  port: number;
+  /** The zones served; read on every query, so a change applied through the store is answered at once. */
+  store: ZoneStore;
+  /** Called for internal faults (a query that could not be answered); default: ignored. */
+  onError?: (err: unknown) => void;
+}
+
+export interface EmbeddedDnsServer {
+  /** `host:port` (`[::1]:port` for IPv6), ready for `dig @host -p port`. */
+  address: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const FLAG_AA = 1 << 10;
+const FLAG_TC = 1 << 9;
+const FLAG_RD = 1 << 8;
+/** UDP payload size we advertise and accept at most (the DNS flag day 2020 value). */
+const OUR_UDP_SIZE = 1232;
+/** An AXFR message is flushed when it grows past this many bytes (TCP messages max out at 65535). */
+const AXFR_MESSAGE_BYTES = 16_000;
+const TCP_IDLE_MS = 10_000;
+
+/**
+ * Starts an authoritative DNS server for the zones in `store`, on UDP and TCP at listen:port.
+ * Answers A/AAAA/CNAME/TXT/NS/SOA/MX/SRV/CAA with the AA flag, NXDOMAIN/NODATA with the SOA in authority,
+ * REFUSED outside its zones, TC over UDP when the answer exceeds 512 bytes (or the client's EDNS size),
+ * and AXFR over TCP. No recursion, no NOTIFY, no DNSSEC.
+ */
+export async function startEmbeddedDnsServer(opts: EmbeddedDnsServerOptions): Promise<EmbeddedDnsServer> {
+  const onError = opts.onError ?? (() => undefined);
+  const handler = (msg: Buffer, transport: 'udp' | 'tcp') => handleMessage(opts.store, msg, transport, onError);
+  // With port 0, the UDP port picked by the kernel may be taken for TCP: try again with another.
+  for (let attempt = 0; ; attempt++) {
+    const udp = await bindUdp(opts.listen, opts.port, handler, onError);
+    const port = udp.address().port;
+    try {
+      const tcp = await listenTcp(opts.listen, port, handler, onError);
+      return {
+        address: isIPv6(opts.listen) ? `[${opts.listen}]:${port}` : `${opts.listen}:${port}`,
+        port,
+        close: async () => {
+          await Promise.all([new Promise<void>((r) => udp.close(() => r())), tcp.close()]);
+        },
+      };
+    } catch (err) {
+      await new Promise<void>((r) => udp.close(() => r()));
+      if (opts.port !== 0 || attempt >= 10 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    }
+  }
+}
+
+type Handler = (msg: Buffer, transport: 'udp' | 'tcp') => Buffer[];
+
+function bindUdp(host: string, port: number, handler: Handler, onError: (e: unknown) => void): Promise<UdpSocket> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+    sock.once('error', reject);
+    sock.on('message', (msg, rinfo) => {
+      for (const out of handler(msg, 'udp')) sock.send(out, rinfo.port, rinfo.address, (err) => err && onError(err));
+    });
+    sock.bind(port, host, () => {
+      sock.off('error', reject);
+      sock.on('error', onError);
+      resolve(sock);
+    });
+  });
+}
+
+function listenTcp(host: string, port: number, handler: Handler, onError: (e: unknown) => void): Promise<{ close(): Promise<void> }> {
+  const conns = new Set<Socket>();
+  const server: Server = createServer((conn) => {
+    conns.add(conn);
+    conn.setTimeout(TCP_IDLE_MS, () => conn.destroy());
+    conn.on('close', () => conns.delete(conn));
+    conn.on('error', () => conn.destroy());
+    let pending = Buffer.alloc(0);
+    conn.on('data', (chunk) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      // Messages are framed by a 2-byte length (RFC 1035 4.2.2); several may arrive in one chunk.
+      while (pending.length >= 2) {
+        const len = pending.readUInt16BE(0);
+        if (pending.length < 2 + len) break;
+        const msg = pending.subarray(2, 2 + len);
+        pending = pending.subarray(2 + len);
+        for (const out of handler(msg, 'tcp')) {
+          const frame = Buffer.alloc(2 + out.length);
+          frame.writeUInt16BE(out.length, 0);
+          out.copy(frame, 2);
+          conn.write(frame);
+        }
+      }
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      server.on('error', onError);
+      resolve({
+        close: () =>
+          new Promise<void>((r) => {
+            for (const c of conns) c.destroy();
+            server.close(() => r());
+          }),
+      });
+    });
+  });
+}
+
+/** Turns one query message into the response message(s). Never throws; garbage gets FORMERR or silence. */
+export function handleMessage(store: ZoneStore, msg: Buffer, transport: 'udp' | 'tcp', onError: (e: unknown) => void = () => undefined): Buffer[] {
+  let query: DecodedPacket & { opcode?: string };
+  try {
+    query = dnsPacket.decode(msg) as DecodedPacket & { opcode?: string };
+  } catch {
+    return msg.length >= 12 && (msg.readUInt16BE(2) & 0x8000) === 0 ? [headerOnly(msg.readUInt16BE(0), RCODE.FORMERR)] : [];
+  }
+  if (query.flag_qr) return []; // never answer a response
+  const id = query.id ?? 0;
+  const rd = query.flags !== undefined ? query.flags & FLAG_RD : 0;
+  const opt = (query.additionals ?? []).find((a): a is OptAnswer => a.type === 'OPT');
+  const questions = query.questions ?? [];
+  const reply = (rcode: number, r?: Partial<Resolution>, extraFlags = 0): Packet => ({
+    type: 'response',
+    id,
+    flags: rd | extraFlags | (r?.authoritative ? FLAG_AA : 0) | (rcode & 0xf),
+    questions,
+    answers: r?.answers ?? [],
+    authorities: r?.authorities ?? [],
+    additionals: [...(r?.additionals ?? []), ...(opt ? [ourOpt(rcode >> 4)] : [])],
+  });
+  try {
+    if (query.opcode !== 'QUERY') return [dnsPacket.encode(reply(RCODE.NOTIMP))];
+    if (questions.length !== 1) return [dnsPacket.encode(reply(RCODE.FORMERR))];
+    if (opt && opt.ednsVersion > 0) return [dnsPacket.encode(reply(16))]; // BADVERS (RFC 6891 6.1.3)
+    const q: Question = questions[0];
+    if (q.class !== undefined && q.class !== 'IN' && q.class !== 'ANY') return [dnsPacket.encode(reply(RCODE.REFUSED))];
+    if (q.type === 'AXFR' || q.type === 'IXFR') return transfer(store, q, transport, reply);
+    const r = resolveQuestion((n) => store.zoneFor(n), q.name, q.type);
+    const full = dnsPacket.encode(reply(r.rcode, r));
+    if (transport === 'udp' && full.length > udpLimit(opt)) {
+      // Too big for this client over UDP: say so (TC) and let it retry over TCP for the whole answer.
+      return [dnsPacket.encode(reply(r.rcode, { authoritative: r.authoritative }, FLAG_TC))];
+    }
+    return [full];
+  } catch (err) {
+    onError(err);
+    return [dnsPacket.encode(reply(RCODE.SERVFAIL))];
+  }
+}
+
+/** Largest UDP response this client takes: 512 without EDNS, else its advertised size (bounded by ours). */
+function udpLimit(opt: OptAnswer | undefined): number {
+  if (!opt) return 512;
+  return Math.max(512, Math.min(opt.udpPayloadSize || 512, OUR_UDP_SIZE));
+}
+
+function ourOpt(extendedRcode: number): Answer {
+  return { name: '.', type: 'OPT', udpPayloadSize: OUR_UDP_SIZE, extendedRcode, ednsVersion: 0, flags: 0, flag_do: false, options: [] } as OptAnswer;
+}
+
+/** AXFR over TCP: the zone in as many messages as it takes. IXFR is answered with a full transfer (RFC 1995 4). */
+function transfer(store: ZoneStore, q: Question, transport: 'udp' | 'tcp', reply: (rcode: number, r?: Partial<Resolution>) => Packet): Buffer[] {
+  const zone = store.zone(q.name);
+  if (transport === 'udp' || !zone || zone.zone !== q.name.toLowerCase().replace(/\.$/, '')) {
+    return [dnsPacket.encode(reply(zone ? RCODE.FORMERR : RCODE.REFUSED))];
+  }
+  const out: Buffer[] = [];
+  let batch: Answer[] = [];
+  let bytes = 0;
+  for (const a of zoneTransfer(zone)) {
+    const len = dnsPacket.encodingLength({ answers: [a] }) - 12;
+    if (batch.length > 0 && bytes + len > AXFR_MESSAGE_BYTES) {
+      out.push(dnsPacket.encode(axfrMessage(reply, out.length, batch)));
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(a);
+    bytes += len;
+  }
+  out.push(dnsPacket.encode(axfrMessage(reply, out.length, batch)));
+  return out;
+}
+
+/** Only the first message of a transfer repeats the question (RFC 5936 2.2). */
+function axfrMessage(reply: (rcode: number, r?: Partial<Resolution>) => Packet, n: number, answers: Answer[]): Packet {
+  const p = reply(RCODE.NOERROR, { authoritative: true, answers });
+  return n === 0 ? p : { ...p, questions: [] };
+}
+
+function headerOnly(id: number, rcode: number): Buffer {
+  const b = Buffer.alloc(12);
+  b.writeUInt16BE(id, 0);
+  b.writeUInt16BE(0x8000 | rcode, 2);
+  return b;
+}

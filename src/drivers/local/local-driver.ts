@@ -1,0 +1,82 @@
+import { isIPv6 } from 'node:net';
+import { DriverError } from '../../domain/errors.ts';
+import type { DriverContext, LocalSettings } from '../../domain/provider-settings.ts';
+import { normalizeName, type ApplyReport, type Change, type RecordSet } from '../../domain/records.ts';
+import { chunk, type DnsDriver, type DriverCapabilities } from '../dns-driver.ts';
+import { withRetry, type RetryOptions } from '../retry.ts';
+import { LOCAL_TYPES, type ZoneCreateOptions } from './zone-data.ts';
+import { openZoneStore, ZoneStoreError, type ZoneStore } from './zone-store.ts';
+
+export interface LocalDriverContext extends DriverContext<LocalSettings> {
+  /** Directory of the zone files the embedded server serves. */
+  zoneDir: string;
+  /** A store to use instead of the process-wide one for zoneDir (tests). */
+  store?: ZoneStore;
+  retry?: RetryOptions;
+}
+
+export const LOCAL_CAPABILITIES: DriverCapabilities = {
+  granularity: 'zone',
+  atomicBatch: true,
+  minTtl: 0,
+  types: LOCAL_TYPES,
+  maxBatch: 10_000,
+  writeBudget: { requests: Infinity, perMs: 1000 },
+};
+
+/**
+ * The zero-cloud driver: reads and writes the zone files served by the embedded DNS server.
+ * Each batch of up to maxBatch changes is one atomic file replacement (one "request").
+ */
+export function createLocalDriver(ctx: LocalDriverContext): DnsDriver {
+  const store = ctx.store ?? openZoneStore(ctx.zoneDir);
+  const provider = ctx.name;
+  const listen = ctx.settings.listen ?? '127.0.0.1';
+  const port = ctx.settings.port ?? 5353;
+
+  const fail = (zone: string, err: unknown): never => {
+    if (err instanceof DriverError) throw err;
+    if (err instanceof ZoneStoreError) {
+      if (err.reason === 'not-found') throw new DriverError({ code: 'DRIVER_NOT_FOUND', provider, zone, message: `zone ${zone} does not exist (create it first)`, cause: err });
+      throw new DriverError({ code: 'DRIVER_FAILED', provider, zone, message: err.message, retryable: err.reason === 'busy', cause: err });
+    }
+    throw new DriverError({ code: 'DRIVER_FAILED', provider, zone, message: `zone store failed: ${(err as Error)?.message ?? String(err)}`, retryable: true, cause: err });
+  };
+
+  return {
+    kind: 'local',
+    name: provider,
+    capabilities: LOCAL_CAPABILITIES,
+
+    async listRecords(zoneName: string): Promise<RecordSet[]> {
+      const zone = normalizeName(zoneName);
+      const data = await store.read(zone).catch((err) => fail(zone, err));
+      if (!data) return fail(zone, new ZoneStoreError('not-found', zone));
+      return data.rrsets.map((r) => ({ ...r, values: [...r.values] }));
+    },
+
+    async applyChanges(zoneName: string, changes: readonly Change[], signal?: AbortSignal): Promise<ApplyReport> {
+      const zone = normalizeName(zoneName);
+      let requests = 0;
+      for (const batch of chunk(changes, LOCAL_CAPABILITIES.maxBatch)) {
+        signal?.throwIfAborted();
+        await withRetry(() => store.apply(zone, batch).catch((err) => fail(zone, err)), { ...ctx.retry, signal });
+        requests++;
+      }
+      return { provider, zone, applied: changes.length, requests };
+    },
+
+    async nameservers(): Promise<string[]> {
+      if (ctx.settings.nameservers?.length) return [...ctx.settings.nameservers];
+      return [isIPv6(listen) ? `[${listen}]:${port}` : `${listen}:${port}`];
+    },
+  };
+}
+
+/**
+ * Creates `zone` in the zone directory unless it is there (SOA + apex NS). For the daemon and `flotilla demo`,
+ * which call it for every zone of the spec before the first reconcile. Returns true when it created the zone.
+ */
+export async function ensureLocalZone(zoneDir: string, zone: string, opts: ZoneCreateOptions = {}): Promise<boolean> {
+  return openZoneStore(zoneDir).ensureZone(zone, opts);
+}

@@ -1,0 +1,92 @@
+/**
+ * Converts record values between flotilla's presentation strings (see src/domain/records.ts) and dns-packet's
+ * data objects. CAA is `flags tag "value"`, SRV is `priority weight port target`, as zone files write them.
+ */
+import { normalizeName, normalizeValue, type RecordType } from '../../domain/records.ts';
+
+/** TXT text as character-strings of at most 255 bytes each (RFC 1035 §3.3.14). */
+export function txtChunks(text: string): Buffer[] {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length === 0) return [Buffer.alloc(0)];
+  const out: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += 255) out.push(bytes.subarray(i, i + 255));
+  return out;
+}
+
+function fields(value: string, n: number, type: string): string[] {
+  const parts = value.trim().split(/\s+/);
+  if (parts.length !== n) throw new Error(`${type} value "${value}" needs ${n} fields`);
+  return parts;
+}
+
+function num(s: string, what: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${what} "${s}" is not a non-negative integer`);
+  return n;
+}
+
+/** dns-packet data for one value; throws a plain Error for a value that cannot be written. */
+export function toPacketData(type: RecordType, value: string): unknown {
+  switch (type) {
+    case 'A':
+    case 'AAAA':
+      return value.trim();
+    case 'CNAME':
+    case 'NS':
+      return normalizeName(value);
+    case 'TXT':
+      return txtChunks(value);
+    case 'MX': {
+      const [pref, exchange] = fields(value, 2, type);
+      return { preference: num(pref, 'MX preference'), exchange: normalizeName(exchange) };
+    }
+    case 'SRV': {
+      const [priority, weight, port, target] = fields(value, 4, type);
+      return { priority: num(priority, 'SRV priority'), weight: num(weight, 'SRV weight'), port: num(port, 'SRV port'), target: normalizeName(target) };
+    }
+    case 'CAA': {
+      const m = /^\s*(\d+)\s+([A-Za-z0-9]+)\s+(.*?)\s*$/.exec(value);
+      if (!m) throw new Error(`CAA value "${value}" is not "flags tag value"`);
+      const v = m[3].startsWith('"') && m[3].endsWith('"') && m[3].length >= 2 ? m[3].slice(1, -1) : m[3];
+      return { flags: num(m[1], 'CAA flags'), tag: m[2].toLowerCase(), value: v };
+    }
+    case 'SOA': {
+      const [mname, rname, serial, refresh, retry, expire, minimum] = fields(value, 7, type);
+      return {
+        mname: normalizeName(mname), rname: normalizeName(rname), serial: num(serial, 'SOA serial'), refresh: num(refresh, 'SOA refresh'),
+        retry: num(retry, 'SOA retry'), expire: num(expire, 'SOA expire'), minimum: num(minimum, 'SOA minimum'),
+      };
+    }
+  }
+}
+
+/** Presentation string of dns-packet data, normalised as src/domain/records.ts describes. */
+export function fromPacketData(type: RecordType, data: unknown): string {
+  switch (type) {
+    case 'A':
+    case 'AAAA':
+    case 'CNAME':
+    case 'NS':
+      return normalizeValue(type, String(data));
+    case 'TXT': {
+      const chunks = Array.isArray(data) ? data : [data];
+      return Buffer.concat(chunks.map((c) => (Buffer.isBuffer(c) ? c : Buffer.from(String(c))))).toString('utf8');
+    }
+    case 'MX': {
+      const d = data as { preference: number; exchange: string };
+      return `${d.preference} ${normalizeName(d.exchange)}`;
+    }
+    case 'SRV': {
+      const d = data as { priority: number; weight: number; port: number; target: string };
+      return `${d.priority} ${d.weight} ${d.port} ${normalizeName(d.target)}`;
+    }
+    case 'CAA': {
+      const d = data as { flags: number; tag: string; value: string };
+      return `${d.flags} ${d.tag} "${d.value}"`;
+    }
+    case 'SOA': {
+      const d = data as { mname: string; rname: string; serial: number; refresh: number; retry: number; expire: number; minimum: number };
+      return `${normalizeName(d.mname)} ${normalizeName(d.rname)} ${d.serial} ${d.refresh} ${d.retry} ${d.expire} ${d.minimum}`;
+    }
+  }
+}

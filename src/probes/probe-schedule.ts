@@ -1,0 +1,51 @@
+/**
+ * When to probe next. Pure.
+ *
+ * Every mirror has a grid of slots `first + k * intervalMs`; `due` is the slot, `at` the moment the probe runs,
+ * `due + jitter`. The next slot is computed from the previous SLOT, not from when the probe ran or finished, so
+ * jitter and slow probes never accumulate into drift: after n intervals the slot is exactly first + n * interval.
+ */
+export interface NextDueInput {
+  /** The previous slot (the `due` returned last time, or the first slot). */
+  lastDue: number;
+  intervalMs: number;
+  /** Fraction of the interval (0..1) used as random delay after the slot. */
+  jitter: number;
+  /** Uniform in [0, 1); injected so the schedule stays a pure function. */
+  random: () => number;
+  /** When given and the next slot is already past (the loop stalled), skip to the first slot after `now`. */
+  now?: number;
+}
+
+export interface Due {
+  /** The slot on the grid; pass it back as `lastDue`. */
+  due: number;
+  /** When to run the probe: due <= at < due + jitter * intervalMs. */
+  at: number;
+}
+
+export function nextDue({ lastDue, intervalMs, jitter, random, now }: NextDueInput): Due {
+  if (!(intervalMs > 0)) throw new RangeError(`intervalMs must be positive, got ${intervalMs}`);
+  let due = lastDue + intervalMs;
+  // A stall skips whole missed slots instead of firing a burst of catch-up probes; it stays on the grid.
+  if (now !== undefined && due < now) due += Math.ceil((now - due) / intervalMs) * intervalMs;
+  return { due, at: due + jitterOffset(intervalMs, jitter, random) };
+}
+
+/** Random delay in [0, jitter * intervalMs), whole milliseconds. */
+export function jitterOffset(intervalMs: number, jitter: number, random: () => number): number {
+  const span = Math.max(0, Math.min(1, jitter)) * intervalMs;
+  const r = random();
+  const unit = r >= 0 && r < 1 ? r : 0;
+  return Math.floor(unit * span);
+}
+
+/**
+ * First-slot offsets that spread n mirrors evenly over the first interval (0 <= offset < intervalMs), so probes of
+ * thousands of mirrors do not start together.
+ */
+export function initialOffsets(n: number, intervalMs: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(Math.floor((i * intervalMs) / n));
+  return out;
+}

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { REPO, runCli } from '../support/run-cli.ts';
+
+/** A project dir holding a copy of the local stack with one edit applied. */
+function project(edit: (yaml: string) => string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-validate-'));
+  mkdirSync(join(dir, 'stacks'));
+  mkdirSync(join(dir, 'site'));
+  writeFileSync(join(dir, 'site', 'index.html'), '<h1>hi</h1>');
+  writeFileSync(join(dir, 'Pulumi.yaml'), readFileSync(join(REPO, 'Pulumi.yaml')));
+  writeFileSync(join(dir, 'stacks', 'Pulumi.t.yaml'), edit(readFileSync(join(REPO, 'stacks', 'Pulumi.local.yaml'), 'utf8')));
+  return dir;
+}
+
+function assertUserError(r: { code: number; stderr: string }, ...needles: string[]) {
+  assert.equal(r.code, 2, `exit code\n${r.stderr}`);
+  for (const n of needles) assert.ok(r.stderr.includes(n), `stderr lacks ${JSON.stringify(n)}:\n${r.stderr}`);
+  assert.ok(!/\n\s+at .*\(.*:\d+:\d+\)/.test(r.stderr), `stack trace printed:\n${r.stderr}`);
+  assert.ok(r.stderr.includes('Pulumi.t.yaml'), 'names the file');
+}
+
+describe('flotilla validate', () => {
+  it('accepts the shipped stacks', async () => {
+    for (const stack of ['local', 'example']) {
+      const r = await runCli(['validate', '--stack', stack]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /: ok/);
+    }
+    const j = await runCli(['validate', '--stack', 'local', '--json']);
+    assert.equal(JSON.parse(j.stdout).ok, true);
+  });
+
+  it('a wrong provider name names the path and the allowed values', async () => {
+    const dir = project((y) => y.replace('{ name: local-b, provider: local,', '{ name: local-b, provider: digitalocean,'));
+    assertUserError(await runCli(['validate', '--stack', 't'], { cwd: dir }), 'flotilla:fleet.mirrors[1].provider', '"aws"', 'digitalocean');
+  });
+
+  it('a negative duration is refused with the path', async () => {
+    const dir = project((y) => y.replace('interval: 250ms', 'interval: -250ms'));
+    assertUserError(await runCli(['validate', '--stack', 't'], { cwd: dir }), 'flotilla:fleet.health.interval', 'duration');
+  });
+
+  it('a missing content directory is refused with the path', async () => {
+    const dir = project((y) => y.replace('contentDir: site', 'contentDir: no-such-dir'));
+    assertUserError(await runCli(['validate', '--stack', 't'], { cwd: dir }), 'flotilla:fleet.site.contentDir', 'no-such-dir');
+  });
+
+  it('an unknown key (a typo) is refused with the path', async () => {
+    const dir = project((y) => y.replace('      rise: 2', '      rsie: 2'));
+    assertUserError(await runCli(['validate', '--stack', 't'], { cwd: dir }), 'flotilla:fleet.health.rsie', 'unknown key');
+  });
+
+  it('reports every problem at once', async () => {
+    const dir = project((y) => y.replace('      rise: 2', '      rsie: 2').replace('interval: 250ms', 'interval: soon').replace('ttl: 5', 'ttl: -5'));
+    const r = await runCli(['validate', '--stack', 't'], { cwd: dir });
+    assertUserError(r, 'health.rsie', 'health.interval', 'policy.ttl');
+  });
+
+  it('a plain-text secret and a bad driver setting are refused', async () => {
+    const dir = project((y) => y.replace('tsigSecretEnv: FLOTILLA_LOCAL_TSIG_SECRET', 'tsigSecretEnv: FLOTILLA_LOCAL_TSIG_SECRET\n          apiToken: hunter2').replace('port: 5353 }', 'port: 99999 }'));
+    const r = await runCli(['validate', '--stack', 't'], { cwd: dir });
+    assertUserError(r, 'dnsProviders[1].settings.apiToken', 'dnsProviders[0].settings.port');
+    assert.ok(!r.stderr.includes('hunter2'));
+  });
+
+  it('a missing stack file and broken YAML are clear errors', async () => {
+    const r = await runCli(['validate', '--stack', 'nope']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /stack file not found.*local/);
+    const dir = project((y) => y + '\n  bad: [unclosed\n');
+    assertUserError(await runCli(['validate', '--stack', 't'], { cwd: dir }), 'line', 'not valid YAML');
+  });
+
+  it('validate without a stack is a usage error', async () => {
+    const r = await runCli(['validate']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--stack/);
+  });
+});
+
+describe('flotilla plan / up', () => {
+  it('plan --json lists desired records and changes for every provider', async () => {
+    const r = await runCli(['plan', '--stack', 'local', '--json'], { env: { FLOTILLA_STATE_DIR: undefined } });
+    assert.equal(r.code, 0, r.stderr);
+    const plan = JSON.parse(r.stdout);
+    assert.deepEqual(plan.providers.map((p: { provider: string }) => p.provider), ['embedded', 'bind', 'pdns']);
+    const a = plan.providers[0].zones[0].desired.find((x: { name: string; type: string }) => x.name === 'flotilla.test' && x.type === 'A');
+    assert.ok(a.values.length >= 1);
+    assert.match(plan.failover.explanation, /TTL/);
+  });
+
+  it('up without pulumi on PATH fails with a clear paragraph', async () => {
+    const r = await runCli(['up', '--stack', 'example'], { env: { PATH: '/nonexistent' } });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Pulumi CLI \(`pulumi`\) is not on PATH/);
+    assert.match(r.stderr, /preview --mock/);
+    assert.ok(!/\n\s+at /.test(r.stderr));
+  });
+
+  it('every command has --help with an example', async () => {
+    for (const cmd of ['validate', 'plan', 'preview', 'up', 'destroy']) {
+      const r = await runCli([cmd, '--help']);
+      assert.equal(r.code, 0, cmd);
+      assert.match(r.stdout, /Example/, cmd);
+    }
+  });
+});

@@ -1,0 +1,22 @@
+/**
+ * `npm test` runs this first (pretest): installs, from Debian, every real server the suite starts, when missing.
+ * Individual test files call ensurePackages too, so running one file alone also works on a fresh machine.
+ */
+import { ensurePackages } from './ensure-packages.ts';
+
+export const TEST_PACKAGES: Record<string, string> = {
+  dig: 'dnsutils',
+  nsupdate: 'bind9-utils',
+  named: 'bind9',
+  knotd: 'knot',
+  pdns_server: 'pdns-server',
+  sqlite3: 'sqlite3',
+  openssl: 'openssl',
+};
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  ensurePackages(TEST_PACKAGES);
+  // the sqlite backend has no binary of its own to look for
+  ensurePackages({ '/usr/lib/x86_64-linux-gnu/pdns/libgsqlite3backend.so': 'pdns-backend-sqlite3' });
+  console.log('test dependencies present');
+}
