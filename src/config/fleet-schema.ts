@@ -26,8 +26,8 @@ const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 export const healthSchema = z
   .object({
-    interval: positiveDuration.default('10s'),
-    timeout: positiveDuration.default('2s'),
+    interval: positiveDuration.default(10_000),
+    timeout: positiveDuration.default(2_000),
     rise: z.number().int().min(1).default(2),
     fall: z.number().int().min(1).default(3),
     path: z.string().startsWith('/').default('/'),

@@ -163,7 +163,7 @@ async function toSpec(file: string, projectDir: string, stack: string, f: FleetP
       return { name: m.name, provider: m.provider, ipv4: m.ipv4, ipv6: m.ipv6, weight: m.weight, settings, health };
     }),
     dnsProviders: f.dnsProviders,
-    registrars: f.registrars.map((r) => ({ name: r.name, kind: r.kind, domain: r.domain, settings: r.accountId ? { accountId: r.accountId } : {} })),
+    registrars: f.registrars.map((r) => ({ name: r.name, kind: r.kind, domain: r.domain, settings: (r.accountId ? { accountId: r.accountId } : {}) as Record<string, string> })),
     health: { ...h, intervalMs: interval, timeoutMs: timeout, latencyBudgetMs: latencyBudget },
     canaries: f.canaries,
     policy: { ...f.policy, ownerId: f.policy.ownerId ?? `flotilla-${stack}` },

@@ -20,15 +20,16 @@ const arbCase = fc.integer({ min: 1, max: 8 }).chain((n) =>
   }),
 );
 
-function build(c: fc.Arbitrary<never> extends never ? any : never) {
+type Case = { n: number; states: MirrorState[]; drains: { i: number; expired: boolean }[]; failover: { i: number; expired: boolean } | null; lastGood: number[] };
+function build(c: Case) {
   const spec = fleetFixture({}, c.n);
   const health: Health = {};
-  c.states.forEach((s: MirrorState, i: number) => (health[`m${i}`] = h(s)));
-  const overrides: Override[] = c.drains.map((d: { i: number; expired: boolean }, k: number) => ({
+  c.states.forEach((s, i) => (health[`m${i}`] = h(s)));
+  const overrides: Override[] = c.drains.map((d, k) => ({
     id: `d${k}`, kind: 'drain', mirror: `m${d.i}`, reason: 'r', author: 'a', createdAt: NOW - 10, expiresAt: d.expired ? NOW - 1 : NOW + 1000,
   }));
   if (c.failover) overrides.push({ id: 'f', kind: 'failover', mirror: `m${c.failover.i}`, reason: 'r', author: 'a', createdAt: NOW - 5, expiresAt: c.failover.expired ? NOW - 1 : undefined });
-  return { spec, health, overrides, lastGood: c.lastGood.map((i: number) => `m${i}`) };
+  return { spec, health, overrides, lastGood: c.lastGood.map((i) => `m${i}`) };
 }
 
 describe('desiredRecords', () => {

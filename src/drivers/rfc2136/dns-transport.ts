@@ -95,7 +95,7 @@ export function exchangeTcp(ep: Endpoint, message: Buffer, opts: TcpExchangeOpti
     const isLast = opts.isLast ?? (() => true);
     const socket = connect({ host: ep.host, port: ep.port });
     const out: Buffer[] = [];
-    let pending = Buffer.alloc(0);
+    let pending: Buffer = Buffer.alloc(0);
     let settled = false;
     let timer: NodeJS.Timeout;
     const arm = () => {

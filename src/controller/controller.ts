@@ -1,0 +1,370 @@
+import { EventEmitter } from 'node:events';
+import type { AuditEvent } from '../domain/audit.ts';
+import { zoneOf, type FleetSpec } from '../domain/fleet-spec.ts';
+import { unknownHealth, type Health } from '../domain/health.ts';
+import { activeOverrides, type Override } from '../domain/override.ts';
+import type { State } from '../domain/state.ts';
+import type { DnsDriver } from '../drivers/dns-driver.ts';
+import { desiredRecords, type DesiredState } from '../planner/desired-records.ts';
+import { isMarkerName } from '../planner/ownership.ts';
+import { HttpProbe } from '../probes/http-probe.ts';
+import { nextDue, initialOffsets } from '../probes/probe-schedule.ts';
+import type { Probe, ProbeResult } from '../probes/probe-result.ts';
+import { probeTargetFor, type ProbeTarget } from '../probes/probe-target.ts';
+import type { StateStore } from '../state/state-store.ts';
+import { updateState } from '../state/state-store.ts';
+import { checkCanaries, type CanaryResult } from './canaries.ts';
+import { hysteresisFor, observe } from './health-tracker.ts';
+import { reconcileAll, type ZoneReport } from './reconcile.ts';
+import { verifyAll, type DnsQueryFn, type ServerVerdict } from './verify.ts';
+import { WriteBudget } from './write-budget.ts';
+
+export interface ControllerOptions {
+  spec: FleetSpec;
+  store: StateStore;
+  drivers: DnsDriver[];
+  /** DNS query used to verify every authoritative server after each apply. */
+  query: DnsQueryFn;
+  probe?: Probe;
+  /** Nameservers to verify per provider; default driver.nameservers(zone). */
+  now?: () => number;
+  log?: (line: string) => void;
+  /** How long to wait for every server to converge after an apply (default 10 s). */
+  verifyDeadlineMs?: number;
+  /** How often providers are re-listed and caught up even without a decision (default 10 s). */
+  resyncMs?: number;
+  /** How often overrides are re-read from the store (CLI writes them from another process; default 500 ms). */
+  overridePollMs?: number;
+}
+
+export interface ReconcileOutcome {
+  reason: string;
+  decidedAt: number;
+  desired: Pick<DesiredState, 'serving' | 'failOpen' | 'degraded' | 'notes'>;
+  skipped?: string;
+  reports: ZoneReport[];
+  verify: ServerVerdict[];
+  /** Decision → last authoritative server converged (ms), when all converged. */
+  convergeMs?: number;
+}
+
+/**
+ * The health-check controller: probes every mirror on its own jittered schedule, decides with hysteresis, and on
+ * every change of the serving set reconciles all providers in parallel, then verifies every authoritative server.
+ * Writes are coalesced: a decision arriving while a reconcile runs is applied right after it, with the latest data.
+ *
+ * Events: 'probe' (ProbeResult), 'flip' ({mirror, state}), 'reconcile' (ReconcileOutcome), 'audit' (AuditEvent),
+ * 'canaries' (CanaryResult).
+ */
+export class Controller extends EventEmitter {
+  spec: FleetSpec;
+  readonly store: StateStore;
+  readonly drivers: DnsDriver[];
+  health: Health = {};
+  overrides: Override[] = [];
+  lastGood: string[] = [];
+  lastServing: string[] | undefined;
+  cutOff = false;
+  lastCanaries: CanaryResult | undefined;
+  lastOutcome: ReconcileOutcome | undefined;
+  providerStatus: State['providers'] = {};
+  private readonly probe: Probe;
+  private readonly query: DnsQueryFn;
+  private readonly now: () => number;
+  private readonly log: (line: string) => void;
+  private readonly budgets = new Map<string, WriteBudget>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly abort = new AbortController();
+  private running: Promise<ReconcileOutcome> | undefined;
+  private pending: string | undefined;
+  private stopped = true;
+  private targets = new Map<string, ProbeTarget>();
+
+  constructor(private readonly o: ControllerOptions) {
+    super();
+    this.spec = o.spec;
+    this.store = o.store;
+    this.drivers = o.drivers;
+    this.probe = o.probe ?? new HttpProbe();
+    this.query = o.query;
+    this.now = o.now ?? Date.now;
+    this.log = o.log ?? (() => {});
+    for (const d of o.drivers) this.budgets.set(d.name, new WriteBudget(d.capabilities.writeBudget.requests, d.capabilities.writeBudget.perMs));
+    this.buildTargets();
+  }
+
+  /** Loads state, publishes once, and starts the probe, canary and override loops. */
+  async start(): Promise<void> {
+    const st = await this.store.load();
+    this.health = st.health;
+    this.overrides = st.overrides;
+    this.lastGood = st.lastGood;
+    this.providerStatus = st.providers;
+    for (const m of this.spec.mirrors) this.health[m.name] ??= unknownHealth();
+    this.stopped = false;
+    await this.audit({ kind: 'daemon', message: `controller started for stack ${this.spec.stack} (${this.spec.mirrors.length} mirrors, ${this.drivers.length} providers)` });
+    if (this.spec.canaries.length > 0) await this.runCanaries();
+    this.startProbeLoops();
+    this.every(this.spec.health.intervalMs, () => this.runCanaries(), this.spec.canaries.length > 0);
+    this.every(this.o.overridePollMs ?? 500, () => this.pollOverrides(), true);
+    this.every(this.o.resyncMs ?? 10_000, () => this.requestReconcile('resync'), true);
+    this.every(5_000, () => this.persist(), true);
+    await this.requestReconcile('startup');
+  }
+
+  /** Stops the loops, lets the reconcile in flight finish, saves state. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await this.running?.catch(() => undefined);
+    await this.persist();
+    this.abort.abort();
+    await this.probe.close?.();
+    await this.audit({ kind: 'daemon', message: 'controller stopped' });
+  }
+
+  /** Swaps the spec (SIGHUP). Mirrors new to the spec start unknown; removed ones are forgotten. */
+  async reload(spec: FleetSpec): Promise<void> {
+    this.spec = spec;
+    for (const m of spec.mirrors) this.health[m.name] ??= unknownHealth();
+    this.buildTargets();
+    if (!this.stopped) {
+      for (const t of this.timers) clearTimeout(t);
+      this.timers.clear();
+      this.stopped = false;
+      this.startProbeLoops();
+      this.every(spec.health.intervalMs, () => this.runCanaries(), spec.canaries.length > 0);
+      this.every(this.o.overridePollMs ?? 500, () => this.pollOverrides(), true);
+      this.every(this.o.resyncMs ?? 10_000, () => this.requestReconcile('resync'), true);
+      this.every(5_000, () => this.persist(), true);
+    }
+    await this.audit({ kind: 'daemon', message: 'spec reloaded' });
+    await this.requestReconcile('spec reloaded');
+  }
+
+  /** One probe of every mirror, in parallel (for `flotilla check`). Does not change health. */
+  async probeOnce(): Promise<ProbeResult[]> {
+    return Promise.all([...this.targets.values()].map((t) => this.probe.run(t, this.abort.signal)));
+  }
+
+  /** The desired state now (no I/O). */
+  desired(): DesiredState {
+    return desiredRecords(this.spec, this.health, this.overrides, { now: this.now(), lastGood: this.lastGood });
+  }
+
+  /** Asks for a reconcile; coalesces with one in flight. Resolves when a reconcile covering this request finishes. */
+  requestReconcile(reason: string): Promise<ReconcileOutcome> {
+    if (this.running) {
+      this.pending = this.pending ? `${this.pending}; ${reason}` : reason;
+      return this.running.then(() => this.running ?? this.requestReconcile(reason));
+    }
+    const run = (async () => {
+      let outcome = await this.reconcileOnce(reason);
+      while (this.pending !== undefined && !this.stopped) {
+        const r = this.pending;
+        this.pending = undefined;
+        outcome = await this.reconcileOnce(r);
+      }
+      return outcome;
+    })();
+    this.running = run.finally(() => { this.running = undefined; });
+    return this.running;
+  }
+
+  private async reconcileOnce(reason: string): Promise<ReconcileOutcome> {
+    const decidedAt = this.now();
+    const desired = this.desired();
+    const summary = { serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, notes: desired.notes };
+    if (this.cutOff) {
+      const outcome: ReconcileOutcome = { reason, decidedAt, desired: summary, skipped: 'fail static: the controller looks cut off (every canary failed); changing nothing', reports: [], verify: [] };
+      await this.audit({ kind: 'fail-static', message: outcome.skipped!, data: { reason } });
+      this.emit('reconcile', outcome);
+      return outcome;
+    }
+    const changed = this.lastServing === undefined || this.lastServing.join(',') !== desired.serving.join(',');
+    if (changed) {
+      await this.audit({ kind: 'decision', message: `serve ${desired.serving.join(', ')} (${reason})`, data: { ...summary, reason } });
+      if (desired.failOpen) await this.audit({ kind: 'fail-open', message: desired.notes.join('; ') });
+    }
+    const reports = await reconcileAll({
+      drivers: this.drivers,
+      zones: desired.zones,
+      ownerId: this.spec.policy.ownerId,
+      maxRemoveShare: this.spec.policy.maxRemoveShare,
+      budgets: this.budgets,
+      signal: this.abort.signal,
+    });
+    for (const r of reports) {
+      const st = (this.providerStatus[r.provider] ??= {});
+      if (r.ok) {
+        st.records = { ...(st.records ?? {}), [r.zone]: r.records ?? [] };
+        st.lastError = undefined;
+        if (r.applied > 0) {
+          st.lastAppliedAt = this.now();
+          await this.audit({ kind: 'apply', message: `${r.provider} ${r.zone}: ${r.applied} change(s)`, data: { provider: r.provider, zone: r.zone, changes: r.plan?.changes.length, ms: Math.round(r.ms) } });
+        }
+      } else {
+        st.lastError = r.error;
+        await this.audit({ kind: 'apply-error', message: r.error ?? 'failed', data: { provider: r.provider, zone: r.zone, code: r.errorCode } });
+      }
+    }
+    if (reports.some((r) => !r.ok) && !this.stopped) this.retrySoon();
+    const okProviders = new Set(this.drivers.map((d) => d.name).filter((n) => reports.filter((r) => r.provider === n).every((r) => r.ok)));
+    const touched = reports.some((r) => r.applied > 0) || changed;
+    let verify: ServerVerdict[] = [];
+    if (touched) verify = await this.verify(desired, okProviders, decidedAt);
+    const convergeMs = verify.length > 0 && verify.every((v) => v.converged) ? Math.max(...verify.map((v) => v.ms ?? 0)) : undefined;
+    for (const name of okProviders) {
+      const mine = verify.filter((v) => v.provider === name);
+      if (mine.length > 0 && mine.every((v) => v.converged)) {
+        this.providerStatus[name] = { ...this.providerStatus[name], lastConvergedAt: this.now(), lastConvergeMs: Math.max(...mine.map((v) => v.ms ?? 0)) };
+      }
+    }
+    if (touched && verify.length > 0) {
+      await this.audit({
+        kind: 'verify',
+        message: convergeMs !== undefined ? `all ${verify.length} authoritative server(s) answer ${desired.serving.join(', ')} after ${Math.round(convergeMs)}ms` : `not converged: ${verify.filter((v) => !v.converged).map((v) => `${v.provider}@${v.server}: ${v.last}`).join('; ')}`,
+        data: { servers: verify.map((v) => ({ provider: v.provider, server: v.server, converged: v.converged, ms: v.ms === undefined ? undefined : Math.round(v.ms) })) },
+      });
+    }
+    if (reports.every((r) => r.ok)) {
+      this.lastServing = desired.serving;
+      if (!desired.failOpen) this.lastGood = desired.serving;
+    }
+    if (touched) await this.persist();
+    const outcome: ReconcileOutcome = { reason, decidedAt, desired: summary, reports, verify, convergeMs };
+    this.lastOutcome = outcome;
+    this.emit('reconcile', outcome);
+    return outcome;
+  }
+
+  private async verify(desired: DesiredState, providers: Set<string>, startedAt: number): Promise<ServerVerdict[]> {
+    const expect = Object.values(desired.zones).flat().filter((r) => !isMarkerName(r.name));
+    const targets = [];
+    for (const d of this.drivers) {
+      if (!providers.has(d.name)) continue;
+      const servers = new Set<string>();
+      for (const zone of Object.keys(desired.zones)) {
+        try {
+          for (const s of await d.nameservers(zone)) servers.add(s);
+        } catch {
+          /* reported by the apply path */
+        }
+      }
+      targets.push({ provider: d.name, servers: [...servers], expect });
+    }
+    return verifyAll({ targets, query: this.query, startedAt, deadlineMs: this.o.verifyDeadlineMs ?? 10_000, now: this.now });
+  }
+
+  private retrySoon(): void {
+    const t = setTimeout(() => { this.timers.delete(t); void this.requestReconcile('retry after provider error'); }, 1000);
+    this.timers.add(t);
+  }
+
+  private buildTargets(): void {
+    this.targets = new Map(this.spec.mirrors.map((m) => [m.name, probeTargetFor(this.spec, m)]));
+  }
+
+  private startProbeLoops(): void {
+    const mirrors = this.spec.mirrors;
+    const offsets = initialOffsets(mirrors.length, this.spec.health.intervalMs);
+    const start = this.now();
+    mirrors.forEach((m, i) => {
+      const h = hysteresisFor({ ...this.spec.health, ...(m.health ?? {}) } as { rise: number; fall: number; intervalMs: number });
+      const interval = (m.health?.intervalMs ?? this.spec.health.intervalMs);
+      let due = start + offsets[i];
+      const tick = async () => {
+        if (this.stopped) return;
+        const target = this.targets.get(m.name);
+        if (!target) return;
+        const next = nextDue({ lastDue: due, intervalMs: interval, jitter: this.spec.health.jitter, random: Math.random, now: this.now() });
+        due = next.due;
+        const t = setTimeout(() => { this.timers.delete(t); void tick(); }, Math.max(0, next.at - this.now()));
+        this.timers.add(t);
+        const r = await this.probe.run(target, this.abort.signal);
+        if (this.stopped) return;
+        this.emit('probe', r);
+        if (this.cutOff) return; // blind: do not count what we cannot see
+        const cur = this.health[m.name] ?? unknownHealth();
+        const { next: nh, flipped } = observe(cur, { ok: r.ok, reason: r.reason, latencyMs: r.latencyMs, at: r.at }, h);
+        this.health[m.name] = nh;
+        if (flipped) {
+          this.emit('flip', { mirror: m.name, state: nh.state, reason: r.reason });
+          void this.audit({ kind: 'flip', message: `${m.name} is ${nh.state}: ${r.reason}`, data: { mirror: m.name, state: nh.state } });
+          const d = this.desired();
+          if (this.lastServing === undefined || d.serving.join(',') !== this.lastServing.join(',')) void this.requestReconcile(`${m.name} ${nh.state}`);
+        }
+      };
+      const t = setTimeout(() => { this.timers.delete(t); void tick(); }, Math.max(0, due - this.now()));
+      this.timers.add(t);
+    });
+  }
+
+  private every(ms: number, fn: () => Promise<unknown>, enabled: boolean): void {
+    if (!enabled) return;
+    const loop = () => {
+      const t = setTimeout(async () => {
+        this.timers.delete(t);
+        if (this.stopped) return;
+        try {
+          await fn();
+        } catch (e) {
+          this.log(`background task failed: ${(e as Error).message}`);
+        }
+        if (!this.stopped) loop();
+      }, ms);
+      this.timers.add(t);
+    };
+    loop();
+  }
+
+  private async runCanaries(): Promise<void> {
+    const r = await checkCanaries(this.spec.canaries, Math.max(this.spec.health.timeoutMs, 200), this.abort.signal);
+    this.lastCanaries = r;
+    this.emit('canaries', r);
+    const cut = r.results.length > 0 && r.results.every((x) => !x.ok);
+    if (cut !== this.cutOff) {
+      this.cutOff = cut;
+      await this.audit({ kind: cut ? 'fail-static' : 'daemon', message: cut ? `every canary failed (${r.results.map((x) => `${x.target}: ${x.reason}`).join('; ')}): changing nothing until they answer` : 'canaries answer again: resuming' });
+      if (!cut) void this.requestReconcile('canaries answer again');
+    }
+  }
+
+  private async pollOverrides(): Promise<void> {
+    const st = await this.store.load();
+    const now = this.now();
+    const expired = this.overrides.filter((o) => o.expiresAt !== undefined && o.expiresAt <= now && !st.overrides.some((x) => x.id === o.id && x.expiresAt !== o.expiresAt));
+    for (const o of expired) await this.audit({ kind: 'override-expired', message: `${o.kind} of ${o.mirror} expired (was: ${o.reason}, by ${o.author})`, data: { id: o.id } });
+    this.overrides = activeOverrides(st.overrides, now);
+    if (expired.length > 0) await updateState(this.store, (s) => { s.overrides = activeOverrides(s.overrides, now); });
+    const d = this.desired();
+    if (this.lastServing !== undefined && d.serving.join(',') !== this.lastServing.join(',')) void this.requestReconcile('overrides changed');
+  }
+
+  async persist(): Promise<void> {
+    const health = this.health;
+    const providers = this.providerStatus;
+    const lastGood = this.lastGood;
+    await updateState(this.store, (s) => {
+      s.health = health;
+      s.providers = providers;
+      s.lastGood = lastGood;
+    });
+  }
+
+  async audit(e: Omit<AuditEvent, 'at'> & { at?: number }): Promise<void> {
+    const ev: AuditEvent = { at: e.at ?? this.now(), ...e } as AuditEvent;
+    this.emit('audit', ev);
+    try {
+      await this.store.append(ev);
+    } catch (err) {
+      this.log(`could not write the audit log: ${(err as Error).message}`);
+    }
+  }
+
+  /** Which zone each served name is in (for status output). */
+  zoneOf(name: string): string {
+    return zoneOf(this.spec, name);
+  }
+}

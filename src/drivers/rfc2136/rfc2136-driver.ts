@@ -1,0 +1,184 @@
+/**
+ * DNS driver for any primary server speaking RFC 2136 dynamic UPDATE with TSIG (BIND9, Knot, PowerDNS, ...).
+ * listRecords = AXFR over TCP; applyChanges = one signed UPDATE message per batch (atomic at the server).
+ */
+import { randomInt } from 'node:crypto';
+import { DriverError, FlotillaError } from '../../domain/errors.ts';
+import { parseDuration } from '../../domain/duration.ts';
+import { inZone, normalizeName, type ApplyReport, type Change, type RecordSet } from '../../domain/records.ts';
+import type { DriverContext, Rfc2136Settings } from '../../domain/provider-settings.ts';
+import { chunk, type DnsDriver, type DriverCapabilities } from '../dns-driver.ts';
+import { withRetry } from '../retry.ts';
+import { TransportError, formatEndpoint, parseEndpoint } from './dns-transport.ts';
+import { signedExchange, type SignedAnswer } from './signed-exchange.ts';
+import { tsigErrorName, tsigKey, type TsigKey } from './tsig.ts';
+import { buildUpdate } from './update-message.ts';
+import { OPCODE_QUERY, TYPE_AXFR, TYPE_SOA, encodeMessage, layout, rcodeName } from './wire.ts';
+import { recordSetsFromTransfer } from './zone-records.ts';
+
+/** Changes per UPDATE message: keeps messages well under 64 KiB and server-side transactions short. */
+export const RFC2136_MAX_BATCH = 100;
+/** Larger UPDATE messages go over TCP (the classic UDP payload limit without EDNS). */
+const UDP_LIMIT = 512;
+
+export const rfc2136Capabilities: DriverCapabilities = {
+  granularity: 'rrset',
+  atomicBatch: true,
+  minTtl: 0,
+  types: ['A', 'AAAA', 'CNAME', 'TXT', 'NS', 'MX', 'CAA', 'SRV'],
+  maxBatch: RFC2136_MAX_BATCH,
+  writeBudget: { requests: Number.POSITIVE_INFINITY, perMs: 1000 },
+};
+
+type Op = 'transfer' | 'update';
+type DriverCode = 'DRIVER_AUTH' | 'DRIVER_NOT_FOUND' | 'DRIVER_RATE_LIMITED' | 'DRIVER_FAILED';
+
+export function createRfc2136Driver(ctx: DriverContext<Rfc2136Settings>): DnsDriver {
+  const s = ctx.settings;
+  const endpoint = parseEndpoint(s.server);
+  const server = formatEndpoint(endpoint);
+  const algorithm = s.tsigAlgorithm ?? 'hmac-sha256';
+  const parsedTimeout = parseDuration(s.timeout ?? '5s');
+  if (parsedTimeout === undefined || parsedTimeout <= 0) {
+    throw new FlotillaError('CONFIG_INVALID', `rfc2136 provider ${ctx.name}: timeout "${s.timeout}" is not a duration like 2s or 500ms`, { exitCode: 2 });
+  }
+  const timeoutMs = parsedTimeout;
+
+  const fail = (zone: string, code: DriverCode, message: string, extra: { retryable?: boolean; cause?: unknown } = {}) =>
+    new DriverError({ code, provider: ctx.name, zone, message, ...extra });
+
+  /** The key is read per call, so rotating the env var needs no restart; the secret never enters a message. */
+  function key(zone: string): TsigKey {
+    const secret = ctx.env[s.tsigSecretEnv];
+    if (secret === undefined || secret.trim() === '') {
+      throw fail(zone, 'DRIVER_AUTH', `environment variable ${s.tsigSecretEnv} (TSIG secret for key ${s.tsigKeyName}) is not set`);
+    }
+    try {
+      return tsigKey(s.tsigKeyName, algorithm, secret);
+    } catch {
+      throw fail(zone, 'DRIVER_AUTH', `environment variable ${s.tsigSecretEnv} (TSIG secret for key ${s.tsigKeyName}) is not valid base64`);
+    }
+  }
+
+  async function exchange(zone: string, request: Buffer, opts: { tcp: boolean; transfer?: boolean; signal?: AbortSignal }): Promise<SignedAnswer> {
+    try {
+      return await signedExchange(request, { endpoint, key: key(zone), timeoutMs, ...opts });
+    } catch (err) {
+      if (err instanceof TransportError) {
+        throw fail(zone, 'DRIVER_FAILED', `no answer from ${server}: ${err.message}`, { retryable: true, cause: err });
+      }
+      if (err instanceof DriverError || opts.signal?.aborted) throw err;
+      throw fail(zone, 'DRIVER_FAILED', `malformed answer from ${server}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Does the server answer authoritatively for `zone`? Only asked to explain a REFUSED/NOTAUTH/NOTZONE. */
+  async function serves(zone: string, signal?: AbortSignal): Promise<boolean | undefined> {
+    const q = encodeMessage({ id: randomInt(65536), opcode: OPCODE_QUERY, question: { name: zone, type: TYPE_SOA } });
+    try {
+      const a = await exchange(zone, q, { tcp: false, signal });
+      const l = layout(a.messages[0]);
+      const aa = (l.flags & 0x0400) !== 0;
+      return l.rcode === 0 && aa && l.sections.answers.some((r) => r.type === TYPE_SOA && normalizeName(r.name) === zone);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Maps a DNS-level outcome to success or a typed DriverError. */
+  async function check(zone: string, op: Op, a: SignedAnswer, signal?: AbortSignal): Promise<void> {
+    const what = op === 'transfer' ? 'zone transfer (AXFR)' : 'UPDATE';
+    const keyName = s.tsigKeyName;
+    if (a.first.error !== 0) {
+      const e = tsigErrorName(a.first.error);
+      const hint =
+        a.first.error === 17 ? `the server does not know key ${keyName} (${algorithm})`
+        : a.first.error === 18 ? 'the clocks of this host and the server differ by more than the TSIG fudge'
+        : `the secret in ${s.tsigSecretEnv} does not match the server's key ${keyName}`;
+      throw fail(zone, 'DRIVER_AUTH', `${server} rejected the ${what}: ${rcodeName(a.rcode)}/${e}: ${hint}`);
+    }
+    const rcode = rcodeName(a.rcode);
+    switch (rcode) {
+      case 'NOERROR':
+        if (!a.verified) throw fail(zone, 'DRIVER_AUTH', `the answer of ${server} to the ${what} failed TSIG verification with key ${keyName}: ${a.reason}`);
+        return;
+      case 'SERVFAIL':
+        throw fail(zone, 'DRIVER_FAILED', `${server} answered SERVFAIL to the ${what}`, { retryable: true });
+      case 'NOTAUTH':
+      case 'REFUSED':
+      case 'NOTZONE': {
+        // BIND answers REFUSED to AXFR and NOTAUTH to UPDATE for a zone it does not have; Knot answers both
+        // unsigned, and also NOTAUTH when the key is not allowed. Whether the server serves the zone tells them apart.
+        const has = await serves(zone, signal);
+        if (has !== true) {
+          const why = has === false ? 'and does not answer authoritatively for it' : 'and did not answer an SOA query for it';
+          throw fail(zone, 'DRIVER_NOT_FOUND', `${server} answered ${rcode} to the ${what} for zone ${zone} ${why}: the server does not have this zone`);
+        }
+        if (rcode === 'NOTZONE') throw fail(zone, 'DRIVER_FAILED', `${server} answered NOTZONE: a name in the UPDATE is outside zone ${zone}`);
+        throw fail(zone, 'DRIVER_AUTH', `${server} serves zone ${zone} but answered ${rcode} to the ${what} signed with key ${keyName}: check the server's allow-${op === 'transfer' ? 'transfer' : 'update'}/acl for this key`);
+      }
+      case 'YXDOMAIN':
+      case 'YXRRSET':
+      case 'NXDOMAIN':
+      case 'NXRRSET':
+        throw fail(zone, 'DRIVER_FAILED', `${server} refused the UPDATE (${rcode}): an RRset it was to create already exists, someone else changed the zone meanwhile; list again and re-plan`);
+      default:
+        throw fail(zone, 'DRIVER_FAILED', `${server} answered ${rcode} to the ${what}`);
+    }
+  }
+
+  async function listRecords(zone: string, signal?: AbortSignal): Promise<RecordSet[]> {
+    const z = normalizeName(zone);
+    return withRetry(async () => {
+      const q = encodeMessage({ id: randomInt(65536), opcode: OPCODE_QUERY, question: { name: z, type: TYPE_AXFR } });
+      const a = await exchange(z, q, { tcp: true, transfer: true, signal });
+      await check(z, 'transfer', a, signal);
+      try {
+        return recordSetsFromTransfer(a.messages, z);
+      } catch (err) {
+        throw fail(z, 'DRIVER_FAILED', `zone transfer from ${server}: ${(err as Error).message}`, { retryable: true, cause: err });
+      }
+    }, { signal, attempts: 3, baseDelayMs: 100 });
+  }
+
+  async function applyChanges(zone: string, changes: readonly Change[], signal?: AbortSignal): Promise<ApplyReport> {
+    const z = normalizeName(zone);
+    for (const c of changes) {
+      const r = c.action === 'delete' ? c.before : c.after;
+      if (!inZone(r.name, z)) throw fail(z, 'DRIVER_FAILED', `${r.name} is not inside zone ${z}`);
+      if (r.type !== 'SOA' && !rfc2136Capabilities.types.includes(r.type)) throw fail(z, 'DRIVER_FAILED', `record type ${r.type} is not supported`);
+    }
+    let requests = 0;
+    for (const batch of chunk(changes, RFC2136_MAX_BATCH)) {
+      let update: (id: number) => Buffer;
+      try {
+        buildUpdate(z, batch, 0);
+        update = (id) => buildUpdate(z, batch, id);
+      } catch (err) {
+        throw fail(z, 'DRIVER_FAILED', `cannot express the change as an UPDATE: ${(err as Error).message}`, { cause: err });
+      }
+      await withRetry(async () => {
+        requests++;
+        const msg = update(randomInt(65536));
+        // A signed message grows by ~100 bytes of TSIG; leave room for it under the UDP limit.
+        const a = await exchange(z, msg, { tcp: msg.length + 128 > UDP_LIMIT, signal });
+        await check(z, 'update', a, signal);
+      }, { signal, attempts: 3, baseDelayMs: 100 });
+    }
+    return { provider: ctx.name, zone: z, applied: changes.length, requests };
+  }
+
+  return {
+    kind: 'rfc2136',
+    name: ctx.name,
+    capabilities: rfc2136Capabilities,
+    listRecords,
+    applyChanges,
+    async nameservers() {
+      return s.nameservers && s.nameservers.length > 0 ? [...s.nameservers] : [s.server];
+    },
+    async close() {
+      // One socket per exchange: nothing stays open.
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { ConfigError } from '../domain/errors.ts';
+import type { MirrorSpec } from '../domain/fleet-spec.ts';
+import { checkUserDataSize, cloudInitUserData, type WebServerSetup } from './web-server-setup.ts';
+
+/** One EC2 instance serving the site with nginx, behind a security group open on 80/443. */
+
+export const DEFAULT_AWS_SIZE = 't4g.micro';
+
+/** Graviton families carry a `g` after the generation digit (t4g, m7gd, c6gn) or are a1: those are arm64. */
+export function awsArchitecture(instanceType: string): 'arm64' | 'x86_64' {
+  const family = instanceType.split('.')[0].toLowerCase();
+  return family === 'a1' || /^[a-z]+\d+g[a-z]*$/.test(family) ? 'arm64' : 'x86_64';
+}
+
+/** Publishers' AWS account ids for the official images. */
+const DEBIAN_OWNER = '136693071363';
+const CANONICAL_OWNER = '099720109477';
+
+export type AmiChoice = { ami: string } | { lookup: aws.ec2.GetAmiArgs };
+
+/**
+ * The image for a mirror: `image: ami-…` is used as is; `debian` (default) or `ubuntu` picks the newest official
+ * Debian 12 / Ubuntu 24.04 image for the instance's architecture.
+ */
+export function amiChoice(mirror: Pick<MirrorSpec, 'name' | 'settings'>, instanceType: string): AmiChoice {
+  const image = String(mirror.settings.image ?? 'debian').toLowerCase();
+  const arch = awsArchitecture(instanceType);
+  const deb = arch === 'arm64' ? 'arm64' : 'amd64';
+  if (image.startsWith('ami-')) return { ami: image };
+  const filters = (name: string) => [
+    { name: 'name', values: [name] },
+    { name: 'architecture', values: [arch] },
+    { name: 'virtualization-type', values: ['hvm'] },
+  ];
+  if (image === 'debian' || image === 'debian-12')
+    return { lookup: { mostRecent: true, owners: [DEBIAN_OWNER], filters: filters(`debian-12-${deb}-*`) } };
+  if (image === 'ubuntu' || image === 'ubuntu-24.04')
+    return { lookup: { mostRecent: true, owners: [CANONICAL_OWNER], filters: filters(`ubuntu/images/hvm-ssd*/ubuntu-noble-24.04-${deb}-server-*`) } };
+  throw new ConfigError('(stack)', [
+    { path: `mirror ${mirror.name}.image`, message: `expected debian, ubuntu or an AMI id (ami-…) for an aws mirror, found ${JSON.stringify(mirror.settings.image)}` },
+  ]);
+}
+
+/** HTTP and HTTPS from anywhere (IPv4 and IPv6); everything out (the host installs nginx from the archive). */
+export function awsSecurityGroupRules(): Pick<aws.ec2.SecurityGroupArgs, 'ingress' | 'egress'> {
+  const world = { cidrBlocks: ['0.0.0.0/0'], ipv6CidrBlocks: ['::/0'] };
+  return {
+    ingress: [
+      { description: 'http', protocol: 'tcp', fromPort: 80, toPort: 80, ...world },
+      { description: 'https', protocol: 'tcp', fromPort: 443, toPort: 443, ...world },
+    ],
+    egress: [{ description: 'all out', protocol: '-1', fromPort: 0, toPort: 0, ...world }],
+  };
+}
+
+export interface AwsMirrorArgs {
+  mirror: MirrorSpec;
+  stack: string;
+  site: WebServerSetup;
+}
+
+/** Everything the instance needs, as plain data (unit-tested without Pulumi). */
+export function awsInstancePlan(args: AwsMirrorArgs) {
+  const region = String(args.mirror.settings.region);
+  const instanceType = String(args.mirror.settings.size ?? DEFAULT_AWS_SIZE);
+  const userData = cloudInitUserData(args.site);
+  checkUserDataSize(userData, 'aws', args.mirror.name);
+  return {
+    region,
+    instanceType,
+    architecture: awsArchitecture(instanceType),
+    ami: amiChoice(args.mirror, instanceType),
+    userData,
+    tags: { Name: `flotilla-${args.stack}-${args.mirror.name}`, 'flotilla:stack': args.stack, 'flotilla:mirror': args.mirror.name, 'flotilla:digest': args.site.digest },
+  };
+}
+
+export class AwsMirror extends pulumi.ComponentResource {
+  readonly ipv4: pulumi.Output<string>;
+  /** First IPv6 address, when the subnet gives the instance one (default VPCs usually do not). */
+  readonly ipv6: pulumi.Output<string | undefined>;
+  readonly instanceId: pulumi.Output<string>;
+
+  constructor(name: string, args: AwsMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('flotilla:mirror:AwsMirror', name, {}, opts);
+    const plan = awsInstancePlan(args);
+    const sg = new aws.ec2.SecurityGroup(
+      `${name}-web`,
+      { region: plan.region, description: `flotilla ${args.stack} ${args.mirror.name}: web`, ...awsSecurityGroupRules(), tags: plan.tags },
+      { parent: this },
+    );
+    const ami = 'ami' in plan.ami ? pulumi.output(plan.ami.ami) : aws.ec2.getAmiOutput({ ...plan.ami.lookup, region: plan.region }, { parent: this }).id;
+    const instance = new aws.ec2.Instance(
+      `${name}-host`,
+      {
+        region: plan.region,
+        ami,
+        instanceType: plan.instanceType,
+        vpcSecurityGroupIds: [sg.id],
+        associatePublicIpAddress: true,
+        userData: plan.userData,
+        // cloud-init runs once: new content needs a new host (created before the old one goes, so DNS can follow)
+        userDataReplaceOnChange: true,
+        metadataOptions: { httpTokens: 'required' },
+        tags: plan.tags,
+      },
+      // a new AMI release must not replace a serving host by itself
+      { parent: this, ignoreChanges: ['ami'] },
+    );
+    this.ipv4 = instance.publicIp;
+    this.ipv6 = instance.ipv6Addresses.apply((a) => a?.[0]);
+    this.instanceId = instance.id;
+    this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, instanceId: this.instanceId });
+  }
+}

@@ -1,0 +1,110 @@
+import { normalizeName, type RecordSet, type RecordType } from '../domain/records.ts';
+import { shortHash } from './web-server-setup.ts';
+
+/**
+ * Pure helpers that turn flotilla's RecordSets into what each DNS provider's Pulumi resource expects:
+ * placeholders, resource names, TXT quoting, relative names and TTL floors. No Pulumi here.
+ */
+
+/** A `${mirror:NAME:ipv4}` value from desiredRecords({ placeholders: true }). */
+export interface PlaceholderRef {
+  mirror: string;
+  family: 'ipv4' | 'ipv6';
+}
+
+const PLACEHOLDER = /^\$\{mirror:([^:}]+):(ipv4|ipv6)\}$/;
+
+export function parsePlaceholder(value: string): PlaceholderRef | undefined {
+  const m = PLACEHOLDER.exec(value);
+  return m ? { mirror: m[1], family: m[2] as 'ipv4' | 'ipv6' } : undefined;
+}
+
+/** Characters Pulumi resource names keep (URNs use `::` as a separator, so IPv6 colons must go). */
+export function resourceName(...parts: string[]): string {
+  return parts
+    .join('-')
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^-|-$/g, '');
+}
+
+/**
+ * Stable identity of one value inside an RRset, for per-record providers (Cloudflare): the mirror name for a
+ * placeholder, the address for A/AAAA, a short hash otherwise. A mirror leaving the answer removes exactly its record.
+ */
+export function valueKey(type: RecordType, value: string): string {
+  const ref = parsePlaceholder(value);
+  if (ref) return `${ref.mirror}-${ref.family}`;
+  if (type === 'A' || type === 'AAAA') return value;
+  return shortHash(value, 10);
+}
+
+/** Splits text into chunks of at most 255 bytes of UTF-8 (the size of one DNS character-string), never inside a character. */
+export function txtChunks(text: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let bytes = 0;
+  for (const ch of text) {
+    const n = Buffer.byteLength(ch, 'utf8');
+    if (bytes + n > 255) {
+      out.push(cur);
+      cur = '';
+      bytes = 0;
+    }
+    cur += ch;
+    bytes += n;
+  }
+  out.push(cur);
+  return out;
+}
+
+const escapeTxt = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+
+/** Presentation form Cloudflare and Hetzner want for TXT content: quoted character-strings separated by spaces. */
+export function quotedTxt(text: string): string {
+  return txtChunks(text)
+    .map((c) => `"${escapeTxt(c)}"`)
+    .join(' ');
+}
+
+/**
+ * Route 53 TXT value as the AWS provider wants it: the provider adds the outer quotes itself; strings longer than
+ * 255 bytes are split with `""` between chunks.
+ */
+export function route53Txt(text: string): string {
+  return txtChunks(text).map(escapeTxt).join('""');
+}
+
+/** Name relative to the zone, `@` for the apex (Hetzner's RRset names). */
+export function relativeName(name: string, zone: string): string {
+  const n = normalizeName(name);
+  const z = normalizeName(zone);
+  if (n === z) return '@';
+  if (!n.endsWith(`.${z}`)) throw new Error(`${n} is not inside zone ${z}`);
+  return n.slice(0, -(z.length + 1));
+}
+
+/** Lowest TTL each Pulumi-managed provider accepts (published floors; Cloudflare's 1 means "automatic"). */
+export const TTL_FLOOR = { cloudflare: 60, route53: 0, hcloud: 60 } as const;
+
+/** The policy TTL raised to the provider's floor, with a note when it had to be raised. */
+export function providerTtl(kind: keyof typeof TTL_FLOOR, ttl: number): { ttl: number; note?: string } {
+  const floor = TTL_FLOOR[kind];
+  if (ttl >= floor) return { ttl };
+  return { ttl: floor, note: `${kind} accepts no TTL below ${floor}s; policy.ttl ${ttl}s raised to ${floor}s there (failover at this provider is that much slower)` };
+}
+
+/** Normalised nameserver names (lower case, no trailing dot), deduplicated and sorted. */
+export function normalizeNameservers(names: readonly string[]): string[] {
+  return [...new Set(names.map(normalizeName).filter((n) => n !== ''))].sort();
+}
+
+/** Every placeholder the records of a zone refer to (so the program can check each has a mirror behind it). */
+export function placeholdersIn(records: readonly RecordSet[]): PlaceholderRef[] {
+  const seen = new Map<string, PlaceholderRef>();
+  for (const r of records) for (const v of r.values) {
+    const p = parsePlaceholder(v);
+    if (p) seen.set(`${p.mirror}:${p.family}`, p);
+  }
+  return [...seen.values()];
+}
