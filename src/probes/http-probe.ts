@@ -154,6 +154,7 @@ export class HttpProbe implements Probe {
       timeout: t.timeoutMs,
     });
     const connect: buildConnector.connector = (opts, callback) => {
+      if (process.env.DBG) { const c = entry.client as any; const syms = Object.getOwnPropertySymbols(c); const g = (n: string) => c[syms.find((s) => s.description === n)!]; console.log("connect", g("pending"), g("running"), g("size"), g("queue")?.map((r: any) => r && (r.aborted + " " + r.completed + " " + r.path))); }
       base({ ...opts, servername: t.scheme === 'https' && isIP(t.host) === 0 ? t.host : undefined }, (err, socket) => {
         if (!err && socket && t.scheme === 'https') {
           const cert = (socket as TLSSocket).getPeerCertificate?.();

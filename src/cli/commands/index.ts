@@ -1,10 +1,20 @@
 import type { Command } from 'commander';
+import { registerCheck } from './check.ts';
+import { registerDaemon } from './daemon.ts';
+import { registerHistory } from './history.ts';
 import { registerPlan } from './plan.ts';
 import { registerPulumi } from './pulumi.ts';
+import { registerRecords } from './records.ts';
+import { registerStatus } from './status.ts';
 import { registerValidate } from './validate.ts';
 
 export function registerCommands(program: Command): void {
   registerValidate(program);
   registerPlan(program);
   registerPulumi(program);
+  registerCheck(program);
+  registerDaemon(program);
+  registerStatus(program);
+  registerHistory(program);
+  registerRecords(program);
 }

@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { FlotillaError } from '../../domain/errors.ts';
+import { buildController, startEmbeddedServers } from '../runtime.ts';
+import { specFrom, stackOptions, type StackOpts } from '../common.ts';
+
+export function registerDaemon(program: Command): void {
+  stackOptions(program.command('daemon'))
+    .description('Run the controller: probe, decide, rewrite every DNS provider, verify. SIGTERM stops cleanly; SIGHUP reloads the stack file.')
+    .option('--no-http', 'do not start the status page / API / metrics server')
+    .addHelpText('after', '\nExamples:\n  flotilla daemon --stack local\n  kill -HUP <pid>    # reload the stack file (a bad file is rejected, the old spec kept)\n')
+    .action(async (o: StackOpts & { http: boolean }) => {
+      const spec = await specFrom(o);
+      const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+      const dns = await startEmbeddedServers(spec);
+      for (const s of dns) log(`embedded DNS server on ${s.address}`);
+      const controller = await buildController(spec, { log });
+      controller.on('audit', (e) => log(`${e.kind}: ${e.message}`));
+      let http: { url: string; close(): Promise<void> } | undefined;
+      await controller.start();
+      if (o.http) {
+        const { startHttpServer } = await import('../../server/http-server.ts');
+        const server = await startHttpServer({ controller, listen: spec.server.listen, port: spec.server.port, token: process.env[spec.server.tokenEnv] });
+        http = server;
+        log(`status page ${server.url}`);
+      }
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = async (sig: string) => {
+          if (stopping) return;
+          stopping = true;
+          log(`${sig}: finishing the current apply and stopping`);
+          await controller.stop();
+          await http?.close();
+          await Promise.all(dns.map((s) => s.close()));
+          resolve();
+        };
+        process.once('SIGTERM', () => void stop('SIGTERM'));
+        process.once('SIGINT', () => void stop('SIGINT'));
+        process.on('SIGHUP', async () => {
+          try {
+            const next = await specFrom(o);
+            await controller.reload(next);
+            log('SIGHUP: stack file reloaded');
+          } catch (e) {
+            const msg = e instanceof FlotillaError ? e.message : String(e);
+            await controller.audit({ kind: 'error', message: `SIGHUP: the stack file was rejected, keeping the running spec: ${msg}` });
+          }
+        });
+      });
+      process.exitCode = 0;
+    });
+}

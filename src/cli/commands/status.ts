@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { activeOverrides } from '../../domain/override.ts';
+import { formatDuration } from '../../domain/duration.ts';
+import { desiredRecords } from '../../planner/desired-records.ts';
+import { openStateStore, specFrom, stackOptions, type StackOpts } from '../common.ts';
+import { makeOut, table } from '../output.ts';
+
+export function registerStatus(program: Command): void {
+  stackOptions(program.command('status'))
+    .description('Mirrors with their health and streaks, what each provider serves now, open overrides. Exit 1 when a mirror is down.')
+    .addHelpText('after', '\nExamples:\n  flotilla status --stack local\n  flotilla status --stack local --json\n')
+    .action(async (o: StackOpts) => {
+      const out = makeOut(!!o.json);
+      const spec = await specFrom(o);
+      const st = await openStateStore(spec).load();
+      const now = Date.now();
+      const desired = desiredRecords(spec, st.health, st.overrides, { now, lastGood: st.lastGood });
+      const mirrors = spec.mirrors.map((m) => {
+        const h = st.health[m.name];
+        return { name: m.name, provider: m.provider, address: m.ipv4 ?? m.ipv6 ?? '', state: h?.state ?? 'unknown', successStreak: h?.successStreak ?? 0, failureStreak: h?.failureStreak ?? 0, lastReason: h?.lastReason, lastLatencyMs: h?.lastLatencyMs, lastProbeAt: h?.lastProbeAt, serving: desired.serving.includes(m.name) };
+      });
+      const providers = spec.dnsProviders.map((p) => {
+        const s = st.providers[p.name] ?? {};
+        const served: Record<string, string[]> = {};
+        for (const [zone, recs] of Object.entries(s.records ?? {})) for (const r of recs) if (r.type === 'A' || r.type === 'AAAA') served[`${r.name} ${r.type}`] = r.values;
+        return { name: p.name, kind: p.kind, served, lastConvergedAt: s.lastConvergedAt, lastConvergeMs: s.lastConvergeMs, lastError: s.lastError };
+      });
+      const overrides = activeOverrides(st.overrides, now);
+      out.data({ stack: spec.stack, stateVersion: st.version, updatedAt: st.updatedAt, mirrors, serving: desired.serving, failOpen: desired.failOpen, providers, overrides });
+      out.log(table(['mirror', 'state', 'serving', 'streak', 'latency', 'last result'], mirrors.map((m) => [m.name, m.state, m.serving ? 'yes' : 'no', m.state === 'down' ? `${m.failureStreak} fail` : `${m.successStreak} ok`, m.lastLatencyMs === undefined ? '' : `${Math.round(m.lastLatencyMs)}ms`, m.lastReason ?? ''])));
+      out.log('');
+      out.log(table(['provider', 'serves', 'converged', 'error'], providers.map((p) => [p.name, Object.entries(p.served).map(([k, v]) => `${k}=${v.join(',')}`).join(' ') || '(unknown)', p.lastConvergedAt ? `${formatDuration(now - p.lastConvergedAt)} ago (${p.lastConvergeMs}ms)` : 'never', p.lastError ?? ''])));
+      out.log('');
+      if (overrides.length === 0) out.log('no open overrides');
+      else out.log(table(['override', 'mirror', 'by', 'reason', 'expires'], overrides.map((x) => [x.kind, x.mirror, x.author, x.reason, x.expiresAt ? `in ${formatDuration(x.expiresAt - now)}` : 'never'])));
+      if (st.updatedAt === 0) out.log('(no state yet: has the daemon run?)');
+      process.exitCode = mirrors.some((m) => m.state === 'down') ? 1 : 0;
+    });
+}
