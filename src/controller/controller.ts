@@ -75,8 +75,11 @@ export class Controller extends EventEmitter {
   private readonly budgets = new Map<string, WriteBudget>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly abort = new AbortController();
-  private running: Promise<ReconcileOutcome> | undefined;
-  private pending: string | undefined;
+  private readonly workers = new Map<string, ProviderWorker>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** The serving set of the latest decision, and when it was taken (the start of the failover clock). */
+  private lastDecided: string[] | undefined;
+  private decisionAt: number | undefined;
   private stopped = true;
   private targets = new Map<string, ProbeTarget>();
 
@@ -117,7 +120,7 @@ export class Controller extends EventEmitter {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await this.running?.catch(() => undefined);
+    await Promise.all([...this.workers.values()].map((w) => w.idle()));
     await this.persist();
     this.abort.abort();
     await this.probe.close?.();
@@ -153,26 +156,12 @@ export class Controller extends EventEmitter {
     return desiredRecords(this.spec, this.health, this.overrides, { now: this.now(), lastGood: this.lastGood });
   }
 
-  /** Asks for a reconcile; coalesces with one in flight. Resolves when a reconcile covering this request finishes. */
-  requestReconcile(reason: string): Promise<ReconcileOutcome> {
-    if (this.running) {
-      this.pending = this.pending ? `${this.pending}; ${reason}` : reason;
-      return this.running.then(() => this.running ?? this.requestReconcile(reason));
-    }
-    const run = (async () => {
-      let outcome = await this.reconcileOnce(reason);
-      while (this.pending !== undefined && !this.stopped) {
-        const r = this.pending;
-        this.pending = undefined;
-        outcome = await this.reconcileOnce(r);
-      }
-      return outcome;
-    })();
-    this.running = run.finally(() => { this.running = undefined; });
-    return this.running;
-  }
-
-  private async reconcileOnce(reason: string): Promise<ReconcileOutcome> {
+  /**
+   * Decides now and asks every provider's worker to converge to the decision. Each provider has its own worker that
+   * coalesces requests (one write in flight per provider, the latest decision next), so a slow or dead provider never
+   * delays the others. Resolves when every provider has finished a pass covering this decision.
+   */
+  async requestReconcile(reason: string): Promise<ReconcileOutcome> {
     const decidedAt = this.now();
     const desired = this.desired();
     const summary = { serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, notes: desired.notes };
@@ -182,21 +171,49 @@ export class Controller extends EventEmitter {
       this.emit('reconcile', outcome);
       return outcome;
     }
-    const changed = this.lastServing === undefined || this.lastServing.join(',') !== desired.serving.join(',');
+    const changed = this.lastDecided === undefined || this.lastDecided.join(',') !== desired.serving.join(',');
     if (changed) {
+      this.lastDecided = desired.serving;
+      this.decisionAt = decidedAt;
       await this.audit({ kind: 'decision', message: `serve ${desired.serving.join(', ')} (${reason})`, data: { ...summary, reason } });
       if (desired.failOpen) await this.audit({ kind: 'fail-open', message: desired.notes.join('; ') });
+      else this.lastGood = desired.serving;
     }
+    const passes = await Promise.all(this.drivers.map((d) => this.worker(d).request()));
+    const reports = passes.flatMap((p) => p.reports);
+    const verify = passes.flatMap((p) => p.verify);
+    const convergeMs = verify.length > 0 && verify.every((v) => v.converged) ? Math.max(...verify.map((v) => v.ms ?? 0)) : undefined;
+    if (reports.every((r) => r.ok)) this.lastServing = desired.serving;
+    if (changed) await this.persist();
+    const outcome: ReconcileOutcome = { reason, decidedAt, desired: summary, reports, verify, convergeMs };
+    this.lastOutcome = outcome;
+    this.emit('reconcile', outcome);
+    return outcome;
+  }
+
+  private worker(d: DnsDriver): ProviderWorker {
+    let w = this.workers.get(d.name);
+    if (!w) {
+      w = new ProviderWorker(() => this.providerPass(d));
+      this.workers.set(d.name, w);
+    }
+    return w;
+  }
+
+  /** One pass for one provider: list → plan → apply the LATEST decision, then verify its servers. */
+  private async providerPass(d: DnsDriver): Promise<{ reports: ZoneReport[]; verify: ServerVerdict[] }> {
+    const desired = this.desired();
+    const startedAt = this.decisionAt ?? this.now();
     const reports = await reconcileAll({
-      drivers: this.drivers,
+      drivers: [d],
       zones: desired.zones,
       ownerId: this.spec.policy.ownerId,
       maxRemoveShare: this.spec.policy.maxRemoveShare,
       budgets: this.budgets,
       signal: this.abort.signal,
     });
+    const st = (this.providerStatus[d.name] ??= {});
     for (const r of reports) {
-      const st = (this.providerStatus[r.provider] ??= {});
       if (r.ok) {
         st.records = { ...(st.records ?? {}), [r.zone]: r.records ?? [] };
         st.lastError = undefined;
@@ -209,34 +226,26 @@ export class Controller extends EventEmitter {
         await this.audit({ kind: 'apply-error', message: r.error ?? 'failed', data: { provider: r.provider, zone: r.zone, code: r.errorCode } });
       }
     }
-    if (reports.some((r) => !r.ok) && !this.stopped) this.retrySoon();
-    const okProviders = new Set(this.drivers.map((d) => d.name).filter((n) => reports.filter((r) => r.provider === n).every((r) => r.ok)));
-    const touched = reports.some((r) => r.applied > 0) || changed;
-    let verify: ServerVerdict[] = [];
-    if (touched) verify = await this.verify(desired, okProviders, decidedAt);
-    const convergeMs = verify.length > 0 && verify.every((v) => v.converged) ? Math.max(...verify.map((v) => v.ms ?? 0)) : undefined;
-    for (const name of okProviders) {
-      const mine = verify.filter((v) => v.provider === name);
-      if (mine.length > 0 && mine.every((v) => v.converged)) {
-        this.providerStatus[name] = { ...this.providerStatus[name], lastConvergedAt: this.now(), lastConvergeMs: Math.max(...mine.map((v) => v.ms ?? 0)) };
-      }
+    if (reports.some((r) => !r.ok)) {
+      if (!this.stopped) this.retrySoon();
+      return { reports, verify: [] };
     }
-    if (touched && verify.length > 0) {
-      await this.audit({
-        kind: 'verify',
-        message: convergeMs !== undefined ? `all ${verify.length} authoritative server(s) answer ${desired.serving.join(', ')} after ${Math.round(convergeMs)}ms` : `not converged: ${verify.filter((v) => !v.converged).map((v) => `${v.provider}@${v.server}: ${v.last}`).join('; ')}`,
-        data: { servers: verify.map((v) => ({ provider: v.provider, server: v.server, converged: v.converged, ms: v.ms === undefined ? undefined : Math.round(v.ms) })) },
-      });
+    const served = st.verifiedServing;
+    const want = desired.serving.join(',');
+    if (reports.every((r) => r.applied === 0) && served === want) return { reports, verify: [] };
+    const verify = await this.verify(desired, new Set([d.name]), startedAt);
+    if (verify.length > 0 && verify.every((v) => v.converged)) {
+      const ms = Math.max(...verify.map((v) => v.ms ?? 0));
+      Object.assign(st, { lastConvergedAt: this.now(), lastConvergeMs: Math.round(ms), verifiedServing: want });
     }
-    if (reports.every((r) => r.ok)) {
-      this.lastServing = desired.serving;
-      if (!desired.failOpen) this.lastGood = desired.serving;
-    }
-    if (touched) await this.persist();
-    const outcome: ReconcileOutcome = { reason, decidedAt, desired: summary, reports, verify, convergeMs };
-    this.lastOutcome = outcome;
-    this.emit('reconcile', outcome);
-    return outcome;
+    await this.audit({
+      kind: 'verify',
+      message: verify.every((v) => v.converged)
+        ? `${d.name}: all ${verify.length} authoritative server(s) answer ${desired.serving.join(', ')}, ${Math.round(Math.max(0, ...verify.map((v) => v.ms ?? 0)))}ms after the decision`
+        : `${d.name}: not converged: ${verify.filter((v) => !v.converged).map((v) => `${v.server}: ${v.last}`).join('; ')}`,
+      data: { provider: d.name, servers: verify.map((v) => ({ server: v.server, converged: v.converged, ms: v.ms === undefined ? undefined : Math.round(v.ms) })) },
+    });
+    return { reports, verify };
   }
 
   private async verify(desired: DesiredState, providers: Set<string>, startedAt: number): Promise<ServerVerdict[]> {
@@ -258,7 +267,9 @@ export class Controller extends EventEmitter {
   }
 
   private retrySoon(): void {
-    const t = setTimeout(() => { this.timers.delete(t); void this.requestReconcile('retry after provider error'); }, 1000);
+    if (this.retryTimer) return;
+    const t = setTimeout(() => { this.timers.delete(t); this.retryTimer = undefined; void this.requestReconcile('retry after provider error'); }, 1000);
+    this.retryTimer = t;
     this.timers.add(t);
   }
 
@@ -293,7 +304,7 @@ export class Controller extends EventEmitter {
           this.emit('flip', { mirror: m.name, state: nh.state, reason: r.reason });
           void this.audit({ kind: 'flip', message: `${m.name} is ${nh.state}: ${r.reason}`, data: { mirror: m.name, state: nh.state } });
           const d = this.desired();
-          if (this.lastServing === undefined || d.serving.join(',') !== this.lastServing.join(',')) void this.requestReconcile(`${m.name} ${nh.state}`);
+          if (this.lastDecided === undefined || d.serving.join(',') !== this.lastDecided.join(',')) void this.requestReconcile(`${m.name} ${nh.state}`);
         }
       };
       const t = setTimeout(() => { this.timers.delete(t); void tick(); }, Math.max(0, due - this.now()));
@@ -339,7 +350,7 @@ export class Controller extends EventEmitter {
     this.overrides = activeOverrides(st.overrides, now);
     if (expired.length > 0) await updateState(this.store, (s) => { s.overrides = activeOverrides(s.overrides, now); });
     const d = this.desired();
-    if (this.lastServing !== undefined && d.serving.join(',') !== this.lastServing.join(',')) void this.requestReconcile('overrides changed');
+    if (this.lastDecided !== undefined && d.serving.join(',') !== this.lastDecided.join(',')) void this.requestReconcile('overrides changed');
   }
 
   async persist(): Promise<void> {
@@ -368,3 +379,30 @@ export class Controller extends EventEmitter {
     return zoneOf(this.spec, name);
   }
 }
+
+/** Runs passes one at a time; requests arriving during a pass are merged into ONE next pass (coalescing). */
+class ProviderWorker {
+  private current: Promise<Pass> | undefined;
+  private next: Promise<Pass> | undefined;
+  constructor(private readonly pass: () => Promise<Pass>) {}
+
+  request(): Promise<Pass> {
+    if (!this.current) {
+      this.current = this.pass().finally(() => { this.current = undefined; });
+      return this.current;
+    }
+    if (!this.next) {
+      this.next = this.current.catch(() => undefined).then(() => {
+        this.next = undefined;
+        return this.request();
+      });
+    }
+    return this.next;
+  }
+
+  async idle(): Promise<void> {
+    await this.next?.catch(() => undefined);
+    await this.current?.catch(() => undefined);
+  }
+}
+type Pass = { reports: ZoneReport[]; verify: ServerVerdict[] };

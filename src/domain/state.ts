@@ -10,6 +10,8 @@ export interface ProviderStatus {
   /** Decision → last server converged, for the latest decision (ms). */
   lastConvergeMs?: number;
   lastError?: string;
+  /** The serving set (comma-joined) every server of this provider was last verified to answer. */
+  verifiedServing?: string;
   /** What the provider held at the last reconcile, per zone (for `plan` and `status` without API calls). */
   records?: Record<string, RecordSet[]>;
 }

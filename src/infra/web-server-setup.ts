@@ -33,13 +33,13 @@ export interface WebServerSetup {
 }
 
 /** nginx server block: serves WEB_ROOT on port 80 for every name, and tells the digest in a header. */
-export function nginxSiteConfig(opts: { serverNames: string[]; digest: string; root?: string }): string {
+export function nginxSiteConfig(opts: { serverNames: string[]; digest: string; root?: string; listen?: string[] }): string {
   const root = opts.root ?? WEB_ROOT;
+  const listen = opts.listen ?? ['80 default_server', '[::]:80 default_server'];
   return [
     '# written by flotilla; replaced on every deploy',
     'server {',
-    '    listen 80 default_server;',
-    '    listen [::]:80 default_server;',
+    ...listen.map((l) => `    listen ${l};`),
     `    server_name ${opts.serverNames.length > 0 ? opts.serverNames.join(' ') : '_'};`,
     `    root ${root};`,
     '    index index.html;',
@@ -123,9 +123,20 @@ export function shQuote(s: string): string {
  * copy. Works as root or as a user with passwordless sudo.
  */
 export function sshInstallScript(setup: Omit<WebServerSetup, 'files'> & { stagingDir: string }): string {
+  // one root shell for the whole script: `sudo -n` fails at once instead of waiting for a password
+  return [
+    `# flotilla: deploy site ${setup.siteName} digest ${setup.digest}`,
+    `if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo -n"; fi`,
+    `$SUDO sh -c ${shQuote(sshRootScript(setup))}`,
+    '',
+  ].join('\n');
+}
+
+/** The part of sshInstallScript that runs as root. */
+export function sshRootScript(setup: Omit<WebServerSetup, 'files'> & { stagingDir: string }): string {
   const conf = nginxSiteConfig({ serverNames: setup.serverNames, digest: setup.digest });
   const stage = shQuote(setup.stagingDir);
-  const asRoot = [
+  return [
     'set -eu',
     'if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then',
     '  apt-get update -q',
@@ -143,13 +154,6 @@ export function sshInstallScript(setup: Omit<WebServerSetup, 'files'> & { stagin
     'FLOTILLA_NGINX_EOF',
     `printf '%s\\n' ${shQuote(setup.digest)} > ${DIGEST_FILE}`,
     ...enableSiteCommands('/etc/flotilla/nginx-site.conf'),
-  ].join('\n');
-  // one root shell for the whole script: `sudo -n` fails at once instead of waiting for a password
-  return [
-    `# flotilla: deploy site ${setup.siteName} digest ${setup.digest}`,
-    `if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo -n"; fi`,
-    `$SUDO sh -c ${shQuote(asRoot)}`,
-    '',
   ].join('\n');
 }
 

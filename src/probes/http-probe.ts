@@ -60,7 +60,7 @@ export class HttpProbe implements Probe {
     this.maxBody = opts.maxBodyBytes ?? 2 * 1024 * 1024;
     this.maxClients = Math.max(1, opts.maxClients ?? 10_000);
     this.keepAliveMs = opts.keepAliveMs ?? 4_000;
-    this.maxRequests = opts.maxRequestsPerConnection ?? 10;
+    this.maxRequests = Math.max(1, opts.maxRequestsPerConnection ?? 10);
     this.verifyChain = opts.verifyChain ?? false;
     this.ca = opts.ca;
     this.now = opts.now ?? Date.now;
@@ -91,6 +91,8 @@ export class HttpProbe implements Probe {
         path: target.path,
         headers: { host: target.host, 'user-agent': USER_AGENT, accept: '*/*' },
         signal: ac.signal,
+        // One request per connection when asked: `connection: close`.
+        reset: this.maxRequests <= 1,
       });
       const body = await readCapped(res.body, this.maxBody, target.bodyMatch !== undefined);
       const latencyMs = elapsed();
@@ -154,7 +156,6 @@ export class HttpProbe implements Probe {
       timeout: t.timeoutMs,
     });
     const connect: buildConnector.connector = (opts, callback) => {
-      if (process.env.DBG) { const c = entry.client as any; const syms = Object.getOwnPropertySymbols(c); const g = (n: string) => c[syms.find((s) => s.description === n)!]; console.log("connect", g("pending"), g("running"), g("size"), g("queue")?.map((r: any) => r && (r.aborted + " " + r.completed + " " + r.path))); }
       base({ ...opts, servername: t.scheme === 'https' && isIP(t.host) === 0 ? t.host : undefined }, (err, socket) => {
         if (!err && socket && t.scheme === 'https') {
           const cert = (socket as TLSSocket).getPeerCertificate?.();
@@ -169,7 +170,8 @@ export class HttpProbe implements Probe {
       pipelining: 1,
       keepAliveTimeout: this.keepAliveMs,
       keepAliveMaxTimeout: Math.max(this.keepAliveMs, 60_000),
-      maxRequestsPerClient: this.maxRequests,
+      // undici closes a connection after it carried maxRequestsPerClient + 1 requests; 0 would mean unlimited.
+      maxRequestsPerClient: this.maxRequests > 1 ? this.maxRequests - 1 : 0,
       // Our own deadline covers the whole probe; these only bound a request nobody waits for any more.
       headersTimeout: Math.max(t.timeoutMs * 2, 1_000),
       bodyTimeout: Math.max(t.timeoutMs * 2, 1_000),

@@ -92,7 +92,7 @@ for (const s of servers) {
         { name: `a.${z}`, type: 'A', ttl: 60, values: ['192.0.2.10', '192.0.2.11'] },
         { name: `aaaa.${z}`, type: 'AAAA', ttl: 60, values: ['2001:DB8:0::1'] },
         { name: `alias.${z}`, type: 'CNAME', ttl: 60, values: [`a.${z}`] },
-        { name: `mx.${z}`, type: 'MX', ttl: 60, values: [`10 mail.${z}`, `20 backup.${z}`] },
+        { name: `mx.${z}`, type: 'MX', ttl: 60, values: ['10 mail.elsewhere.test', '20 backup.elsewhere.test'] },
         { name: `_https._tcp.${z}`, type: 'SRV', ttl: 60, values: [`10 5 443 a.${z}`] },
         { name: `caa.${z}`, type: 'CAA', ttl: 60, values: ['0 issue "letsencrypt.org"'] },
         { name: `sub.${z}`, type: 'NS', ttl: 60, values: ['ns.elsewhere.test'] },
@@ -102,7 +102,7 @@ for (const s of servers) {
       assert.deepEqual(report, { provider: 'primary-dns', zone: z, applied: sets.length, requests: 1 });
       const listed = new Map((await d.listRecords(z)).map((r) => [`${r.name}/${r.type}`, normalizeRecordSet(r)]));
       for (const r of sets) assert.deepEqual(listed.get(`${r.name}/${r.type}`), normalizeRecordSet(r), `${r.name}/${r.type}`);
-      assert.deepEqual(await digValues(srv.address, `mx.${z}`, 'MX'), [`10 mail.${z}`, `20 backup.${z}`]);
+      assert.deepEqual(await digValues(srv.address, `mx.${z}`, 'MX'), ['10 mail.elsewhere.test', '20 backup.elsewhere.test']);
       await d.applyChanges(z, sets.map((before) => ({ action: 'delete', before })));
       const left = await d.listRecords(z);
       assert.deepEqual(left.filter((r) => sets.some((x) => x.name === r.name)), []);
@@ -143,6 +143,19 @@ for (const s of servers) {
       assert.deepEqual(listed, { ...next });
       await d.applyChanges(z, [{ action: 'delete', before: next }]);
       assert.deepEqual(await digValues(srv.address, r.name, 'A'), []);
+    });
+
+    it('content the server refuses is DRIVER_FAILED, not an auth error', async () => {
+      // BIND refuses an in-zone MX target without address records (check-integrity); Knot accepts it.
+      const mx: RecordSet = { name: `mx2.${z}`, type: 'MX', ttl: 60, values: [`10 nomail.${z}`] };
+      const apply = d.applyChanges(z, [{ action: 'create', after: mx }]);
+      if (s.label === 'BIND9') {
+        await expectDriverError(apply, 'DRIVER_FAILED', (e) => assert.match(e.message, /REFUSED.*policy rejected/));
+        assert.deepEqual(await digValues(srv.address, mx.name, 'MX'), []);
+      } else {
+        await apply;
+        assert.deepEqual(await digValues(srv.address, mx.name, 'MX'), [`10 nomail.${z}`]);
+      }
     });
 
     it('signs with hmac-sha512 and hmac-sha1 keys as well', async () => {

@@ -118,32 +118,52 @@ describe('HttpProbe against a real mirror', () => {
     assert.equal(m.reason, 'ok');
   });
 
-  it('reuses one keep-alive connection per mirror, renewing it every maxRequestsPerConnection', async () => {
+  it('reuses one keep-alive connection per mirror, renewing it after maxRequestsPerConnection', async () => {
+    // A mirror of its own, so no connection of another test's probe is counted.
     const own = new HttpProbe({ maxRequestsPerConnection: 5 });
-    const before = mirror.connections;
-    const seq: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      assert.equal((await own.run(t(), never)).ok, true);
-      seq.push(mirror.connections - before);
+    const m = await startMirror({ host: '127.0.0.8', port: 0, contentDir: site.contentDir });
+    try {
+      const seen: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        assert.equal((await own.run(targetFor(m.host, m.port), never)).ok, true);
+        seen.push(m.connections);
+      }
+      assert.deepEqual(seen, [1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
+      assert.equal(own.openClients, 1);
+    } finally {
+      await own.close();
+      await m.stop();
     }
-    console.log(seq);
-    assert.equal(mirror.connections - before, 2);
-    assert.equal(own.openClients, 1);
-    await own.close();
     assert.equal(own.openClients, 0);
     const closed = await own.run(t(), never);
     assert.deepEqual([closed.ok, closed.reason], [false, 'probe closed']);
   });
 
+  it('opens a connection per probe when maxRequestsPerConnection is 1', async () => {
+    const own = new HttpProbe({ maxRequestsPerConnection: 1 });
+    const m = await startMirror({ host: '127.0.0.10', port: 0, contentDir: site.contentDir });
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await own.run(targetFor(m.host, m.port), never)).ok, true);
+      assert.equal(m.connections, 3);
+    } finally {
+      await own.close();
+      await m.stop();
+    }
+  });
+
   it('leaves no connection open after close()', async () => {
     const own = new HttpProbe();
-    const base = mirror.openConnections;
-    await own.run(t(), never);
-    assert.equal(mirror.openConnections, base + 1);
-    await own.close();
-    const deadline = Date.now() + 2000;
-    while (mirror.openConnections > base && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(mirror.openConnections, base);
+    const m = await startMirror({ host: '127.0.0.9', port: 0, contentDir: site.contentDir });
+    try {
+      for (let i = 0; i < 3; i++) await own.run(targetFor(m.host, m.port), never);
+      assert.equal(m.openConnections, 1);
+      await own.close();
+      const deadline = Date.now() + 2000;
+      while (m.openConnections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(m.openConnections, 0);
+    } finally {
+      await m.stop();
+    }
   });
 
   it('bounds the number of clients (least recently used is closed)', async () => {

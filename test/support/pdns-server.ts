@@ -20,6 +20,8 @@ export interface PdnsServer {
   serverId: string;
   /** Creates a Native zone through the API (name without trailing dot). */
   createZone(zone: string): Promise<void>;
+  /** The pdns_server process id (tests SIGSTOP it to simulate an outage). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -135,5 +137,5 @@ export async function startPdnsServer(opts: { zones?: string[] } = {}): Promise<
     await stop();
     throw err;
   }
-  return { dnsAddress: `127.0.0.1:${dnsPort}`, apiUrl, apiKey, serverId, createZone, stop };
+  return { dnsAddress: `127.0.0.1:${dnsPort}`, apiUrl, apiKey, serverId, createZone, stop, pid: child.pid! };
 }

@@ -18,7 +18,7 @@ export function registerPulumi(program: Command): void {
       const out = makeOut(!!o.json);
       const { mockPreview, renderPreview } = await import('../../infra/mock-preview.ts');
       const result = await mockPreview({ spec });
-      out.data({ stack: spec.stack, ...result });
+      out.data({ ...result, stack: spec.stack });
       out.log(renderPreview(result.resources));
     });
 

@@ -85,6 +85,16 @@ export function createRfc2136Driver(ctx: DriverContext<Rfc2136Settings>): DnsDri
     }
   }
 
+  /** Does the server accept an empty UPDATE (a no-op) from our key? Tells an ACL refusal from a content refusal. */
+  async function mayUpdate(zone: string, signal?: AbortSignal): Promise<boolean> {
+    try {
+      const a = await exchange(zone, buildUpdate(zone, [], randomInt(65536)), { tcp: false, signal });
+      return a.rcode === 0 && a.verified;
+    } catch {
+      return false;
+    }
+  }
+
   /** Maps a DNS-level outcome to success or a typed DriverError. */
   async function check(zone: string, op: Op, a: SignedAnswer, signal?: AbortSignal): Promise<void> {
     const what = op === 'transfer' ? 'zone transfer (AXFR)' : 'UPDATE';
@@ -115,6 +125,9 @@ export function createRfc2136Driver(ctx: DriverContext<Rfc2136Settings>): DnsDri
           throw fail(zone, 'DRIVER_NOT_FOUND', `${server} answered ${rcode} to the ${what} for zone ${zone} ${why}: the server does not have this zone`);
         }
         if (rcode === 'NOTZONE') throw fail(zone, 'DRIVER_FAILED', `${server} answered NOTZONE: a name in the UPDATE is outside zone ${zone}`);
+        if (op === 'update' && (await mayUpdate(zone, signal))) {
+          throw fail(zone, 'DRIVER_FAILED', `${server} accepts UPDATEs for zone ${zone} with key ${keyName} but answered ${rcode} to this one: the server's policy rejected its content (BIND, for one, refuses an MX/SRV/NS target inside the zone that has no address record); see the server log`);
+        }
         throw fail(zone, 'DRIVER_AUTH', `${server} serves zone ${zone} but answered ${rcode} to the ${what} signed with key ${keyName}: check the server's allow-${op === 'transfer' ? 'transfer' : 'update'}/acl for this key`);
       }
       case 'YXDOMAIN':

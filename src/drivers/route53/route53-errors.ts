@@ -46,9 +46,10 @@ export function toDriverError(err: unknown, ctx: { provider: string; zone: strin
   if (err instanceof DriverError) return err;
   const base = { provider: ctx.provider, zone: ctx.zone };
   const e = (typeof err === 'object' && err !== null ? err : {}) as SdkErrorLike;
-  const name = e.name ?? 'Error';
-  const status = e.$metadata?.httpStatusCode;
   const msgs = batchMessages(e);
+  // InvalidChangeBatch has no <Code>, so the SDK may call it "Unknown": name it by its messages.
+  const name = (e.name === undefined || e.name === 'Unknown') && msgs.length ? 'InvalidChangeBatch' : (e.name ?? 'Error');
+  const status = e.$metadata?.httpStatusCode;
   const text = msgs.length ? msgs.join('; ') : (e.message ?? String(err));
   const detail = scrub(`${ctx.what}: ${name}${status ? ` (HTTP ${status})` : ''}: ${text}`, ctx.secrets);
   if (AUTH_NAMES.has(name) || status === 403 || status === 401) {

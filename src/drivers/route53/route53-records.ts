@@ -9,7 +9,7 @@
  * - a change batch is transactional; DELETE must name the exact current values and TTL.
  */
 import type { Change as R53Change, ResourceRecordSet } from '@aws-sdk/client-route-53';
-import { normalizeName, RECORD_TYPES, type Change, type RecordSet, type RecordType } from '../../domain/records.ts';
+import { normalizeName, normalizeValue, RECORD_TYPES, type Change, type RecordSet, type RecordType } from '../../domain/records.ts';
 
 export const ROUTE53_TYPES = ['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'NS', 'CAA', 'SRV'] as const satisfies readonly RecordType[];
 
@@ -102,14 +102,27 @@ export function toRoute53Value(type: RecordType, value: string): string {
   }
 }
 
+/** Route 53 value → flotilla presentation value (names without the trailing dot). */
 export function fromRoute53Value(type: RecordType, value: string): string {
-  if (type === 'TXT') return unquoteTxt(value);
-  if (type === 'SRV') {
-    const parts = value.trim().split(/\s+/);
-    const target = parts.pop() ?? '';
-    return [...parts, target === '.' ? '.' : normalizeName(target)].join(' ');
+  switch (type) {
+    case 'TXT':
+      return unquoteTxt(value);
+    case 'CNAME':
+    case 'NS':
+    case 'MX':
+      return normalizeValue(type, value);
+    case 'SRV': {
+      const parts = value.trim().split(/\s+/);
+      const target = parts.pop() ?? '';
+      return [...parts, target === '.' ? '.' : normalizeName(target)].join(' ');
+    }
+    case 'SOA': {
+      const [mname, rname, ...rest] = value.trim().split(/\s+/);
+      return [normalizeName(mname ?? ''), normalizeName(rname ?? ''), ...rest].join(' ');
+    }
+    default:
+      return value;
   }
-  return value;
 }
 
 /**

@@ -1,0 +1,97 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuditEvent } from '../domain/audit.ts';
+import type { Controller } from '../controller/controller.ts';
+import type { StatusSnapshot } from './status-snapshot.ts';
+
+export interface EventStreamOptions {
+  controller: Controller;
+  snapshot: () => StatusSnapshot;
+  /** Shortest gap between two status pushes caused by probes (default 250 ms: at most 4 per second). */
+  throttleMs?: number;
+  /** A status push at least this often while clients listen, so changes made by other processes show up (default 5 s). */
+  refreshMs?: number;
+}
+
+/**
+ * Server-sent events at /events. Each client gets `event: status` (a StatusSnapshot without audit) on connect and
+ * whenever the controller probes (throttled), flips, reconciles or audits, and `event: audit` (one AuditEvent) for
+ * every audit event. Pushes never wait on slow clients: a client whose socket buffer is full is dropped.
+ */
+export class EventStream {
+  private readonly clients = new Set<ServerResponse>();
+  private readonly throttleMs: number;
+  private lastPush = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly refresh: NodeJS.Timeout;
+  private readonly listeners: [string, (...a: unknown[]) => void][];
+
+  constructor(private readonly o: EventStreamOptions) {
+    this.throttleMs = o.throttleMs ?? 250;
+    this.listeners = [
+      ['probe', () => this.schedule(false)],
+      ['flip', () => this.schedule(true)],
+      ['reconcile', () => this.schedule(true)],
+      ['audit', (e) => { this.send('audit', e as AuditEvent); this.schedule(true); }],
+    ];
+    for (const [ev, fn] of this.listeners) o.controller.on(ev, fn);
+    this.refresh = setInterval(() => this.schedule(false), o.refreshMs ?? 5000);
+    this.refresh.unref();
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write('retry: 1000\n\n');
+    this.clients.add(res);
+    this.write(res, 'status', this.o.snapshot());
+    const drop = () => this.clients.delete(res);
+    req.on('close', drop);
+    res.on('error', drop);
+  }
+
+  /** Ends every stream and stops listening to the controller. */
+  close(): void {
+    for (const [ev, fn] of this.listeners) this.o.controller.off(ev, fn);
+    clearInterval(this.refresh);
+    if (this.timer) clearTimeout(this.timer);
+    for (const c of this.clients) c.end();
+    this.clients.clear();
+  }
+
+  /** Pushes a status soon: at once for decisions (`urgent`), at most every `throttleMs` otherwise. */
+  private schedule(urgent: boolean): void {
+    if (this.clients.size === 0) return;
+    const wait = urgent ? 0 : Math.max(0, this.lastPush + this.throttleMs - Date.now());
+    if (this.timer) {
+      if (!urgent) return;
+      clearTimeout(this.timer);
+    }
+    // urgent pushes still go through a timer so a burst of events in one tick becomes one push
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.lastPush = Date.now();
+      this.send('status', this.o.snapshot());
+    }, wait);
+  }
+
+  private send(event: string, data: unknown): void {
+    for (const c of this.clients) this.write(c, event, data);
+  }
+
+  private write(res: ServerResponse, event: string, data: unknown): void {
+    // JSON.stringify never emits a raw newline, so one data: line carries the whole message
+    const ok = res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    if (!ok && res.writableLength > 4 * 1024 * 1024) {
+      this.clients.delete(res);
+      res.destroy();
+    }
+  }
+}

@@ -1,0 +1,109 @@
+import type { AuditEvent } from '../domain/audit.ts';
+import { unknownHealth, type MirrorState } from '../domain/health.ts';
+import { activeOverrides, type Override } from '../domain/override.ts';
+import type { RecordSet } from '../domain/records.ts';
+import type { Controller } from '../controller/controller.ts';
+
+export interface MirrorRow {
+  name: string;
+  provider: string;
+  address: string;
+  state: MirrorState;
+  successStreak: number;
+  failureStreak: number;
+  since?: number;
+  lastLatencyMs?: number;
+  lastProbeAt?: number;
+  lastReason?: string;
+  /** Flips in the flap window. */
+  recentFlips: number;
+  /** In the desired answer now. */
+  serving: boolean;
+  drained: boolean;
+}
+
+export interface ProviderRow {
+  name: string;
+  kind: string;
+  /** A/AAAA record sets the provider held at the last reconcile, every zone. */
+  records: (RecordSet & { zone: string })[];
+  lastAppliedAt?: number;
+  lastConvergedAt?: number;
+  lastConvergeMs?: number;
+  lastError?: string;
+}
+
+/** What the status page, GET /api/status and the event stream show. Plain JSON. */
+export interface StatusSnapshot {
+  stack: string;
+  domain: string;
+  now: number;
+  /** Mirrors the controller wants in the answer now. */
+  serving: string[];
+  /** Mirrors in the last answer every provider accepted (undefined before the first reconcile). */
+  published?: string[];
+  failOpen: boolean;
+  degraded: boolean;
+  cutOff: boolean;
+  notes: string[];
+  mirrors: MirrorRow[];
+  providers: ProviderRow[];
+  overrides: Override[];
+  /** Recent audit events, newest last (only in full snapshots, not in every pushed update). */
+  audit?: AuditEvent[];
+}
+
+/** The controller's view now, from memory (no I/O). */
+export function statusSnapshot(controller: Controller, now: number): StatusSnapshot {
+  const spec = controller.spec;
+  const desired = controller.desired();
+  const overrides = activeOverrides(controller.overrides, now);
+  const drained = new Set(overrides.filter((o) => o.kind === 'drain').map((o) => o.mirror));
+  const mirrors = spec.mirrors.map((m): MirrorRow => {
+    const h = controller.health[m.name] ?? unknownHealth();
+    return {
+      name: m.name,
+      provider: m.provider,
+      address: [m.ipv4, m.ipv6].filter(Boolean).join(' '),
+      state: h.state,
+      successStreak: h.successStreak,
+      failureStreak: h.failureStreak,
+      since: h.since,
+      lastLatencyMs: h.lastLatencyMs,
+      lastProbeAt: h.lastProbeAt,
+      lastReason: h.lastReason,
+      recentFlips: h.recentFlips.length,
+      serving: desired.serving.includes(m.name),
+      drained: drained.has(m.name),
+    };
+  });
+  const providers = spec.dnsProviders.map((p): ProviderRow => {
+    const st = controller.providerStatus[p.name] ?? {};
+    const records = Object.entries(st.records ?? {}).flatMap(([zone, sets]) =>
+      sets.filter((r) => r.type === 'A' || r.type === 'AAAA').map((r) => ({ zone, ...r })),
+    );
+    return { name: p.name, kind: p.kind, records, lastAppliedAt: st.lastAppliedAt, lastConvergedAt: st.lastConvergedAt, lastConvergeMs: st.lastConvergeMs, lastError: st.lastError };
+  });
+  return {
+    stack: spec.stack,
+    domain: spec.domain,
+    now,
+    serving: desired.serving,
+    published: controller.lastServing,
+    failOpen: desired.failOpen,
+    degraded: desired.degraded,
+    cutOff: controller.cutOff,
+    notes: desired.notes,
+    mirrors,
+    providers,
+    overrides,
+  };
+}
+
+/** The snapshot plus the most recent audit events (reads the store). */
+export async function fullSnapshot(controller: Controller, now: number, auditLimit = 50): Promise<StatusSnapshot> {
+  const snap = statusSnapshot(controller, now);
+  // a day back is plenty for "recent"; the full log is at /api/history
+  const events = await controller.store.audit(now - 86_400_000);
+  return { ...snap, audit: events.slice(-auditLimit) };
+}
