@@ -77,6 +77,7 @@ export class Controller extends EventEmitter {
   private readonly abort = new AbortController();
   private readonly workers = new Map<string, ProviderWorker>();
   private retryTimer: NodeJS.Timeout | undefined;
+  private failingOpen = false;
   /** The serving set of the latest decision, and when it was taken (the start of the failover clock). */
   private lastDecided: string[] | undefined;
   private decisionAt: number | undefined;
@@ -167,7 +168,7 @@ export class Controller extends EventEmitter {
     const summary = { serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, notes: desired.notes };
     if (this.cutOff) {
       const outcome: ReconcileOutcome = { reason, decidedAt, desired: summary, skipped: 'fail static: the controller looks cut off (every canary failed); changing nothing', reports: [], verify: [] };
-      await this.audit({ kind: 'fail-static', message: outcome.skipped!, data: { reason } });
+      // the transition into fail static is audited by runCanaries; every skipped pass is not
       this.emit('reconcile', outcome);
       return outcome;
     }
@@ -176,9 +177,10 @@ export class Controller extends EventEmitter {
       this.lastDecided = desired.serving;
       this.decisionAt = decidedAt;
       await this.audit({ kind: 'decision', message: `serve ${desired.serving.join(', ')} (${reason})`, data: { ...summary, reason } });
-      if (desired.failOpen) await this.audit({ kind: 'fail-open', message: desired.notes.join('; ') });
-      else this.lastGood = desired.serving;
+      if (!desired.failOpen) this.lastGood = desired.serving;
     }
+    if (desired.failOpen && !this.failingOpen) await this.audit({ kind: 'fail-open', message: desired.notes.join('; ') });
+    this.failingOpen = desired.failOpen;
     const passes = await Promise.all(this.drivers.map((d) => this.worker(d).request()));
     const reports = passes.flatMap((p) => p.reports);
     const verify = passes.flatMap((p) => p.verify);

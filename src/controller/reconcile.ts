@@ -42,7 +42,8 @@ export async function reconcileAll(o: ReconcileOptions): Promise<ZoneReport[]> {
 
 async function reconcileZone(d: DnsDriver, zone: string, o: ReconcileOptions): Promise<ZoneReport> {
   const t0 = performance.now();
-  const retry = { attempts: o.attempts ?? 4, baseDelayMs: 100, signal: o.signal };
+  // drivers already retry throttling and transient faults inside; the controller's own retry is the next pass
+  const retry = { attempts: o.attempts ?? 1, baseDelayMs: 100, signal: o.signal };
   try {
     const current = await withRetry(() => d.listRecords(zone, o.signal), retry);
     const plan = planChanges(current, o.zones[zone], { ownerId: o.ownerId, maxRemoveShare: o.maxRemoveShare, force: o.force });

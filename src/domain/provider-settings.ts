@@ -44,6 +44,8 @@ export const powerdnsSettings = z
     serverId: z.string().default('localhost'),
     /** host:port of the server's DNS listener(s), for verification; defaults to the zone's NS set. */
     nameservers: z.array(hostPort).optional(),
+    /** Per-request timeout of the API. */
+    timeout: z.string().default('10s'),
   })
   .strict();
 

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { parseDuration } from '../domain/duration.ts';
 import { UsageError } from '../domain/errors.ts';
 import type { DnsProviderSpec } from '../domain/fleet-spec.ts';
 import { providerSettingsSchemas, type DriverContext } from '../domain/provider-settings.ts';
@@ -26,7 +27,8 @@ export async function createDriver(p: DnsProviderSpec, ctx: RegistryContext): Pr
     }
     case 'powerdns': {
       const { createPowerdnsDriver } = await import('./powerdns/powerdns-driver.ts');
-      return createPowerdnsDriver({ ...base, settings: settings as never });
+      const s = settings as import('../domain/provider-settings.ts').PowerdnsSettings;
+      return createPowerdnsDriver({ ...base, settings: s }, { timeoutMs: parseDuration(s.timeout) });
     }
     case 'cloudflare': {
       const { createCloudflareDriver } = await import('./cloudflare/cloudflare-driver.ts');

@@ -73,9 +73,12 @@ export function awsInstancePlan(args: AwsMirrorArgs) {
     architecture: awsArchitecture(instanceType),
     ami: amiChoice(args.mirror, instanceType),
     userData,
+    description: `flotilla ${args.stack} ${args.mirror.name}: web`,
     tags: { Name: `flotilla-${args.stack}-${args.mirror.name}`, 'flotilla:stack': args.stack, 'flotilla:mirror': args.mirror.name, 'flotilla:digest': args.site.digest },
   };
 }
+
+export type AwsInstancePlan = ReturnType<typeof awsInstancePlan>;
 
 export class AwsMirror extends pulumi.ComponentResource {
   readonly ipv4: pulumi.Output<string>;
@@ -83,12 +86,12 @@ export class AwsMirror extends pulumi.ComponentResource {
   readonly ipv6: pulumi.Output<string | undefined>;
   readonly instanceId: pulumi.Output<string>;
 
-  constructor(name: string, args: AwsMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
+  /** `plan` comes from awsInstancePlan (validated before any resource is registered). */
+  constructor(name: string, plan: AwsInstancePlan, opts?: pulumi.ComponentResourceOptions) {
     super('flotilla:mirror:AwsMirror', name, {}, opts);
-    const plan = awsInstancePlan(args);
     const sg = new aws.ec2.SecurityGroup(
       `${name}-web`,
-      { region: plan.region, description: `flotilla ${args.stack} ${args.mirror.name}: web`, ...awsSecurityGroupRules(), tags: plan.tags },
+      { region: plan.region, description: plan.description, ...awsSecurityGroupRules(), tags: plan.tags },
       { parent: this },
     );
     const ami = 'ami' in plan.ami ? pulumi.output(plan.ami.ami) : aws.ec2.getAmiOutput({ ...plan.ami.lookup, region: plan.region }, { parent: this }).id;

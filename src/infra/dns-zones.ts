@@ -15,7 +15,6 @@ import {
   route53Txt,
   valueKey,
 } from './record-values.ts';
-import type { ProgramLog } from './program-log.ts';
 import { optionalSecret, type SecretSource } from './secrets.ts';
 
 /**
@@ -68,14 +67,9 @@ export class CloudflareZone extends pulumi.ComponentResource {
   readonly nameservers: pulumi.Output<string[]>;
   readonly zoneId: pulumi.Output<string>;
 
-  constructor(name: string, args: ZoneArgs & { ttl: number }, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: ZoneArgs & { ttl: number; accountId: string }, opts?: pulumi.ComponentResourceOptions) {
     super('flotilla:dns:CloudflareZone', name, {}, opts);
-    const accountId = args.provider.settings.accountId;
-    if (typeof accountId !== 'string' || accountId === '') {
-      throw new ConfigError('(stack)', [
-        { path: `dnsProviders ${args.provider.name}.settings.accountId`, message: 'Pulumi needs the Cloudflare account id to create the zone' },
-      ]);
-    }
+    const accountId = args.accountId;
     const o = { parent: this, provider: args.providerResource };
     const zone = new cloudflare.Zone(`${name}-zone`, { account: { id: accountId }, name: args.zone, type: 'full' }, o);
     // multi-provider DNS: Cloudflare activates the zone although the registrar lists other providers' nameservers,
@@ -169,42 +163,76 @@ export class HcloudZone extends pulumi.ComponentResource {
   }
 }
 
+/** What Pulumi will do at one DNS provider, decided before anything is registered. */
+export interface ProviderZonePlan {
+  provider: DnsProviderSpec;
+  kind: PulumiDnsKind;
+  /** The policy TTL raised to the provider's floor. */
+  ttl: number;
+  /** Cloudflare: the account the zones belong to. */
+  accountId?: string;
+  /** Route 53: an existing hosted zone to adopt (only when the fleet has one zone). */
+  hostedZoneId?: string;
+}
+
+/**
+ * Which providers Pulumi manages and how (pure; throws ConfigError before any resource exists). Providers the
+ * controller writes are listed in `skipped`; TTL floors and skips are in `notes`.
+ */
+export function planZones(providers: readonly DnsProviderSpec[], zoneCount: number, policyTtl: number) {
+  const managed: ProviderZonePlan[] = [];
+  const skipped: DnsProviderSpec[] = [];
+  const notes: { level: 'info' | 'warn'; message: string }[] = [];
+  for (const p of providers) {
+    if (!isPulumiDnsKind(p.kind)) {
+      skipped.push(p);
+      notes.push({ level: 'info', message: `dns provider ${p.name} (${p.kind}) is written by the controller's ${p.kind} driver, not by Pulumi: skipped` });
+      continue;
+    }
+    const { ttl, note } = providerTtl(p.kind, policyTtl);
+    if (note) notes.push({ level: 'warn', message: `dns provider ${p.name}: ${note}` });
+    const plan: ProviderZonePlan = { provider: p, kind: p.kind, ttl };
+    if (p.kind === 'cloudflare') {
+      const accountId = p.settings.accountId;
+      if (typeof accountId !== 'string' || accountId === '')
+        throw new ConfigError('(stack)', [{ path: `dnsProviders ${p.name}.settings.accountId`, message: 'Pulumi needs the Cloudflare account id to create the zone' }]);
+      plan.accountId = accountId;
+    }
+    if (p.kind === 'route53' && typeof p.settings.hostedZoneId === 'string') {
+      if (zoneCount === 1) plan.hostedZoneId = p.settings.hostedZoneId;
+      else notes.push({ level: 'warn', message: `dns provider ${p.name}: hostedZoneId is ignored because the fleet has ${zoneCount} zones; Pulumi creates one hosted zone per zone` });
+    }
+    managed.push(plan);
+  }
+  return { managed, skipped, notes };
+}
+
 export interface PublishZonesArgs {
-  providers: DnsProviderSpec[];
+  plans: readonly ProviderZonePlan[];
   /** desiredRecords(...).zones: records per zone, markers included, placeholders unresolved. */
   zones: Record<string, RecordSet[]>;
-  policyTtl: number;
   addresses: MirrorAddresses;
   secrets: SecretSource;
-  log: ProgramLog;
 }
 
 /** Nameservers per provider and zone, for the registrars and the stack outputs. */
 export type ProviderNameservers = Record<string, Record<string, pulumi.Output<string[]>>>;
 
-/** Creates the zones and records at every Pulumi-managed provider; logs the providers left to the controller. */
+/** Creates the zones and records at every Pulumi-managed provider. */
 export function publishZones(args: PublishZonesArgs): ProviderNameservers {
   const out: ProviderNameservers = {};
-  for (const p of args.providers) {
-    if (!isPulumiDnsKind(p.kind)) {
-      args.log.info(`dns provider ${p.name} (${p.kind}) is written by the controller's ${p.kind} driver, not by Pulumi: skipped`);
-      continue;
-    }
-    const { ttl, note } = providerTtl(p.kind, args.policyTtl);
-    if (note) args.log.warn(`dns provider ${p.name}: ${note}`);
+  for (const plan of args.plans) {
+    const p = plan.provider;
     const providerResource = providerFor(p, args.secrets);
     out[p.name] = {};
     for (const [zone, records] of Object.entries(args.zones)) {
       const name = resourceName(p.name, zone);
-      const common = { provider: p, zone, records, addresses: args.addresses, providerResource, ttl };
+      const common = { provider: p, zone, records, addresses: args.addresses, providerResource, ttl: plan.ttl };
       const z =
-        p.kind === 'cloudflare'
-          ? new CloudflareZone(name, common)
-          : p.kind === 'route53'
-            ? new Route53Zone(name, {
-                ...common,
-                hostedZoneId: Object.keys(args.zones).length === 1 && typeof p.settings.hostedZoneId === 'string' ? p.settings.hostedZoneId : undefined,
-              })
+        plan.kind === 'cloudflare'
+          ? new CloudflareZone(name, { ...common, accountId: plan.accountId! })
+          : plan.kind === 'route53'
+            ? new Route53Zone(name, { ...common, hostedZoneId: plan.hostedZoneId })
             : new HcloudZone(name, common);
       out[p.name][zone] = z.nameservers;
     }

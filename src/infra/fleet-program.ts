@@ -1,15 +1,15 @@
 import * as pulumi from '@pulumi/pulumi';
 import { zonesOf, type FleetSpec } from '../domain/fleet-spec.ts';
 import { desiredRecords } from '../planner/desired-records.ts';
-import { AwsMirror } from './aws-mirror.ts';
-import { publishZones, type MirrorAddresses } from './dns-zones.ts';
+import { AwsMirror, awsInstancePlan } from './aws-mirror.ts';
+import { planZones, publishZones, type MirrorAddresses } from './dns-zones.ts';
 import { readFleetState, type FleetState } from './fleet-state.ts';
-import { HcloudMirror } from './hcloud-mirror.ts';
+import { HcloudMirror, hcloudServerPlan } from './hcloud-mirror.ts';
 import { pulumiLog, type ProgramLog } from './program-log.ts';
-import { combinedNameservers, setupRegistrars } from './registrar.ts';
+import { checkRegistrars, combinedNameservers, setupRegistrars } from './registrar.ts';
 import { secretSource, type SecretSource } from './secrets.ts';
 import { readSiteFiles } from './site-files.ts';
-import { SshMirror } from './ssh-mirror.ts';
+import { SshMirror, sshMirrorPlan, sshPrivateKey } from './ssh-mirror.ts';
 import type { WebServerSetup } from './web-server-setup.ts';
 
 export interface ProgramOptions {
@@ -22,52 +22,68 @@ export interface ProgramOptions {
   secrets?: SecretSource;
 }
 
+type Address = pulumi.Input<string | undefined>;
+
 /**
  * THE Pulumi program: hosts for every mirror, zones and records at every Pulumi-managed DNS provider, registrar
  * delegations. The records come from desiredRecords with the controller's health and overrides, so `pulumi up`
  * after a failover never re-adds a mirror that is down. Returns the stack outputs (no secrets in them).
+ *
+ * Everything that can be wrong with the spec or the environment is checked first; only then are resources
+ * registered, so a bad stack fails with one clear error and registers nothing.
  */
 export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
   const log = opts.log ?? pulumiLog;
   const secrets = opts.secrets ?? secretSource();
+
+  // 1. decide (data only; throws ConfigError before any resource exists)
   const state = opts.state ?? (await readFleetState(spec));
   if (!opts.state && spec.state.kind === 'etcd') log.warn('state.kind is etcd: the program does not read etcd yet, so it assumes every mirror is serving');
-
   const files = await readSiteFiles(spec.site.contentDir);
   const site: WebServerSetup = { siteName: spec.site.name, digest: spec.site.digest, serverNames: [spec.domain, ...spec.alternateDomains], files };
-
-  const addresses: MirrorAddresses = {};
-  const mirrors: Record<string, { provider: string; ipv4: pulumi.Input<string | undefined>; ipv6: pulumi.Input<string | undefined> }> = {};
-  for (const m of spec.mirrors) {
+  const hosts = spec.mirrors.map((m) => {
     const common = { mirror: m, stack: spec.stack };
-    let a: { ipv4: pulumi.Input<string | undefined>; ipv6: pulumi.Input<string | undefined> };
     switch (m.provider) {
       case 'aws':
-        a = new AwsMirror(m.name, { ...common, site });
-        break;
+        return { m, kind: 'aws' as const, plan: awsInstancePlan({ ...common, site }) };
       case 'hcloud':
-        a = new HcloudMirror(m.name, { ...common, site });
-        break;
-      case 'ssh':
-        a = new SshMirror(m.name, { ...common, contentDir: spec.site.contentDir, site: { siteName: site.siteName, digest: site.digest, serverNames: site.serverNames }, secrets });
-        break;
+        return { m, kind: 'hcloud' as const, plan: hcloudServerPlan({ ...common, site }) };
+      case 'ssh': {
+        const plan = sshMirrorPlan({ ...common, contentDir: spec.site.contentDir, site: { siteName: site.siteName, digest: site.digest, serverNames: site.serverNames } });
+        return { m, kind: 'ssh' as const, plan, privateKey: sshPrivateKey(plan, secrets) };
+      }
       case 'local':
-        log.info(`mirror ${m.name} is local: served on this machine, nothing to deploy`);
-        a = { ipv4: m.ipv4, ipv6: m.ipv6 };
-        break;
+        return { m, kind: 'local' as const };
     }
-    addresses[m.name] = a;
-    mirrors[m.name] = { provider: m.provider, ipv4: a.ipv4, ipv6: a.ipv6 };
-  }
-
+  });
+  const zones = zonesOf(spec);
   const desired = desiredRecords(spec, state.health, state.overrides, { now: opts.now ?? Date.now(), lastGood: state.lastGood, placeholders: true });
+  const dns = planZones(spec.dnsProviders, zones.length, spec.policy.ttl);
+  checkRegistrars(spec, zones);
+
+  for (const h of hosts) if (h.kind === 'local') log.info(`mirror ${h.m.name} is local: served on this machine, nothing to deploy`);
   for (const n of desired.notes) {
     if (desired.failOpen || desired.degraded) log.warn(n);
     else log.info(n);
   }
+  for (const n of dns.notes) log[n.level](n.message);
 
-  const zones = zonesOf(spec);
-  const nameservers = publishZones({ providers: spec.dnsProviders, zones: desired.zones, policyTtl: spec.policy.ttl, addresses, secrets, log });
+  // 2. act: register the resources
+  const addresses: MirrorAddresses = {};
+  const mirrors: Record<string, { provider: string; ipv4: Address; ipv6: Address }> = {};
+  for (const h of hosts) {
+    const a: { ipv4: Address; ipv6: Address } =
+      h.kind === 'aws'
+        ? new AwsMirror(h.m.name, h.plan)
+        : h.kind === 'hcloud'
+          ? new HcloudMirror(h.m.name, h.plan)
+          : h.kind === 'ssh'
+            ? new SshMirror(h.m.name, { plan: h.plan, privateKey: h.privateKey })
+            : { ipv4: h.m.ipv4, ipv6: h.m.ipv6 };
+    addresses[h.m.name] = a;
+    mirrors[h.m.name] = { provider: h.m.provider, ipv4: a.ipv4, ipv6: a.ipv6 };
+  }
+  const nameservers = publishZones({ plans: dns.managed, zones: desired.zones, addresses, secrets });
   const registrars = setupRegistrars(spec, nameservers, zones, log);
 
   const byZone = Object.fromEntries(

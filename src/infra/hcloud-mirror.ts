@@ -40,14 +40,16 @@ export function hcloudServerPlan(args: HcloudMirrorArgs) {
   };
 }
 
+export type HcloudServerPlan = ReturnType<typeof hcloudServerPlan>;
+
 export class HcloudMirror extends pulumi.ComponentResource {
   readonly ipv4: pulumi.Output<string>;
   readonly ipv6: pulumi.Output<string | undefined>;
   readonly serverId: pulumi.Output<string>;
 
-  constructor(name: string, args: HcloudMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
+  /** `plan` comes from hcloudServerPlan (validated before any resource is registered). */
+  constructor(name: string, plan: HcloudServerPlan, opts?: pulumi.ComponentResourceOptions) {
     super('flotilla:mirror:HcloudMirror', name, {}, opts);
-    const plan = hcloudServerPlan(args);
     const fw = new hcloud.Firewall(`${name}-web`, { name: plan.firewallName, rules: hcloudFirewallRules(), labels: plan.labels }, { parent: this });
     const server = new hcloud.Server(
       `${name}-host`,

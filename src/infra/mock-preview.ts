@@ -49,6 +49,11 @@ export interface MockPreviewResult {
   outputs: Record<string, unknown>;
   /** What the program logged (info/warn). */
   log: { level: 'info' | 'warn'; message: string }[];
+  /**
+   * Where a secret's value showed up NOT marked secret (it is redacted in this result anyway). Empty unless the
+   * program has a bug: a real `pulumi up` would store and show those values in plain text.
+   */
+  plainSecrets: string[];
 }
 
 let queue: Promise<unknown> = Promise.resolve();
@@ -86,18 +91,26 @@ async function runOnce(opts: MockPreviewOptions): Promise<MockPreviewResult> {
   // resources not reachable from the outputs (markers, settings) may still be registering: wait for every RPC
   await settle();
 
-  const secretValues = [...secrets.seen].filter((s) => s.length >= 4);
+  const plainSecrets: string[] = [];
+  const ctx = { values: [...secrets.seen].filter((s) => s.length >= 4), found: (where: string) => void plainSecrets.push(where) };
   const resources: PreviewResource[] = [];
   for (const r of registered) {
     if (r.type === 'pulumi:pulumi:Stack') continue;
-    resources.push({ type: r.type, name: r.name, custom: r.custom, inputs: (await clean(r.inputs, secretValues)) as Record<string, unknown> });
+    resources.push({ type: r.type, name: r.name, custom: r.custom, inputs: (await clean(r.inputs, ctx, `${r.type} ${r.name}`)) as Record<string, unknown> });
   }
   return {
     stack: spec.stack,
     resources,
-    outputs: (await clean(outputs ?? {}, secretValues)) as Record<string, unknown>,
-    log: log.lines.map((l) => ({ level: l.level, message: scrub(l.message, secretValues) })),
+    outputs: (await clean(outputs ?? {}, ctx, 'outputs')) as Record<string, unknown>,
+    log: log.lines.map((l, i) => ({ level: l.level, message: scrub(l.message, ctx, `log[${i}]`) })),
+    plainSecrets,
   };
+}
+
+interface CleanContext {
+  /** Known secret values (from the program's SecretSource). */
+  values: string[];
+  found(where: string): void;
 }
 
 /** Waits until the runtime has no RPC in flight (and no new resource arrived meanwhile). */
@@ -113,19 +126,26 @@ function isSecret(v: unknown): boolean {
   return !!v && typeof v === 'object' && (v as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
 }
 
-function scrub(s: string, secretValues: string[]): string {
+function scrub(s: string, ctx: CleanContext, where: string): string {
   let out = s;
-  for (const v of secretValues) if (out.includes(v)) out = out.split(v).join(REDACTED);
+  for (const v of ctx.values) {
+    if (!out.includes(v)) continue;
+    out = out.split(v).join(REDACTED);
+    ctx.found(where);
+  }
   return out;
 }
 
 /** Plain JSON: secrets REDACTED (by marker, and any known secret value anywhere), assets and archives named. */
-async function clean(v: unknown, secretValues: string[]): Promise<unknown> {
+async function clean(v: unknown, ctx: CleanContext, where: string): Promise<unknown> {
   if (isSecret(v)) return REDACTED;
-  if (typeof v === 'string') return scrub(v, secretValues);
+  if (typeof v === 'string') return scrub(v, ctx, where);
   if (v === null || typeof v !== 'object') return v;
-  if (Array.isArray(v)) return Promise.all(v.map((x) => clean(x, secretValues)));
-  if (pulumi.Output.isInstance(v)) return clean(await outputValue(v as pulumi.Output<unknown>), secretValues);
+  if (Array.isArray(v)) return Promise.all(v.map((x, i) => clean(x, ctx, `${where}[${i}]`)));
+  if (pulumi.Output.isInstance(v)) {
+    const o = v as pulumi.Output<unknown>;
+    return (await pulumi.isSecret(o)) ? REDACTED : clean(await outputValue(o), ctx, where);
+  }
   if (pulumi.asset.Archive.isInstance(v) || pulumi.asset.Asset.isInstance(v)) {
     const o = v as unknown as Record<string, unknown>;
     const where = (await o.path) ?? (await o.uri) ?? (o.text === undefined ? undefined : '(text)');
@@ -133,7 +153,7 @@ async function clean(v: unknown, secretValues: string[]): Promise<unknown> {
   }
   if (pulumi.Resource.isInstance(v)) return { resource: await outputValue((v as pulumi.Resource).urn) };
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = await clean(x, secretValues);
+  for (const [k, x] of Object.entries(v)) out[k] = await clean(x, ctx, `${where}.${k}`);
   return out;
 }
 

@@ -38,14 +38,8 @@ export interface RegistrarOutput {
   nameservers: pulumi.Output<string[]>;
 }
 
-export function setupRegistrars(
-  spec: Pick<FleetSpec, 'domain' | 'alternateDomains' | 'registrars' | 'dnsProviders'>,
-  nameservers: ProviderNameservers,
-  zones: string[],
-  log: ProgramLog,
-): Record<string, RegistrarOutput> {
-  const out: Record<string, RegistrarOutput> = {};
-  const unlisted = spec.dnsProviders.filter((p) => !(p.name in nameservers)).map((p) => p.name);
+/** Every registrar's domain must be a zone the fleet publishes (pure; throws ConfigError). */
+export function checkRegistrars(spec: Pick<FleetSpec, 'domain' | 'registrars'>, zones: readonly string[]): void {
   for (const r of spec.registrars) {
     const zone = zoneOf(spec, r.domain);
     if (!zones.includes(zone)) {
@@ -53,6 +47,20 @@ export function setupRegistrars(
         { path: `registrars ${r.name}.domain`, message: `${r.domain} is not a zone this fleet publishes (zones: ${zones.join(', ')})` },
       ]);
     }
+  }
+}
+
+export function setupRegistrars(
+  spec: Pick<FleetSpec, 'domain' | 'alternateDomains' | 'registrars' | 'dnsProviders'>,
+  nameservers: ProviderNameservers,
+  zones: string[],
+  log: ProgramLog,
+): Record<string, RegistrarOutput> {
+  const out: Record<string, RegistrarOutput> = {};
+  checkRegistrars(spec, zones);
+  const unlisted = spec.dnsProviders.filter((p) => !(p.name in nameservers)).map((p) => p.name);
+  for (const r of spec.registrars) {
+    const zone = zoneOf(spec, r.domain);
     if (unlisted.length > 0)
       log.warn(`registrar ${r.name}: providers ${unlisted.join(', ')} are not managed by Pulumi; their nameservers are not in the delegation of ${r.domain}`);
     const ns = combinedNameservers(nameservers, zone);

@@ -16,11 +16,10 @@ export interface SshMirrorArgs {
   /** The site directory on this machine (FleetSpec.site.contentDir). */
   contentDir: string;
   site: Omit<WebServerSetup, 'files'>;
-  secrets: SecretSource;
 }
 
-/** Connection and scripts as plain data (the key stays out: it is added as a secret by the component). */
-export function sshMirrorPlan(args: Omit<SshMirrorArgs, 'secrets'>) {
+/** Connection and scripts as plain data (the key stays out: it is read by sshPrivateKey and passed as a secret). */
+export function sshMirrorPlan(args: SshMirrorArgs) {
   const m = args.mirror;
   const host = m.ipv4 ?? m.ipv6;
   if (!host) throw new ConfigError('(stack)', [{ path: `mirror ${m.name}.ipv4`, message: 'an ssh mirror needs its address' }]);
@@ -30,9 +29,14 @@ export function sshMirrorPlan(args: Omit<SshMirrorArgs, 'secrets'>) {
   // a fresh staging path per digest: CopyToRemote copies a directory INTO an existing one, so never reuse a path
   const stagingDir = `/tmp/flotilla-site-${args.site.digest.slice(0, 16)}`;
   return {
+    mirror: m.name,
     host,
+    ipv4: m.ipv4,
+    ipv6: m.ipv6,
     user: String(m.settings.sshUser ?? 'root'),
     keyEnv,
+    contentDir: args.contentDir,
+    digest: args.site.digest,
     stagingDir,
     install: sshInstallScript({ ...args.site, stagingDir }),
     // deleting the mirror takes our site out of nginx; nginx itself stays (the box may serve other things)
@@ -40,30 +44,34 @@ export function sshMirrorPlan(args: Omit<SshMirrorArgs, 'secrets'>) {
   };
 }
 
+export type SshMirrorPlan = ReturnType<typeof sshMirrorPlan>;
+
+/** The mirror's private key from the env var its spec names, as a Pulumi secret (ConfigError when unset). */
+export function sshPrivateKey(plan: SshMirrorPlan, secrets: SecretSource): pulumi.Output<string> {
+  return requiredSecret(secrets, plan.keyEnv, `the private key of ssh mirror ${plan.mirror}`);
+}
+
 export class SshMirror extends pulumi.ComponentResource {
   readonly ipv4: pulumi.Output<string | undefined>;
   readonly ipv6: pulumi.Output<string | undefined>;
 
-  constructor(name: string, args: SshMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
+  /** `plan` from sshMirrorPlan and `privateKey` from sshPrivateKey, both obtained before any resource is registered. */
+  constructor(name: string, args: { plan: SshMirrorPlan; privateKey: pulumi.Output<string> }, opts?: pulumi.ComponentResourceOptions) {
     super('flotilla:mirror:SshMirror', name, {}, opts);
-    const plan = sshMirrorPlan(args);
-    const connection = {
-      host: plan.host,
-      user: plan.user,
-      privateKey: requiredSecret(args.secrets, plan.keyEnv, `the private key of ssh mirror ${args.mirror.name}`),
-    };
+    const { plan } = args;
+    const connection = { host: plan.host, user: plan.user, privateKey: args.privateKey };
     const copy = new command.remote.CopyToRemote(
       `${name}-content`,
-      { connection, source: new pulumi.asset.FileArchive(args.contentDir), remotePath: plan.stagingDir, triggers: [args.site.digest] },
+      { connection, source: new pulumi.asset.FileArchive(plan.contentDir), remotePath: plan.stagingDir, triggers: [plan.digest] },
       { parent: this },
     );
     new command.remote.Command(
       `${name}-nginx`,
-      { connection, create: plan.install, delete: plan.remove, triggers: [args.site.digest, copy.id] },
+      { connection, create: plan.install, delete: plan.remove, triggers: [plan.digest, copy.id] },
       { parent: this, dependsOn: [copy] },
     );
-    this.ipv4 = pulumi.output(args.mirror.ipv4);
-    this.ipv6 = pulumi.output(args.mirror.ipv6);
+    this.ipv4 = pulumi.output(plan.ipv4);
+    this.ipv6 = pulumi.output(plan.ipv6);
     this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6 });
   }
 }

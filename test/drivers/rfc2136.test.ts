@@ -13,6 +13,9 @@ import type { Rfc2136Settings } from '../../src/domain/provider-settings.ts';
 import type { DnsDriver } from '../../src/drivers/dns-driver.ts';
 import { createRfc2136Driver } from '../../src/drivers/rfc2136/rfc2136-driver.ts';
 import { signMessage, tsigKey, verifyRequest } from '../../src/drivers/rfc2136/tsig.ts';
+import { buildUpdate, updateBatches } from '../../src/drivers/rfc2136/update-message.ts';
+import { layout } from '../../src/drivers/rfc2136/wire.ts';
+import packet from 'dns-packet';
 import { conformanceSuite } from './conformance.ts';
 import { digValues } from '../support/dig.ts';
 import { nsupdate, presentValue, startBind, type DnsServerHandle, type TestTsigKey } from '../support/bind-server.ts';
@@ -134,6 +137,17 @@ for (const s of servers) {
       assert.deepEqual(await digValues(srv.address, clash.name, 'A'), ['198.51.100.1']);
     });
 
+    it('a failing later batch reports how many changes earlier batches applied', async () => {
+      const sets: RecordSet[] = Array.from({ length: 150 }, (_, i) => ({ name: `b${i}.batch.${z}`, type: 'A', ttl: 60, values: [`10.1.0.${i}`] }));
+      await nsupdate(srv, z, [`update add b120.batch.${z}. 60 IN A 198.51.100.120`]);
+      await expectDriverError(d.applyChanges(z, sets.map((after) => ({ action: 'create', after }))), 'DRIVER_FAILED', (e) => {
+        assert.match(e.message, /YXRRSET.*the first 100 of 150 changes were applied/);
+      });
+      const names = new Set((await d.listRecords(z)).map((r) => r.name));
+      assert.ok(names.has(`b99.batch.${z}`) && !names.has(`b100.batch.${z}`) && !names.has(`b149.batch.${z}`));
+      await d.applyChanges(z, sets.slice(0, 100).map((before) => ({ action: 'delete', before })));
+    });
+
     it('an update replaces the RRset atomically, a delete removes it', async () => {
       const r: RecordSet = { name: `swap.${z}`, type: 'A', ttl: 120, values: ['192.0.2.1', '192.0.2.2'] };
       await d.applyChanges(z, [{ action: 'create', after: r }]);
@@ -213,6 +227,56 @@ for (const s of servers) {
     });
   });
 }
+
+describe('rfc2136 UPDATE messages (pure)', () => {
+  const z = 'example.test';
+  const a: RecordSet = { name: `www.${z}`, type: 'A', ttl: 60, values: ['192.0.2.1', '192.0.2.2'] };
+
+  function sections(changes: Change[]) {
+    const msg = buildUpdate(z, changes, 7);
+    const l = layout(msg);
+    const view = (r: (typeof l.sections.answers)[number]) => ({ name: r.name, type: r.type, klass: r.klass, ttl: r.ttl, rdlength: msg.readUInt16BE(r.rdlengthAt) });
+    return { opcode: (msg.readUInt16BE(2) >> 11) & 0xf, zone: packet.decode(msg).questions, prereq: l.sections.answers.map(view), update: l.sections.authorities.map(view) };
+  }
+
+  it('create = prerequisite "RRset does not exist" (class NONE) + one add per value', () => {
+    const s = sections([{ action: 'create', after: a }]);
+    assert.equal(s.opcode, 5);
+    assert.deepEqual(s.zone, [{ name: z, type: 'SOA', class: 'IN' }]);
+    assert.deepEqual(s.prereq, [{ name: a.name, type: 1, klass: 254, ttl: 0, rdlength: 0 }]);
+    assert.deepEqual(s.update, [
+      { name: a.name, type: 1, klass: 1, ttl: 60, rdlength: 4 },
+      { name: a.name, type: 1, klass: 1, ttl: 60, rdlength: 4 },
+    ]);
+  });
+
+  it('update = delete the RRset (class ANY) then add the new values, in one message; delete = delete the RRset', () => {
+    const s = sections([{ action: 'update', before: a, after: { ...a, values: ['192.0.2.3'] } }, { action: 'delete', before: { ...a, name: `old.${z}` } }]);
+    assert.deepEqual(s.prereq, []);
+    assert.deepEqual(s.update, [
+      { name: a.name, type: 1, klass: 255, ttl: 0, rdlength: 0 },
+      { name: a.name, type: 1, klass: 1, ttl: 60, rdlength: 4 },
+      { name: `old.${z}`, type: 1, klass: 255, ttl: 0, rdlength: 0 },
+    ]);
+  });
+
+  it('the apex NS RRset is edited value by value (a server ignores deleting it whole)', () => {
+    const ns: RecordSet = { name: z, type: 'NS', ttl: 300, values: ['ns1.example.net', 'ns2.example.net'] };
+    const s = sections([{ action: 'update', before: ns, after: { ...ns, values: ['ns2.example.net', 'ns3.example.net'] } }]);
+    assert.deepEqual(s.update.map((r) => r.klass), [254, 1, 1]);
+  });
+
+  it('batches by change count and by message size', () => {
+    const small = Array.from({ length: 250 }, (_, i): Change => ({ action: 'create', after: { ...a, name: `h${i}.${z}`, values: ['192.0.2.1'] } }));
+    assert.deepEqual(updateBatches(z, small, 100).map((b) => b.length), [100, 100, 50]);
+    const big = Array.from({ length: 90 }, (_, i): Change => ({ action: 'create', after: { name: `t${i}.${z}`, type: 'TXT', ttl: 60, values: ['x'.repeat(1500)] } }));
+    const batches = updateBatches(z, big, 100);
+    assert.ok(batches.length >= 3, `expected a split by size, got ${batches.map((b) => b.length)}`);
+    for (const b of batches) assert.ok(buildUpdate(z, b, 1).length < 60_000);
+    assert.deepEqual(batches.flat(), big);
+    assert.throws(() => updateBatches(z, [{ action: 'create', after: { name: `huge.${z}`, type: 'TXT', ttl: 60, values: Array.from({ length: 300 }, (_, i) => `${i}`.padEnd(250, 'z')) } }], 100));
+  });
+});
 
 describe('rfc2136 driver against unreachable or failing servers', () => {
   const key = tsigKey('flotilla-key', 'hmac-sha256', randomBytes(32).toString('base64'));

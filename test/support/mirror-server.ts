@@ -35,6 +35,8 @@ export interface MirrorOptions {
   tls?: { certFile: string; keyFile: string };
   mode?: MirrorMode;
   delayMs?: number;
+  /** listen() backlog; a small one lets a stopped mirror's accept queue fill up, so new connects hang. */
+  backlog?: number;
 }
 
 export interface MirrorServer {
@@ -136,7 +138,7 @@ export async function startMirror(opts: MirrorOptions): Promise<MirrorServer> {
   });
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
-    server.listen(opts.port, opts.host, () => {
+    server.listen({ port: opts.port, host: opts.host, backlog: opts.backlog }, () => {
       server.off('error', fail);
       ok();
     });

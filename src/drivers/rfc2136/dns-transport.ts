@@ -91,6 +91,7 @@ export interface TcpExchangeOptions extends ExchangeOptions {
 export function exchangeTcp(ep: Endpoint, message: Buffer, opts: TcpExchangeOptions): Promise<Buffer[]> {
   return new Promise<Buffer[]>((resolve, reject) => {
     if (opts.signal?.aborted) return reject(opts.signal.reason);
+    if (message.length > 0xffff) return reject(new RangeError(`a ${message.length}-byte message does not fit a TCP frame`));
     const id = message.readUInt16BE(0);
     const isLast = opts.isLast ?? (() => true);
     const socket = connect({ host: ep.host, port: ep.port });

@@ -7,12 +7,12 @@ import { DriverError, FlotillaError } from '../../domain/errors.ts';
 import { parseDuration } from '../../domain/duration.ts';
 import { inZone, normalizeName, type ApplyReport, type Change, type RecordSet } from '../../domain/records.ts';
 import type { DriverContext, Rfc2136Settings } from '../../domain/provider-settings.ts';
-import { chunk, type DnsDriver, type DriverCapabilities } from '../dns-driver.ts';
+import type { DnsDriver, DriverCapabilities } from '../dns-driver.ts';
 import { withRetry } from '../retry.ts';
 import { TransportError, formatEndpoint, parseEndpoint } from './dns-transport.ts';
 import { signedExchange, type SignedAnswer } from './signed-exchange.ts';
 import { tsigErrorName, tsigKey, type TsigKey } from './tsig.ts';
-import { buildUpdate } from './update-message.ts';
+import { buildUpdate, updateBatches } from './update-message.ts';
 import { OPCODE_QUERY, TYPE_AXFR, TYPE_SOA, encodeMessage, layout, rcodeName } from './wire.ts';
 import { recordSetsFromTransfer } from './zone-records.ts';
 
@@ -161,24 +161,33 @@ export function createRfc2136Driver(ctx: DriverContext<Rfc2136Settings>): DnsDri
       if (!inZone(r.name, z)) throw fail(z, 'DRIVER_FAILED', `${r.name} is not inside zone ${z}`);
       if (r.type !== 'SOA' && !rfc2136Capabilities.types.includes(r.type)) throw fail(z, 'DRIVER_FAILED', `record type ${r.type} is not supported`);
     }
+    let batches: Change[][];
+    try {
+      batches = updateBatches(z, changes, RFC2136_MAX_BATCH);
+    } catch (err) {
+      throw fail(z, 'DRIVER_FAILED', `cannot express the change as an UPDATE: ${(err as Error).message}`, { cause: err });
+    }
+    // `requests` counts messages sent, retries included.
     let requests = 0;
-    for (const batch of chunk(changes, RFC2136_MAX_BATCH)) {
-      let update: (id: number) => Buffer;
-      try {
-        buildUpdate(z, batch, 0);
-        update = (id) => buildUpdate(z, batch, id);
-      } catch (err) {
-        throw fail(z, 'DRIVER_FAILED', `cannot express the change as an UPDATE: ${(err as Error).message}`, { cause: err });
-      }
+    let applied = 0;
+    for (const batch of batches) {
       await withRetry(async () => {
         requests++;
-        const msg = update(randomInt(65536));
+        const msg = buildUpdate(z, batch, randomInt(65536));
         // A signed message grows by ~100 bytes of TSIG; leave room for it under the UDP limit.
         const a = await exchange(z, msg, { tcp: msg.length + 128 > UDP_LIMIT, signal });
         await check(z, 'update', a, signal);
-      }, { signal, attempts: 3, baseDelayMs: 100 });
+      }, { signal, attempts: 3, baseDelayMs: 100 }).catch((err: unknown) => {
+        // Earlier batches stay applied (each UPDATE is atomic, the whole set is not): say so.
+        if (!(err instanceof DriverError) || applied === 0) throw err;
+        throw new DriverError({
+          code: err.code as DriverCode, provider: ctx.name, zone: z, retryable: err.retryable, cause: err,
+          message: `${err.message.slice(`${ctx.name} (zone ${z}): `.length)} (the first ${applied} of ${changes.length} changes were applied)`,
+        });
+      });
+      applied += batch.length;
     }
-    return { provider: ctx.name, zone: z, applied: changes.length, requests };
+    return { provider: ctx.name, zone: z, applied, requests };
   }
 
   return {

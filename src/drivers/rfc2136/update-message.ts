@@ -82,3 +82,35 @@ export function buildUpdate(zone: string, changes: readonly Change[], id: number
     authorities: updates,
   });
 }
+
+/** Room kept for the header, zone section and TSIG record when sizing a batch. */
+const OVERHEAD = 512;
+
+/**
+ * Splits changes into UPDATE-sized batches: at most `maxChanges` each and, so a message always fits the 64 KiB
+ * TCP frame, at most `maxBytes` of records. Order is kept. Throws a plain Error for one change too large alone.
+ */
+export function updateBatches(zone: string, changes: readonly Change[], maxChanges: number, maxBytes = 60_000): Change[][] {
+  const out: Change[][] = [];
+  let current: Change[] = [];
+  let bytes = 0;
+  for (const c of changes) {
+    const s = changeRecords(zone, c);
+    const size = [...s.prerequisites, ...s.updates].reduce((n, b) => n + b.length, 0);
+    if (size + OVERHEAD > maxBytes) throw new Error(`the change to ${rrLabel(c)} needs ${size} bytes, more than one UPDATE message can carry`);
+    if (current.length > 0 && (current.length >= maxChanges || bytes + size + OVERHEAD > maxBytes)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(c);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+function rrLabel(c: Change): string {
+  const r = c.action === 'delete' ? c.before : c.after;
+  return `${r.name}/${r.type}`;
+}

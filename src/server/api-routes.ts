@@ -1,0 +1,116 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { UsageError } from '../domain/errors.ts';
+import { activeOverrides } from '../domain/override.ts';
+import type { Controller } from '../controller/controller.ts';
+import { applyOverrideCommand, OverrideConflictError, type OverrideCommand, type OverrideResult } from '../controller/overrides.ts';
+import { updateState } from '../state/state-store.ts';
+import { authorOf, checkBearer, HttpError, readJson, sendJson } from './http-util.ts';
+import { fullSnapshot } from './status-snapshot.ts';
+
+export interface ApiContext {
+  controller: Controller;
+  token: string | undefined;
+  now: () => number;
+}
+
+const setOverride = z
+  .object({
+    mirror: z.string().min(1, 'name the mirror'),
+    reason: z.string().trim().min(1, 'give a reason (who is affected and why)').max(500),
+    for: z.string().max(20).optional(),
+    force: z.boolean().optional(),
+    /** Answer only after the reconcile this write causes has finished (and say how it went). */
+    wait: z.boolean().optional(),
+  })
+  .strict();
+const removeOverride = z.object({ mirror: z.string().min(1, 'name the mirror'), id: z.string().optional(), wait: z.boolean().optional() }).strict();
+
+const WAIT_LIMIT_MS = 15_000;
+
+/** GET /api/status: everything the status page shows. */
+export async function getStatus(ctx: ApiContext, res: ServerResponse): Promise<void> {
+  sendJson(res, 200, await fullSnapshot(ctx.controller, ctx.now()));
+}
+
+/** GET /api/history?since=<ms>&limit=<n>: audit events at or after `since`, oldest first (the last `limit`). */
+export async function getHistory(ctx: ApiContext, res: ServerResponse, url: URL): Promise<void> {
+  const since = intParam(url, 'since', 0);
+  const limit = intParam(url, 'limit', 1000);
+  const events = await ctx.controller.store.audit(since);
+  sendJson(res, 200, { since, events: events.slice(-limit) });
+}
+
+/** POST /api/drain | /api/failover | /api/undrain | /api/clear. */
+export async function postOverride(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, action: OverrideCommand['kind']): Promise<void> {
+  const { controller } = ctx;
+  checkBearer(req, ctx.token, controller.spec.server.tokenEnv);
+  const body = await readJson(req);
+  const author = authorOf(req);
+  let cmd: OverrideCommand;
+  let wait: boolean | undefined;
+  if (action === 'drain' || action === 'failover') {
+    const b = parse(setOverride, body);
+    cmd = { kind: action, mirror: b.mirror, reason: b.reason, author, for: b.for, force: b.force };
+    wait = b.wait;
+  } else {
+    const b = parse(removeOverride, body);
+    cmd = action === 'clear' ? { kind: 'clear', mirror: b.mirror, author, id: b.id } : { kind: 'undrain', mirror: b.mirror, author };
+    wait = b.wait;
+  }
+  const known = controller.spec.mirrors.map((m) => m.name);
+  if (!known.includes(cmd.mirror)) throw new HttpError(400, `unknown mirror "${cmd.mirror}"; known mirrors: ${known.join(', ')}`, { mirrors: known });
+
+  const now = ctx.now();
+  let result: OverrideResult | undefined;
+  try {
+    const saved = await updateState(controller.store, (s) => {
+      // judge "last serving mirror" by the daemon's live health, not the copy it saves every few seconds
+      result = applyOverrideCommand({ ...s, health: controller.health, lastGood: controller.lastGood }, controller.spec, cmd, now);
+      return { ...s, overrides: result.state.overrides };
+    });
+    // the controller re-reads overrides every 500 ms; setting them now makes the reconcile below see this write
+    controller.overrides = activeOverrides(saved.overrides, now);
+  } catch (e) {
+    if (e instanceof OverrideConflictError) throw new HttpError(409, e.message, { hint: 'send "force": true to record it anyway' });
+    if (e instanceof UsageError) throw new HttpError(400, e.message);
+    throw e;
+  }
+  const r = result!;
+  if (r.changed && r.audit) await controller.audit({ ...r.audit, data: { ...r.audit.data, via: 'api', remote: req.socket.remoteAddress } });
+  // The answer does not wait for the reconcile (which includes verification at every server, up to seconds)
+  // unless the caller asks with "wait": true; the status page sees the outcome on /events.
+  const reconcile = r.changed ? controller.requestReconcile(`${cmd.kind} ${cmd.mirror} by ${author}`) : undefined;
+  reconcile?.catch(() => undefined);
+  let outcome: Record<string, unknown> | undefined;
+  if (wait && reconcile) {
+    const o = await Promise.race([reconcile, sleep(WAIT_LIMIT_MS, undefined, { ref: false })]);
+    outcome = o
+      ? { serving: o.desired.serving, skipped: o.skipped, errors: o.reports.filter((x) => !x.ok).map((x) => `${x.provider} ${x.zone}: ${x.error}`), convergeMs: o.convergeMs }
+      : { pending: `still running after ${WAIT_LIMIT_MS / 1000}s` };
+  }
+  sendJson(res, 200, {
+    ok: true,
+    changed: r.changed,
+    message: r.message,
+    override: r.override,
+    removed: r.removed,
+    serving: controller.desired().serving,
+    reconcile: outcome ?? (reconcile ? 'requested' : 'not needed'),
+  });
+}
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  const problems = r.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : 'body'}: ${i.message}`);
+  throw new HttpError(400, `invalid request body: ${problems.join('; ')}`, { problems });
+}
+
+function intParam(url: URL, name: string, dflt: number): number {
+  const v = url.searchParams.get(name);
+  if (v === null || v === '') return dflt;
+  if (!/^\d{1,16}$/.test(v)) throw new HttpError(400, `${name} must be a whole number (milliseconds since the epoch for since)`);
+  return Number(v);
+}

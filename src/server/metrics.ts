@@ -1,0 +1,159 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AuditEvent } from '../domain/audit.ts';
+import type { Controller, ReconcileOutcome } from '../controller/controller.ts';
+import type { ProbeResult } from '../probes/probe-result.ts';
+
+export interface ControllerMetrics {
+  /** A registry of its own (never prom-client's global one), so two servers in one process do not collide. */
+  registry: Registry;
+  /** Stops listening to the controller. */
+  close(): void;
+}
+
+const STATE_VALUE = { up: 1, down: 0, unknown: -1 } as const;
+
+/**
+ * Prometheus metrics of one controller. Counters and histograms follow the controller's events; gauges read the
+ * controller's current state at scrape time (so a spec reload is reflected without bookkeeping).
+ */
+export function createMetrics(controller: Controller): ControllerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry }); // process_* and nodejs_*: memory, CPU, event-loop lag
+
+  const probeLatency = new Histogram({
+    name: 'flotilla_probe_latency_seconds',
+    help: 'Wall time of one health probe (connect, TLS, headers and body), per mirror.',
+    labelNames: ['mirror'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const probes = new Counter({
+    name: 'flotilla_probes_total',
+    help: 'Health probes run, per mirror and result.',
+    labelNames: ['mirror', 'result'] as const,
+    registers: [registry],
+  });
+  const flips = new Counter({
+    name: 'flotilla_flips_total',
+    help: 'Mirror health state changes, per mirror and new state.',
+    labelNames: ['mirror', 'state'] as const,
+    registers: [registry],
+  });
+  const applyErrors = new Counter({
+    name: 'flotilla_apply_errors_total',
+    help: 'Failed reconciles of one zone at one DNS provider.',
+    labelNames: ['provider'] as const,
+    registers: [registry],
+  });
+  const reconciles = new Counter({
+    name: 'flotilla_reconciles_total',
+    help: 'Reconciles run, by result (ok, error, skipped).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const convergence = new Histogram({
+    name: 'flotilla_convergence_seconds',
+    help: 'From a decision to the last authoritative server of every provider answering it.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const auditEvents = new Counter({
+    name: 'flotilla_audit_events_total',
+    help: 'Audit log events, by kind.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'flotilla_mirror_health',
+    help: 'Mirror health: 1 up, 0 down, -1 unknown (never probed).',
+    labelNames: ['mirror'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const m of controller.spec.mirrors) this.set({ mirror: m.name }, STATE_VALUE[controller.health[m.name]?.state ?? 'unknown']);
+    },
+  });
+  new Gauge({
+    name: 'flotilla_mirror_serving',
+    help: '1 when the mirror is in the answer the controller wants now, else 0.',
+    labelNames: ['mirror'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const serving = new Set(controller.desired().serving);
+      for (const m of controller.spec.mirrors) this.set({ mirror: m.name }, serving.has(m.name) ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'flotilla_fail_open',
+    help: '1 while every mirror looks down and the last good set is published instead.',
+    registers: [registry],
+    collect() {
+      this.set(controller.desired().failOpen ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'flotilla_cut_off',
+    help: '1 while every canary fails and the controller changes nothing (fail static).',
+    registers: [registry],
+    collect() {
+      this.set(controller.cutOff ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'flotilla_provider_convergence_seconds',
+    help: 'Decision to convergence at the slowest authoritative server of the provider, latest decision.',
+    labelNames: ['provider'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [name, st] of Object.entries(controller.providerStatus)) if (st.lastConvergeMs !== undefined) this.set({ provider: name }, st.lastConvergeMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'flotilla_provider_last_converged_timestamp_seconds',
+    help: 'When every authoritative server of the provider last answered the desired set (unix seconds).',
+    labelNames: ['provider'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [name, st] of Object.entries(controller.providerStatus)) if (st.lastConvergedAt !== undefined) this.set({ provider: name }, st.lastConvergedAt / 1000);
+    },
+  });
+
+  // pre-create per-mirror series so a dashboard sees zeros rather than gaps before the first event
+  for (const m of controller.spec.mirrors) {
+    probes.inc({ mirror: m.name, result: 'ok' }, 0);
+    probes.inc({ mirror: m.name, result: 'fail' }, 0);
+  }
+  for (const p of controller.spec.dnsProviders) applyErrors.inc({ provider: p.name }, 0);
+
+  const onProbe = (r: ProbeResult) => {
+    probeLatency.observe({ mirror: r.mirror }, r.latencyMs / 1000);
+    probes.inc({ mirror: r.mirror, result: r.ok ? 'ok' : 'fail' });
+  };
+  const onFlip = (f: { mirror: string; state: string }) => flips.inc({ mirror: f.mirror, state: f.state });
+  const onReconcile = (o: ReconcileOutcome) => {
+    if (o.skipped) {
+      reconciles.inc({ result: 'skipped' });
+      return;
+    }
+    reconciles.inc({ result: o.reports.every((r) => r.ok) ? 'ok' : 'error' });
+    for (const r of o.reports) if (!r.ok) applyErrors.inc({ provider: r.provider });
+    if (o.convergeMs !== undefined) convergence.observe(o.convergeMs / 1000);
+  };
+  const onAudit = (e: AuditEvent) => auditEvents.inc({ kind: e.kind });
+  controller.on('probe', onProbe);
+  controller.on('flip', onFlip);
+  controller.on('reconcile', onReconcile);
+  controller.on('audit', onAudit);
+  return {
+    registry,
+    close() {
+      controller.off('probe', onProbe);
+      controller.off('flip', onFlip);
+      controller.off('reconcile', onReconcile);
+      controller.off('audit', onAudit);
+    },
+  };
+}

@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ConfigError, StateError } from '../../src/domain/errors.ts';
+import type { MirrorSpec } from '../../src/domain/fleet-spec.ts';
+import { amiChoice, awsArchitecture, awsInstancePlan, awsSecurityGroupRules } from '../../src/infra/aws-mirror.ts';
+import { readFleetState } from '../../src/infra/fleet-state.ts';
+import { hcloudFirewallRules, hcloudServerPlan } from '../../src/infra/hcloud-mirror.ts';
+import {
+  normalizeNameservers,
+  parsePlaceholder,
+  providerTtl,
+  quotedTxt,
+  relativeName,
+  resourceName,
+  route53Txt,
+  txtChunks,
+  valueKey,
+} from '../../src/infra/record-values.ts';
+import { registrarAction } from '../../src/infra/registrar.ts';
+import { requiredSecret, secretSource } from '../../src/infra/secrets.ts';
+import { sshMirrorPlan } from '../../src/infra/ssh-mirror.ts';
+import type { WebServerSetup } from '../../src/infra/web-server-setup.ts';
+import { placeholder } from '../../src/planner/desired-records.ts';
+
+const site: WebServerSetup = {
+  siteName: 's',
+  digest: 'f'.repeat(64),
+  serverNames: ['example.org'],
+  files: [{ path: '/index.html', content: Buffer.from('<h1>hi</h1>') }],
+};
+const mirror = (over: Partial<MirrorSpec>): MirrorSpec => ({ name: 'm1', provider: 'aws', weight: 1, settings: {}, ...over });
+
+describe('placeholders and record values', () => {
+  it('parses what desiredRecords emits, and nothing else', () => {
+    assert.deepEqual(parsePlaceholder(placeholder('aws-fra', 'ipv4')), { mirror: 'aws-fra', family: 'ipv4' });
+    assert.deepEqual(parsePlaceholder(placeholder('h-1', 'ipv6')), { mirror: 'h-1', family: 'ipv6' });
+    assert.equal(parsePlaceholder('192.0.2.1'), undefined);
+    assert.equal(parsePlaceholder('${mirror:x:ipv5}'), undefined);
+  });
+
+  it('value keys follow the mirror, not the address, so one mirror leaving removes exactly its record', () => {
+    assert.equal(valueKey('A', placeholder('aws-fra', 'ipv4')), 'aws-fra-ipv4');
+    assert.equal(valueKey('A', '203.0.113.10'), '203.0.113.10');
+    assert.match(valueKey('TXT', 'heritage=flotilla,owner=x'), /^[0-9a-f]{10}$/);
+  });
+
+  it('resource names never contain the URN separator', () => {
+    const n = resourceName('cf', 'example.org', 'AAAA', '2001:db8::1');
+    assert.ok(!n.includes('::') && !n.includes(':'), n);
+    assert.equal(n, 'cf-example.org-AAAA-2001-db8-1');
+  });
+
+  it('TXT is split in 255-byte character-strings, never inside a character', () => {
+    assert.deepEqual(txtChunks('abc'), ['abc']);
+    const long = 'a'.repeat(300);
+    assert.deepEqual(txtChunks(long).map((c) => c.length), [255, 45]);
+    const multi = 'é'.repeat(200); // 2 bytes each
+    const chunks = txtChunks(multi);
+    assert.ok(chunks.every((c) => Buffer.byteLength(c) <= 255));
+    assert.equal(chunks.join(''), multi);
+  });
+
+  it('quotes TXT for Cloudflare/Hetzner and splits for Route 53', () => {
+    assert.equal(quotedTxt('heritage=flotilla,owner=x'), '"heritage=flotilla,owner=x"');
+    assert.equal(quotedTxt('say "hi"\\'), '"say \\"hi\\"\\\\"');
+    assert.equal(quotedTxt('a'.repeat(256)), `"${'a'.repeat(255)}" "a"`);
+    assert.equal(route53Txt('plain'), 'plain');
+    assert.equal(route53Txt('a'.repeat(256)), `${'a'.repeat(255)}""a`);
+  });
+
+  it('relative names for Hetzner RRsets', () => {
+    assert.equal(relativeName('example.org', 'example.org'), '@');
+    assert.equal(relativeName('WWW.example.org.', 'example.org'), 'www');
+    assert.equal(relativeName('_flotilla-a.www.example.org', 'example.org'), '_flotilla-a.www');
+    assert.throws(() => relativeName('example.com', 'example.org'), /not inside zone/);
+  });
+
+  it('raises the TTL to the provider floor and says so', () => {
+    assert.deepEqual(providerTtl('cloudflare', 60), { ttl: 60 });
+    const r = providerTtl('cloudflare', 5);
+    assert.equal(r.ttl, 60);
+    assert.match(r.note!, /raised to 60s/);
+    assert.deepEqual(providerTtl('route53', 5), { ttl: 5 });
+    assert.equal(providerTtl('hcloud', 30).ttl, 60);
+  });
+
+  it('normalises nameserver lists', () => {
+    assert.deepEqual(normalizeNameservers(['B.ns.example.', 'a.ns.example', 'b.ns.example']), ['a.ns.example', 'b.ns.example']);
+  });
+});
+
+describe('aws mirror args', () => {
+  it('picks arm64 for Graviton sizes and x86_64 otherwise', () => {
+    for (const t of ['t4g.micro', 'm7gd.large', 'c6gn.xlarge', 'a1.medium', 'g5g.xlarge']) assert.equal(awsArchitecture(t), 'arm64', t);
+    for (const t of ['t3.micro', 'm6i.large', 'g5.xlarge', 'c5n.large']) assert.equal(awsArchitecture(t), 'x86_64', t);
+  });
+
+  it('looks up the official Debian 12 image for the architecture; takes an AMI id as is; refuses other images', () => {
+    const arm = amiChoice(mirror({}), 't4g.micro');
+    assert.ok('lookup' in arm);
+    assert.deepEqual(arm.lookup.owners, ['136693071363']);
+    assert.deepEqual(arm.lookup.filters!.find((f) => f.name === 'name')!.values, ['debian-12-arm64-*']);
+    assert.deepEqual(arm.lookup.filters!.find((f) => f.name === 'architecture')!.values, ['arm64']);
+    const x86 = amiChoice(mirror({ settings: { image: 'ubuntu' } }), 't3.small');
+    assert.ok('lookup' in x86);
+    assert.deepEqual(x86.lookup.owners, ['099720109477']);
+    assert.match(x86.lookup.filters!.find((f) => f.name === 'name')!.values[0], /ubuntu-noble-24\.04-amd64/);
+    assert.deepEqual(amiChoice(mirror({ settings: { image: 'ami-0123' } }), 't3.small'), { ami: 'ami-0123' });
+    assert.throws(() => amiChoice(mirror({ settings: { image: 'windows' } }), 't3.small'), ConfigError);
+  });
+
+  it('opens 80 and 443 to the world and nothing else inbound', () => {
+    const r = awsSecurityGroupRules();
+    assert.deepEqual((r.ingress as { fromPort: number }[]).map((i) => i.fromPort).sort(), [443, 80]);
+    const plan = awsInstancePlan({ mirror: mirror({ settings: { region: 'eu-central-1' } }), stack: 'st', site });
+    assert.equal(plan.instanceType, 't4g.micro');
+    assert.equal(plan.architecture, 'arm64');
+    assert.ok(plan.userData.includes(site.digest));
+    assert.equal(plan.tags['flotilla:digest'], site.digest);
+  });
+});
+
+describe('hcloud and ssh mirror args', () => {
+  it('hcloud: firewall on 80/443 in; server named with the digest so a replacement never clashes', () => {
+    assert.deepEqual(hcloudFirewallRules().map((r) => r.port), ['80', '443']);
+    const plan = hcloudServerPlan({ mirror: mirror({ provider: 'hcloud', settings: { region: 'nbg1', size: 'cax11' } }), stack: 'st', site });
+    assert.equal(plan.serverName, `flotilla-st-m1-${site.digest.slice(0, 8)}`);
+    assert.equal(plan.location, 'nbg1');
+    assert.equal(plan.image, 'debian-12');
+    assert.ok(plan.userData.includes(site.digest));
+    assert.ok(Object.values(plan.labels).every((v) => v.length <= 63), 'hcloud label values are at most 63 characters');
+  });
+
+  it('ssh: connects to the spec address as the spec user; needs sshKeyEnv', () => {
+    const plan = sshMirrorPlan({
+      mirror: mirror({ provider: 'ssh', ipv4: '203.0.113.10', settings: { sshUser: 'deploy', sshKeyEnv: 'K' } }),
+      stack: 'st',
+      contentDir: '/site',
+      site: { siteName: 's', digest: site.digest, serverNames: ['example.org'] },
+    });
+    assert.equal(plan.host, '203.0.113.10');
+    assert.equal(plan.user, 'deploy');
+    assert.equal(plan.keyEnv, 'K');
+    assert.ok(plan.install.includes(plan.stagingDir));
+    assert.ok(plan.install.includes(site.digest));
+    assert.throws(
+      () => sshMirrorPlan({ mirror: mirror({ provider: 'ssh', ipv4: '203.0.113.10' }), stack: 'st', contentDir: '/s', site }),
+      (e: unknown) => e instanceof ConfigError && /sshKeyEnv/.test(e.message),
+    );
+  });
+
+  it('a missing secret names the variable, never a value', () => {
+    const src = secretSource({ OTHER: 'x' }, 'throw');
+    assert.throws(
+      () => requiredSecret(src, 'FLOTILLA_SSH_KEY', 'the key of box'),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('FLOTILLA_SSH_KEY') && e.message.includes('not set'),
+    );
+    const ok = secretSource({ FLOTILLA_SSH_KEY: 'k3y-value' }, 'throw');
+    requiredSecret(ok, 'FLOTILLA_SSH_KEY', 'k');
+    assert.ok(ok.seen.has('k3y-value'), 'the value is remembered so previews can prove it never leaks');
+  });
+
+  it('registrar actions', () => {
+    assert.equal(registrarAction('route53domains'), 'set-by-pulumi');
+    assert.equal(registrarAction('cloudflare'), 'export-only');
+    assert.equal(registrarAction('manual'), 'paste-by-hand');
+  });
+});
+
+describe('readFleetState', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'flotilla-infra-state-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is empty when there is no state file', async () => {
+    assert.deepEqual(await readFleetState({ state: { kind: 'file', path: join(dir, 'none'), endpoints: [] } }), { health: {}, overrides: [], lastGood: [] });
+  });
+
+  it('reads health, overrides and lastGood from state.json', async () => {
+    const health = { a: { state: 'down', successStreak: 0, failureStreak: 3, recentFlips: [] } };
+    await writeFile(join(dir, 'state.json'), JSON.stringify({ version: 3, health, overrides: [], lastGood: ['b'], providers: {} }));
+    const s = await readFleetState({ state: { kind: 'file', path: dir, endpoints: [] } });
+    assert.deepEqual(s, { health, overrides: [], lastGood: ['b'] });
+  });
+
+  it('throws a StateError on a corrupt file', async () => {
+    await writeFile(join(dir, 'state.json'), '{nope');
+    await assert.rejects(readFleetState({ state: { kind: 'file', path: dir, endpoints: [] } }), StateError);
+  });
+});
