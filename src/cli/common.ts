@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
 import { loadStack } from '../config/load-stack.ts';
 import { UsageError } from '../domain/errors.ts';
@@ -31,5 +32,11 @@ export function openStateStore(spec: FleetSpec): StateStore {
 }
 
 export function whoami(): string {
-  return process.env.FLOTILLA_AUTHOR ?? process.env.SUDO_USER ?? process.env.USER ?? 'unknown';
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry */
+  }
+  return process.env.FLOTILLA_AUTHOR ?? process.env.SUDO_USER ?? process.env.USER ?? user;
 }

@@ -85,9 +85,9 @@ async function runOnce(opts: MockPreviewOptions): Promise<MockPreviewResult> {
     false,
   );
 
-  const outputs = (await pulumi.runtime.runInPulumiStack(() =>
-    fleetProgram(spec, { now: opts.now, state: opts.state, log, secrets }),
-  )) as Record<string, unknown> | undefined;
+  // called directly (no root Stack resource): a spec error then rejects this call instead of surfacing as an
+  // unhandled rejection inside Pulumi's stack machinery
+  const outputs: Record<string, unknown> = await fleetProgram(spec, { now: opts.now, state: opts.state, log, secrets });
   // resources not reachable from the outputs (markers, settings) may still be registering: wait for every RPC
   await settle();
 
@@ -101,7 +101,7 @@ async function runOnce(opts: MockPreviewOptions): Promise<MockPreviewResult> {
   return {
     stack: spec.stack,
     resources,
-    outputs: (await clean(outputs ?? {}, ctx, 'outputs')) as Record<string, unknown>,
+    outputs: (await clean(outputs, ctx, 'outputs')) as Record<string, unknown>,
     log: log.lines.map((l, i) => ({ level: l.level, message: scrub(l.message, ctx, `log[${i}]`) })),
     plainSecrets,
   };

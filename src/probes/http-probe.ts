@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { buildConnector, Client } from 'undici';
+import { onAbort } from './abort-link.ts';
 import { evaluateResponse } from './probe-conditions.ts';
 import { failure, reasonForError, roundLatency, type Probe, type ProbeResult } from './probe-result.ts';
 import type { ProbeTarget } from './probe-target.ts';
@@ -82,8 +83,7 @@ export class HttpProbe implements Probe {
 
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(DEADLINE), target.timeoutMs);
-    const onAbort = () => ac.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const unlink = onAbort(signal, () => ac.abort(signal.reason));
     try {
       const origin = this.clientFor(target);
       const res = await origin.client.request({
@@ -115,7 +115,7 @@ export class HttpProbe implements Probe {
       return failure(target, reason, at, elapsed());
     } finally {
       clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
+      unlink();
     }
   }
 

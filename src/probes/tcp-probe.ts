@@ -1,4 +1,5 @@
 import { connect, isIP, type Socket } from 'node:net';
+import { onAbort } from './abort-link.ts';
 import { latencyReason } from './probe-conditions.ts';
 import { failure, reasonForError, roundLatency, type Probe, type ProbeResult } from './probe-result.ts';
 import type { ProbeTarget } from './probe-target.ts';
@@ -37,7 +38,7 @@ export class TcpProbe implements Probe {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
+        unlink();
         socket.destroy();
         const latencyMs = performance.now() - t0;
         if (!ok) return resolve(failure(target, reason, at, latencyMs));
@@ -45,8 +46,7 @@ export class TcpProbe implements Probe {
         resolve({ mirror: target.mirror, ok: slow === undefined, reason: slow ?? 'ok', latencyMs: roundLatency(latencyMs), at });
       };
       const timer = setTimeout(() => finish(false, `timeout after ${target.timeoutMs}ms`), target.timeoutMs);
-      const onAbort = () => finish(false, 'aborted');
-      signal.addEventListener('abort', onAbort, { once: true });
+      const unlink = onAbort(signal, () => finish(false, 'aborted'));
       socket.once('connect', () => finish(true, 'ok'));
       socket.on('error', (err) => finish(false, reasonForError(err, target.timeoutMs)));
     });

@@ -32,11 +32,13 @@ describe('pulumi-main', () => {
     const { default: main } = await import('../../src/infra/pulumi-main.ts');
 
     delete process.env.FLOTILLA_SSH_KEY;
+    const before = types.length;
     await assert.rejects(
-      pulumi.runtime.runInPulumiStack(() => main()),
+      main(),
       (e: unknown) => e instanceof ConfigError && e.message.includes('FLOTILLA_SSH_KEY'),
       'a real run without the SSH key fails, naming the variable',
     );
+    assert.equal(types.length, before, 'and registers nothing: the spec is checked before any resource');
 
     process.env.FLOTILLA_SSH_KEY = 'fake-key-for-main-test';
     const outputs = (await pulumi.runtime.runInPulumiStack(() => main())) as Record<string, unknown>;

@@ -205,6 +205,28 @@ describe('HttpProbe against a real mirror', () => {
     assert.equal((await probe.run(t(), pre.signal)).reason, 'aborted');
   });
 
+  it('shares one caller signal among many concurrent probes without a listener-leak warning, and aborts them all', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const shared = new AbortController();
+      const oks = await Promise.all(Array.from({ length: 40 }, () => probe.run(t(), shared.signal)));
+      assert.ok(oks.every((r) => r.ok));
+      mirror.setMode('slow', { delayMs: 2000 });
+      const pending = Array.from({ length: 40 }, (_, i) => probe.run(t({ mirror: `m${i}`, timeoutMs: 1800 }), shared.signal));
+      setTimeout(() => shared.abort(), 100);
+      const aborted = await Promise.all(pending);
+      mirror.setMode('ok');
+      assert.deepEqual([...new Set(aborted.map((r) => r.reason))], ['aborted']);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+    } finally {
+      process.off('warning', onWarning);
+      mirror.setMode('ok');
+    }
+  });
+
   it('never resolves a name: a target whose address is not an IP fails without connecting', async () => {
     const before = mirror.requests;
     const r = await probe.run(t({ address: 'localhost' }), never);

@@ -6,7 +6,7 @@ import { ensurePackages } from './ensure-packages.ts';
 
 export const TEST_PACKAGES: Record<string, string> = {
   dig: 'dnsutils',
-  nsupdate: 'bind9-utils',
+  nsupdate: 'bind9-dnsutils',
   named: 'bind9',
   knotd: 'knot',
   pdns_server: 'pdns-server',

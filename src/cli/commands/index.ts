@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerCheck } from './check.ts';
 import { registerDaemon } from './daemon.ts';
 import { registerHistory } from './history.ts';
+import { registerOverrides } from './overrides.ts';
 import { registerPlan } from './plan.ts';
 import { registerPulumi } from './pulumi.ts';
 import { registerRecords } from './records.ts';
@@ -17,4 +18,5 @@ export function registerCommands(program: Command): void {
   registerStatus(program);
   registerHistory(program);
   registerRecords(program);
+  registerOverrides(program);
 }

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { applyOverrideCommand, type OverrideCommand, type OverrideResult } from '../../controller/overrides.ts';
+import { formatDuration } from '../../domain/duration.ts';
+import { UsageError } from '../../domain/errors.ts';
+import { updateState } from '../../state/state-store.ts';
+import { openStateStore, specFrom, stackOptions, whoami, type StackOpts } from '../common.ts';
+import { makeOut } from '../output.ts';
+
+type Opts = StackOpts & { reason?: string; for?: string; force?: boolean; to?: string };
+
+/** Applies a responder command to the state (optimistic, retried) and appends its audit event. */
+async function run(o: Opts, build: (author: string) => OverrideCommand): Promise<void> {
+  const out = makeOut(!!o.json);
+  const spec = await specFrom(o);
+  const store = openStateStore(spec);
+  const cmd = build(whoami());
+  let result: OverrideResult | undefined;
+  await updateState(store, (s) => {
+    result = applyOverrideCommand(s, spec, cmd, Date.now());
+    return result.state;
+  });
+  const r = result!;
+  if (r.changed && r.audit) await store.append({ at: Date.now(), actor: cmd.author, ...r.audit });
+  out.data({ stack: spec.stack, changed: r.changed, message: r.message, override: r.override, removed: r.removed });
+  out.log(r.message);
+  if (r.override?.expiresAt) out.log(`expires in ${formatDuration(r.override.expiresAt - Date.now())} (${new Date(r.override.expiresAt).toISOString()})`);
+  if (r.changed) out.log('a running `flotilla daemon` picks this up within a second');
+}
+
+function needReason(o: Opts, what: string): string {
+  if (!o.reason?.trim()) throw new UsageError(`${what} needs --reason "..." (it goes into the audit log)`);
+  return o.reason;
+}
+
+export function registerOverrides(program: Command): void {
+  stackOptions(program.command('drain').argument('<mirror>', 'mirror name'))
+    .description('Take a mirror out of every answer, with a reason and an optional expiry. Draining the last serving mirror needs --force.')
+    .option('-r, --reason <text>', 'why (required; audited)')
+    .option('--for <duration>', 'lapse after this long, e.g. 2h')
+    .option('--force', 'allow draining the last serving mirror (the drain is recorded but the answer is never emptied)')
+    .addHelpText('after', '\nExamples:\n  flotilla drain local-b --stack local --reason "kernel upgrade" --for 2h\n')
+    .action((mirror: string, o: Opts) => run(o, (author) => ({ kind: 'drain', mirror, reason: needReason(o, 'drain'), author, for: o.for, force: o.force })));
+
+  stackOptions(program.command('undrain').argument('<mirror>', 'mirror name'))
+    .description('Put a drained mirror back (it serves again once healthy).')
+    .addHelpText('after', '\nExamples:\n  flotilla undrain local-b --stack local\n')
+    .action((mirror: string, o: Opts) => run(o, (author) => ({ kind: 'undrain', mirror, author })));
+
+  stackOptions(program.command('failover'))
+    .description('Force all traffic to one mirror, with a reason and an optional expiry. A mirror that is down needs --force.')
+    .option('--to <mirror>', 'the mirror that takes all traffic (required)')
+    .option('-r, --reason <text>', 'why (required; audited)')
+    .option('--for <duration>', 'lapse after this long, e.g. 30m')
+    .option('--force', 'allow failing over to a mirror that looks down')
+    .addHelpText('after', '\nExamples:\n  flotilla failover --to local-a --stack local --reason "b and c serve a stale release" --for 30m\n  flotilla undrain / clear with: flotilla clear local-a --stack local\n')
+    .action((o: Opts) => {
+      if (!o.to) throw new UsageError('failover needs --to MIRROR');
+      return run(o, (author) => ({ kind: 'failover', mirror: o.to!, reason: needReason(o, 'failover'), author, for: o.for, force: o.force }));
+    });
+
+  stackOptions(program.command('clear').argument('<mirror>', 'mirror name'))
+    .description('Remove every open override (drain or failover) of a mirror.')
+    .addHelpText('after', '\nExamples:\n  flotilla clear local-a --stack local\n')
+    .action((mirror: string, o: Opts) => run(o, (author) => ({ kind: 'clear', mirror, author })));
+}
