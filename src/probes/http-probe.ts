@@ -146,9 +146,10 @@ export class HttpProbe implements Probe {
     }
 
     const entry: OriginClient = { client: undefined as unknown as Client };
+    // Connect to the IP (the origin) but present the site's name for SNI (an IP literal is never sent as SNI).
+    const sni = t.scheme === 'https' && isIP(t.host) === 0 ? t.host : undefined;
     const base = buildConnector({
-      // Connect to the IP (the origin), but present the site's name for SNI.
-      servername: t.scheme === 'https' && isIP(t.host) === 0 ? t.host : undefined,
+      servername: sni,
       rejectUnauthorized: this.verifyChain,
       ca: this.ca,
       // No TLS session resumption: every new connection reads the certificate afresh from a full handshake.
@@ -156,7 +157,7 @@ export class HttpProbe implements Probe {
       timeout: t.timeoutMs,
     });
     const connect: buildConnector.connector = (opts, callback) => {
-      base({ ...opts, servername: t.scheme === 'https' && isIP(t.host) === 0 ? t.host : undefined }, (err, socket) => {
+      base({ ...opts, servername: sni }, (err, socket) => {
         if (!err && socket && t.scheme === 'https') {
           const cert = (socket as TLSSocket).getPeerCertificate?.();
           const validTo = cert && cert.valid_to ? Date.parse(cert.valid_to) : NaN;
@@ -195,7 +196,6 @@ async function readCapped(
     const room = cap - total;
     if (chunk.length > room) {
       if (keepText && room > 0) chunks.push(chunk.subarray(0, room));
-      total = cap;
       truncated = true;
       body.destroy(); // stop reading: the connection is dropped rather than drained
       break;

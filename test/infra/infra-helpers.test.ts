@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, StateError } from '../../src/domain/errors.ts';
-import type { MirrorSpec } from '../../src/domain/fleet-spec.ts';
+import type { DnsProviderSpec, MirrorSpec } from '../../src/domain/fleet-spec.ts';
 import { amiChoice, awsArchitecture, awsInstancePlan, awsSecurityGroupRules } from '../../src/infra/aws-mirror.ts';
+import { planZones } from '../../src/infra/dns-zones.ts';
 import { readFleetState } from '../../src/infra/fleet-state.ts';
 import { hcloudFirewallRules, hcloudServerPlan } from '../../src/infra/hcloud-mirror.ts';
 import {
@@ -19,7 +20,7 @@ import {
   txtChunks,
   valueKey,
 } from '../../src/infra/record-values.ts';
-import { registrarAction } from '../../src/infra/registrar.ts';
+import { checkRegistrars, registrarAction } from '../../src/infra/registrar.ts';
 import { requiredSecret, secretSource } from '../../src/infra/secrets.ts';
 import { sshMirrorPlan } from '../../src/infra/ssh-mirror.ts';
 import type { WebServerSetup } from '../../src/infra/web-server-setup.ts';
@@ -167,6 +168,45 @@ describe('hcloud and ssh mirror args', () => {
     assert.equal(registrarAction('route53domains'), 'set-by-pulumi');
     assert.equal(registrarAction('cloudflare'), 'export-only');
     assert.equal(registrarAction('manual'), 'paste-by-hand');
+  });
+});
+
+describe('zone and registrar planning', () => {
+  const providers: DnsProviderSpec[] = [
+    { name: 'cf', kind: 'cloudflare' as const, settings: { tokenEnv: 'T', accountId: 'acc' } },
+    { name: 'r53', kind: 'route53' as const, settings: { accessKeyIdEnv: 'A', secretAccessKeyEnv: 'S', hostedZoneId: 'Z1' } },
+    { name: 'hz', kind: 'hcloud' as const, settings: { tokenEnv: 'H' } },
+    { name: 'pdns', kind: 'powerdns' as const, settings: { url: 'http://127.0.0.1:1', apiKeyEnv: 'P' } },
+    { name: 'bind', kind: 'rfc2136' as const, settings: {} },
+    { name: 'emb', kind: 'local' as const, settings: {} },
+  ];
+
+  it('Pulumi manages cloudflare, route53 and hcloud; the rest are left to the controller with a note each', () => {
+    const plan = planZones(providers, 1, 60);
+    assert.deepEqual(plan.managed.map((p) => p.provider.name), ['cf', 'r53', 'hz']);
+    assert.deepEqual(plan.skipped.map((p) => p.name), ['pdns', 'bind', 'emb']);
+    assert.equal(plan.notes.filter((n) => /not by Pulumi: skipped/.test(n.message)).length, 3);
+    assert.equal(plan.managed[0].accountId, 'acc');
+    assert.equal(plan.managed[1].hostedZoneId, 'Z1', 'an existing hosted zone is adopted, not duplicated');
+    assert.ok(plan.managed.every((p) => p.ttl === 60));
+  });
+
+  it('raises a low TTL per provider with a warning; ignores hostedZoneId when there are several zones', () => {
+    const plan = planZones(providers, 2, 5);
+    assert.deepEqual(plan.managed.map((p) => p.ttl), [60, 5, 60]);
+    assert.equal(plan.managed[1].hostedZoneId, undefined);
+    assert.ok(plan.notes.some((n) => n.level === 'warn' && /hostedZoneId is ignored/.test(n.message)));
+    assert.equal(plan.notes.filter((n) => n.level === 'warn' && /raised to 60s/.test(n.message)).length, 2);
+  });
+
+  it('a Cloudflare provider without accountId is a ConfigError', () => {
+    assert.throws(() => planZones([{ name: 'cf', kind: 'cloudflare', settings: { tokenEnv: 'T' } }], 1, 60), (e: unknown) => e instanceof ConfigError && /cf\.settings\.accountId/.test(e.message));
+  });
+
+  it('a registrar for a domain the fleet does not publish is a ConfigError', () => {
+    const r = (domain: string) => ({ domain: 'example.org', registrars: [{ name: 'reg', kind: 'manual' as const, domain, settings: {} }] });
+    checkRegistrars(r('example.org'), ['example.org']);
+    assert.throws(() => checkRegistrars(r('example.net'), ['example.org']), (e: unknown) => e instanceof ConfigError && /example\.net/.test(e.message));
   });
 });
 

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadStack } from '../../src/config/load-stack.ts';
 import type { FleetSpec } from '../../src/domain/fleet-spec.ts';
 import type { MirrorHealth } from '../../src/domain/health.ts';
+import { ConfigError } from '../../src/domain/errors.ts';
 import { mockPreview, mockResource, type MockPreviewResult } from '../../src/infra/mock-preview.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -85,5 +86,17 @@ describe('mock preview of the local stack', () => {
       assert.ok(r.log.some((l) => l.message.startsWith(`dns provider ${p} is written by the controller`)), p);
     }
     assert.deepEqual(r.outputs.nameservers, {});
+  });
+});
+
+describe('mock preview of a broken spec', () => {
+  it('rejects with the ConfigError (nothing half-registered), and the next call still works', async () => {
+    const broken: FleetSpec = {
+      ...spec,
+      dnsProviders: spec.dnsProviders.map((p) => (p.kind === 'cloudflare' ? { ...p, settings: { tokenEnv: 'CLOUDFLARE_API_TOKEN' } } : p)),
+    };
+    await assert.rejects(mockPreview({ spec: broken }), (e: unknown) => e instanceof ConfigError && /accountId/.test(e.message));
+    const ok = await mockPreview({ spec, state: { health: {}, overrides: [], lastGood: [] } });
+    assert.ok(ok.resources.some((r) => r.type === 'aws:ec2/instance:Instance'));
   });
 });

@@ -290,6 +290,25 @@ describe('HttpProbe against dead and hung mirrors', () => {
     }
   });
 
+  it('covers the body too: a response that stalls mid-body times out at timeoutMs', async () => {
+    const server: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html', 'content-length': 1000 });
+      res.write('<h1>Welcome'); // ...and never the rest
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.7', ok));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const t0 = performance.now();
+      const r = await probe.run(targetFor('127.0.0.7', port, { timeoutMs: 300 }), never);
+      const wall = performance.now() - t0;
+      assert.equal(r.reason, 'timeout after 300ms');
+      assert.ok(wall >= 295 && wall < 600, `took ${wall}ms`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
+    }
+  });
+
   it('stops reading an endless body at the cap, long before the timeout', async () => {
     const chunk = Buffer.alloc(64 * 1024, 0x62);
     const server: Server = createServer((_req, res) => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerCheck } from './check.ts';
 import { registerDaemon } from './daemon.ts';
+import { registerDemo } from './demo.ts';
 import { registerHistory } from './history.ts';
 import { registerOverrides } from './overrides.ts';
 import { registerPlan } from './plan.ts';
@@ -19,4 +20,5 @@ export function registerCommands(program: Command): void {
   registerHistory(program);
   registerRecords(program);
   registerOverrides(program);
+  registerDemo(program);
 }
