@@ -43,7 +43,25 @@ export const healthSchema = z
   })
   .strict();
 
-const mirrorHealthSchema = healthSchema.partial().strict();
+/** Per-mirror overrides: the same fields, none defaulted (a default here would silently replace the fleet's value). */
+const mirrorHealthSchema = z
+  .object({
+    interval: positiveDuration.optional(),
+    timeout: positiveDuration.optional(),
+    rise: z.number().int().min(1).optional(),
+    fall: z.number().int().min(1).optional(),
+    path: z.string().startsWith('/').optional(),
+    host: z.string().optional(),
+    scheme: z.enum(['http', 'https']).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    expectStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
+    bodyMatch: z.string().optional(),
+    checkDigest: z.boolean().optional(),
+    tlsMinDays: z.number().int().min(0).optional(),
+    latencyBudget: positiveDuration.optional(),
+    jitter: z.number().min(0).max(0.5).optional(),
+  })
+  .strict();
 
 const mirrorSchema = z
   .object({
@@ -113,6 +131,24 @@ export const fleetSchema = z
       .object({ kind: z.enum(['file', 'etcd']).default('file'), path: z.string().default('.flotilla/state'), endpoints: z.array(z.string()).default([]) })
       .strict()
       .default({ kind: 'file', path: '.flotilla/state', endpoints: [] }),
+    alerts: z
+      .object({
+        webhooks: z
+          .array(
+            z
+              .object({
+                name: z.string().optional(),
+                url: z.string().url(),
+                kind: z.enum(['json', 'slack']).default('json'),
+                /** Environment variable holding the HMAC secret for `json` webhooks. */
+                secretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable').optional(),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .default({ webhooks: [] }),
     server: z
       .object({ listen: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8080), tokenEnv: z.string().default('FLOTILLA_API_TOKEN') })
       .strict()

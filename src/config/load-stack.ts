@@ -169,5 +169,6 @@ async function toSpec(file: string, projectDir: string, stack: string, f: FleetP
     policy: { ...f.policy, ownerId: f.policy.ownerId ?? `flotilla-${stack}` },
     state: { ...f.state, path: resolve(projectDir, f.state.path) },
     server: f.server,
+    alerts: f.alerts,
   };
 }

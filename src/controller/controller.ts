@@ -78,6 +78,9 @@ export class Controller extends EventEmitter {
   private readonly workers = new Map<string, ProviderWorker>();
   private retryTimer: NodeJS.Timeout | undefined;
   private failingOpen = false;
+  private startedOnce = false;
+  private generation = 0;
+  private readonly background = new Set<Promise<unknown>>();
   /** The serving set of the latest decision, and when it was taken (the start of the failover clock). */
   private lastDecided: string[] | undefined;
   private decisionAt: number | undefined;
@@ -106,6 +109,7 @@ export class Controller extends EventEmitter {
     this.providerStatus = st.providers;
     for (const m of this.spec.mirrors) this.health[m.name] ??= unknownHealth();
     this.stopped = false;
+    this.startedOnce = true;
     await this.audit({ kind: 'daemon', message: `controller started for stack ${this.spec.stack} (${this.spec.mirrors.length} mirrors, ${this.drivers.length} providers)` });
     if (this.spec.canaries.length > 0) await this.runCanaries();
     this.startProbeLoops();
@@ -121,6 +125,7 @@ export class Controller extends EventEmitter {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    await Promise.all(this.background);
     await Promise.all([...this.workers.values()].map((w) => w.idle()));
     await this.persist();
     this.abort.abort();
@@ -134,9 +139,11 @@ export class Controller extends EventEmitter {
     for (const m of spec.mirrors) this.health[m.name] ??= unknownHealth();
     this.buildTargets();
     if (!this.stopped) {
+      // a new generation: loops of the old spec end, even those whose task is in flight right now
+      this.generation++;
       for (const t of this.timers) clearTimeout(t);
       this.timers.clear();
-      this.stopped = false;
+      this.retryTimer = undefined;
       this.startProbeLoops();
       this.every(spec.health.intervalMs, () => this.runCanaries(), spec.canaries.length > 0);
       this.every(this.o.overridePollMs ?? 500, () => this.pollOverrides(), true);
@@ -164,6 +171,9 @@ export class Controller extends EventEmitter {
    */
   async requestReconcile(reason: string): Promise<ReconcileOutcome> {
     const decidedAt = this.now();
+    if (this.stopped && this.startedOnce) {
+      return { reason, decidedAt, desired: { serving: this.lastDecided ?? [], failOpen: false, degraded: false, notes: [] }, skipped: 'controller stopped', reports: [], verify: [] };
+    }
     const desired = this.desired();
     const summary = { serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, notes: desired.notes };
     if (this.cutOff) {
@@ -287,8 +297,9 @@ export class Controller extends EventEmitter {
       const h = hysteresisFor({ ...this.spec.health, ...(m.health ?? {}) } as { rise: number; fall: number; intervalMs: number });
       const interval = (m.health?.intervalMs ?? this.spec.health.intervalMs);
       let due = start + offsets[i];
+      const gen = this.generation;
       const tick = async () => {
-        if (this.stopped) return;
+        if (this.stopped || gen !== this.generation) return;
         const target = this.targets.get(m.name);
         if (!target) return;
         const next = nextDue({ lastDue: due, intervalMs: interval, jitter: this.spec.health.jitter, random: Math.random, now: this.now() });
@@ -316,16 +327,16 @@ export class Controller extends EventEmitter {
 
   private every(ms: number, fn: () => Promise<unknown>, enabled: boolean): void {
     if (!enabled) return;
+    const gen = this.generation;
     const loop = () => {
       const t = setTimeout(async () => {
         this.timers.delete(t);
-        if (this.stopped) return;
-        try {
-          await fn();
-        } catch (e) {
-          this.log(`background task failed: ${(e as Error).message}`);
-        }
-        if (!this.stopped) loop();
+        if (this.stopped || gen !== this.generation) return;
+        const task = fn().catch((e) => this.log(`background task failed: ${(e as Error).message}`));
+        this.background.add(task);
+        await task;
+        this.background.delete(task);
+        if (!this.stopped && gen === this.generation) loop();
       }, ms);
       this.timers.add(t);
     };
@@ -368,12 +379,13 @@ export class Controller extends EventEmitter {
 
   async audit(e: Omit<AuditEvent, 'at'> & { at?: number }): Promise<void> {
     const ev: AuditEvent = { at: e.at ?? this.now(), ...e } as AuditEvent;
-    this.emit('audit', ev);
     try {
       await this.store.append(ev);
     } catch (err) {
       this.log(`could not write the audit log: ${(err as Error).message}`);
     }
+    // listeners hear of an event only once it is durable: what they show is never lost
+    this.emit('audit', ev);
   }
 
   /** Which zone each served name is in (for status output). */

@@ -87,6 +87,14 @@ export interface CanarySpec {
   target: string;
 }
 
+export interface WebhookSpec {
+  name?: string;
+  url: string;
+  kind: 'json' | 'slack';
+  /** Environment variable holding the HMAC-SHA256 secret (json webhooks). */
+  secretEnv?: string;
+}
+
 export interface FleetSpec {
   stack: string;
   site: {
@@ -107,6 +115,8 @@ export interface FleetSpec {
   policy: PolicySpec;
   state: StateSpec;
   server: ServerSpec;
+  /** Where flips, fail-open, fail-static, apply errors and overrides are announced. Optional: none by default. */
+  alerts?: { webhooks: WebhookSpec[] };
 }
 
 /** Health settings of one mirror: the fleet defaults with its own overrides. */

@@ -44,8 +44,8 @@ export const powerdnsSettings = z
     serverId: z.string().default('localhost'),
     /** host:port of the server's DNS listener(s), for verification; defaults to the zone's NS set. */
     nameservers: z.array(hostPort).optional(),
-    /** Per-request timeout of the API. */
-    timeout: z.string().default('10s'),
+    /** Per-request timeout of the API (default 10s). */
+    timeout: z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'a duration like 500ms or 10s').optional(),
   })
   .strict();
 

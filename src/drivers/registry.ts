@@ -28,7 +28,7 @@ export async function createDriver(p: DnsProviderSpec, ctx: RegistryContext): Pr
     case 'powerdns': {
       const { createPowerdnsDriver } = await import('./powerdns/powerdns-driver.ts');
       const s = settings as import('../domain/provider-settings.ts').PowerdnsSettings;
-      return createPowerdnsDriver({ ...base, settings: s }, { timeoutMs: parseDuration(s.timeout) });
+      return createPowerdnsDriver({ ...base, settings: s }, { timeoutMs: parseDuration(s.timeout ?? '10s') });
     }
     case 'cloudflare': {
       const { createCloudflareDriver } = await import('./cloudflare/cloudflare-driver.ts');

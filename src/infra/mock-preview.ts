@@ -89,7 +89,8 @@ async function runOnce(opts: MockPreviewOptions): Promise<MockPreviewResult> {
   // unhandled rejection inside Pulumi's stack machinery
   const outputs: Record<string, unknown> = await fleetProgram(spec, { now: opts.now, state: opts.state, log, secrets });
   // resources not reachable from the outputs (markers, settings) may still be registering: wait for every RPC
-  await settle();
+  await settle(() => registered.length);
+  for (const name of secrets.unset) log.warn(`environment variable ${name} is not set: a real \`pulumi up\` would stop there`);
 
   const plainSecrets: string[] = [];
   const ctx = { values: [...secrets.seen].filter((s) => s.length >= 4), found: (where: string) => void plainSecrets.push(where) };
@@ -113,10 +114,12 @@ interface CleanContext {
   found(where: string): void;
 }
 
-/** Waits until the runtime has no RPC in flight (and no new resource arrived meanwhile). */
-async function settle(): Promise<void> {
+/** Waits until the runtime has no RPC in flight and no new resource arrived in a full turn of the event loop. */
+async function settle(count: () => number): Promise<void> {
+  // waitForRPCs is exported by the runtime's settings module but missing from its type declarations
   const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0, seen = -1; i < 100 && seen !== count(); i++) {
+    seen = count();
     if (waitForRPCs) await waitForRPCs();
     await new Promise((r) => setImmediate(r));
   }

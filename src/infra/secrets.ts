@@ -8,10 +8,12 @@ export interface SecretSource {
   missing: 'throw' | 'placeholder';
   /** Every secret value handed out, so a preview can prove none leaks (and redact any that does). */
   seen: Set<string>;
+  /** Required variables that were missing (placeholder mode only). */
+  unset: Set<string>;
 }
 
 export function secretSource(env: Record<string, string | undefined> = process.env, missing: SecretSource['missing'] = 'throw'): SecretSource {
-  return { env, missing, seen: new Set() };
+  return { env, missing, seen: new Set(), unset: new Set() };
 }
 
 /** The value of env var `name` as a Pulumi secret. The message on a missing variable names it, never a value. */
@@ -24,6 +26,7 @@ export function requiredSecret(src: SecretSource, name: string, what: string): p
   if (src.missing === 'throw') {
     throw new ConfigError('(environment)', [{ path: name, message: `environment variable ${name} is not set (${what})` }]);
   }
+  src.unset.add(name);
   return pulumi.secret(`(unset ${name})`);
 }
 

@@ -132,9 +132,28 @@ export function renderStatusPage(snapshot: StatusSnapshot, nonce: string): strin
   function when(t, text) { return el("span", { title: t ? new Date(t).toISOString() : "" }, text); }
   function ms(v) { return v === undefined || v === null ? "–" : (v < 10 ? v.toFixed(1) : Math.round(v)) + " ms"; }
   function pill(cls, text) { return el("span", { class: "pill " + cls }, text); }
+  // Updates arrive up to four times a second: patch the document in place so buttons under the pointer, text
+  // selections and focus survive, and only what changed is touched.
+  function sameAttrs(a, b) {
+    if (a.attributes.length !== b.attributes.length) return false;
+    for (var i = 0; i < b.attributes.length; i++) if (a.getAttribute(b.attributes[i].name) !== b.attributes[i].value) return false;
+    return true;
+  }
+  function patch(a, b) {
+    if (a.nodeType !== b.nodeType || a.nodeName !== b.nodeName) { a.replaceWith(b); return; }
+    if (a.nodeType === Node.TEXT_NODE) { if (a.nodeValue !== b.nodeValue) a.nodeValue = b.nodeValue; return; }
+    if (!sameAttrs(a, b)) { a.replaceWith(b); return; }
+    var next = Array.prototype.slice.call(b.childNodes);
+    if (a.childNodes.length !== next.length) { a.replaceChildren.apply(a, next); return; }
+    for (var i = 0; i < next.length; i++) patch(a.childNodes[i], next[i]);
+  }
+  function patchChildren(target, children) {
+    var shadow = target.cloneNode(false);
+    shadow.append.apply(shadow, children.filter(Boolean));
+    patch(target, shadow);
+  }
   function fill(id, rows, empty, cols) {
-    var body = $(id).tBodies[0];
-    body.replaceChildren.apply(body, rows.length ? rows : [el("tr", null, el("td", { colspan: cols, class: "muted" }, empty))]);
+    patchChildren($(id).tBodies[0], rows.length ? rows : [el("tr", null, el("td", { colspan: cols, class: "muted" }, empty))]);
   }
 
   function render() {
@@ -143,14 +162,14 @@ export function renderStatusPage(snapshot: StatusSnapshot, nonce: string): strin
     var s = $("summary");
     var notes = el("ul");
     snap.notes.forEach(function (n) { notes.append(el("li", null, n)); });
-    s.replaceChildren(
+    patchChildren(s, [
       el("span", null, "serving: "), el("strong", { id: "serving" }, snap.serving.join(", ") || "(nothing)"),
       snap.failOpen ? pill("down", "FAIL OPEN") : null,
       snap.cutOff ? pill("down", "FAIL STATIC: controller cut off") : null,
       snap.degraded ? pill("warn", "degraded") : null,
       snap.published && snap.published.join(",") !== snap.serving.join(",") ? pill("warn", "publishing…") : null,
       snap.notes.length ? notes : null
-    );
+    ]);
     fill("mirrors", snap.mirrors.map(function (m) {
       var action = m.drained
         ? el("button", { type: "button", "data-action": "undrain", "data-mirror": m.name, onclick: function () { undrain(m.name); } }, "undrain")
@@ -159,8 +178,8 @@ export function renderStatusPage(snapshot: StatusSnapshot, nonce: string): strin
         el("td", null, el("strong", null, m.name), " ", el("span", { class: "muted" }, m.provider)),
         el("td", { class: "health" }, pill(m.state, m.state), m.recentFlips >= 3 ? pill("warn", "flapping") : null),
         el("td", { class: "serving" }, m.drained ? pill("warn", "drained") : m.serving ? "yes" : "no"),
-        el("td", { class: "num" }, m.failureStreak > 0 ? "✗ " + m.failureStreak : "✓ " + m.successStreak),
-        el("td", { class: "num" }, ms(m.lastLatencyMs)),
+        el("td", { class: "num streak" }, m.failureStreak > 0 ? "✗ " + m.failureStreak : "✓ " + m.successStreak),
+        el("td", { class: "num latency" }, ms(m.lastLatencyMs)),
         el("td", null, when(m.lastProbeAt, ago(m.lastProbeAt))),
         el("td", { class: "reason" }, m.lastReason === undefined ? "–" : m.lastReason),
         el("td", null, when(m.since, m.since ? ago(m.since) : "–")),

@@ -99,4 +99,10 @@ describe('mock preview of a broken spec', () => {
     const ok = await mockPreview({ spec, state: { health: {}, overrides: [], lastGood: [] } });
     assert.ok(ok.resources.some((r) => r.type === 'aws:ec2/instance:Instance'));
   });
+
+  it('runs without credentials, and says which variable a real run would miss', async () => {
+    const r = await mockPreview({ spec, env: {}, state: { health: {}, overrides: [], lastGood: [] } });
+    assert.ok(r.resources.some((x) => x.type === 'command:remote:Command'));
+    assert.ok(r.log.some((l) => l.level === 'warn' && /FLOTILLA_SSH_KEY is not set/.test(l.message)), JSON.stringify(r.log));
+  });
 });

@@ -20,13 +20,13 @@ describe('HTTP API', () => {
     assert.deepEqual(s.mirrors.map((m) => [m.name, m.state]), [['m0', 'up'], ['m1', 'up'], ['m2', 'up']]);
     const mem = s.providers.find((p) => p.name === 'memdns')!;
     assert.ok(mem.records.length > 0 && mem.records.every((r) => r.type === 'A' || r.type === 'AAAA'), 'only A/AAAA shown');
-    assert.ok(s.audit.some((e) => e.kind === 'daemon'));
+    assert.ok(s.audit.some((e) => e.kind === 'daemon'), 'the start of the controller is in the recent events');
   });
 
   it('refuses writes without a token or with a wrong one (401) and changes nothing', async () => {
     const before = { overrides: await overridesInStore(), audits: (await overrideAudits()).length, serving: h.controller.desired().serving };
     const body = { mirror: 'm1', reason: 'disk full' };
-    for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { authorization: `Basic ${Buffer.from(`x:${h.token}`).toString('base64')}` }, { authorization: `Bearer ${h.token}x` }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong-token' }, { authorization: `Basic ${Buffer.from(`x:${h.token}`).toString('base64')}` }, { authorization: `Bearer ${h.token}x` }]) {
       for (const path of ['/api/drain', '/api/failover', '/api/undrain']) {
         const r = await post(h, path, body, headers);
         assert.equal(r.status, 401, `${path} with ${JSON.stringify(headers)}`);
@@ -123,7 +123,7 @@ describe('HTTP API', () => {
     await post(h, '/api/undrain', { mirror: 'm0' }, auth(h));
     const res = await fetch(`${h.url}/api/history?since=${t}`);
     const j = (await res.json()) as { events: { at: number; kind: string }[] };
-    assert.ok(j.events.length >= 2 && j.events.every((e) => e.at >= t));
+    assert.ok(j.events.length >= 2 && j.events.every((e) => e.at >= t), `events since ${t}: ${JSON.stringify(j.events)}`);
     assert.deepEqual(j.events.filter((e) => e.kind === 'override').length, 2);
     assert.equal((await fetch(`${h.url}/api/history?since=yesterday`)).status, 400);
   });

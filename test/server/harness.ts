@@ -111,7 +111,8 @@ export async function startHarness(o: { token?: string | null; spec?: Partial<Fl
     async close() {
       await server.close();
       await controller.stop();
-      rmSync(dir, { recursive: true, force: true });
+      // removed at exit, not now: a background task of the controller may still be saving into it
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     },
   };
 }

@@ -131,9 +131,10 @@ function parseSample(line: string, where: string): Sample {
 }
 
 function parseValue(s: string, where: string): number {
-  if (s === 'NaN') return NaN;
-  if (s === '+Inf') return Infinity;
-  if (s === '-Inf') return -Infinity;
+  // Prometheus reads values with Go's strconv.ParseFloat: NaN and Inf in any letter case (prom-client writes `Nan`)
+  if (/^nan$/i.test(s)) return NaN;
+  if (/^\+?inf$/i.test(s)) return Infinity;
+  if (/^-inf$/i.test(s)) return -Infinity;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) throw new Error(`bad value ${s}: ${where}`);
   return Number(s);
 }

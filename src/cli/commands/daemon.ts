@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { startAlerts } from '../../controller/alerts.ts';
 import { FlotillaError } from '../../domain/errors.ts';
 import { buildController, startEmbeddedServers } from '../runtime.ts';
 import { specFrom, stackOptions, type StackOpts } from '../common.ts';
@@ -15,14 +16,19 @@ export function registerDaemon(program: Command): void {
       for (const s of dns) log(`embedded DNS server on ${s.address}`);
       const controller = await buildController(spec, { log });
       controller.on('audit', (e) => log(`${e.kind}: ${e.message}`));
-      let http: { url: string; close(): Promise<void> } | undefined;
+      let http: Awaited<ReturnType<typeof import('../../server/http-server.ts').startHttpServer>> | undefined;
       await controller.start();
       if (o.http) {
         const { startHttpServer } = await import('../../server/http-server.ts');
-        const server = await startHttpServer({ controller, listen: spec.server.listen, port: spec.server.port, token: process.env[spec.server.tokenEnv] });
+        const server = await startHttpServer({ controller, listen: spec.server.listen, port: spec.server.port, token: process.env[spec.server.tokenEnv], log });
         http = server;
-        log(`status page ${server.url}`);
+        log(`status page ${server.url}/`);
       }
+      const hooks = spec.alerts?.webhooks ?? [];
+      const alerts = hooks.length > 0
+        ? startAlerts({ controller, webhooks: hooks.map((w) => ({ name: w.name, url: w.url, kind: w.kind, secret: w.secretEnv ? process.env[w.secretEnv] : undefined })), registry: http?.registry, log })
+        : undefined;
+      if (alerts) log(`alerts to ${hooks.length} webhook(s)`);
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = async (sig: string) => {
@@ -30,6 +36,7 @@ export function registerDaemon(program: Command): void {
           stopping = true;
           log(`${sig}: finishing the current apply and stopping`);
           await controller.stop();
+          await alerts?.stop();
           await http?.close();
           await Promise.all(dns.map((s) => s.close()));
           resolve();

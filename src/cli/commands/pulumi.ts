@@ -20,6 +20,7 @@ export function registerPulumi(program: Command): void {
       const result = await mockPreview({ spec });
       out.data({ ...result, stack: spec.stack });
       out.log(renderPreview(result.resources));
+      for (const l of result.log) out.err(`${l.level}: ${l.message}`);
     });
 
   for (const verb of ['up', 'destroy'] as const) {

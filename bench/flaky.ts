@@ -1,0 +1,211 @@
+/**
+ * False flips. Each system watches its own three mirrors (one node process serves them all, bench/lib/bench-mirror.ts):
+ * two healthy and one misbehaving in one of three ways, all at once for `duration`:
+ * - drop-every-10th: every 10th request to that mirror gets its socket closed unanswered (as the test mirror does);
+ * - drop-random-10pct: each request is dropped with probability 0.1;
+ * - jitter: every answer is delayed by an exponential random time, mean 50 ms (p99 ≈ 230 ms), capped at 1.5 s.
+ * Each system's DNS answer is sampled every 50 ms; a removal is a sample without the mirror after one with it.
+ * Systems: flotilla 250 ms/200 ms/fall 3, flotilla 2 s/1 s/fall 3, gdnsd (2 s, down_thresh 3, ok_thresh 10, timeout
+ * 1 s), PowerDNS LUA ifurlup (checks every 1 s, timeout 1 s, no hysteresis).
+ */
+import type { BenchContext, BenchOutput } from './lib/context.ts';
+import type { BenchMirrorConfig, BenchMirrorMode, ListenerStats } from './lib/bench-mirror.ts';
+import { DnsWatch, hasAll, type DnsSample } from './lib/dns-watch.ts';
+import type { FlipEvent, FlotillaNodeConfig } from './lib/flotilla-node.ts';
+import { commonFreePort } from './lib/ports.ts';
+import { startNodeChild, type NodeChild } from './lib/procs.ts';
+import { mdTable, num, sleep } from './lib/stats.ts';
+import { SYSTEMS } from './lib/systems.ts';
+import { ensureGdnsd, startGdnsd } from './peers/gdnsd.ts';
+import { ensurePdnsLua, startPdnsLua } from './peers/pdns-lua.ts';
+
+const ZONE = 'flotilla.test';
+const SAMPLE_MS = 50;
+const VARIANTS: { key: string; mode: BenchMirrorMode; label: string }[] = [
+  { key: 'drop10th', mode: 'drop-every-10th', label: 'drops every 10th request' },
+  { key: 'droprnd', mode: 'drop-random-10pct', label: 'drops 10% of requests at random' },
+  { key: 'jitter', mode: 'jitter', label: 'latency jitter (exp. mean 50 ms)' },
+];
+const SYSTEM_KEYS = ['f250', 'f2s', 'gdnsd', 'lua'] as const;
+type SystemKey = (typeof SYSTEM_KEYS)[number];
+
+/** The three mirrors of one (variant, system): 127.0.<40 + 4v + s>.11-13; .11 misbehaves. */
+function trio(v: number, s: number): string[] {
+  return [11, 12, 13].map((h) => `127.0.${40 + 4 * v + s}.${h}`);
+}
+
+interface Cell {
+  variant: string;
+  system: SystemKey;
+  watch: DnsWatch;
+  flaky: string;
+  ips: string[];
+}
+
+export interface FlakyRow {
+  variant: string;
+  system: string;
+  samples: number;
+  errors: number;
+  removals: number;
+  missingShare: number;
+  flotillaDownFlips?: number;
+  requests: number;
+  dropped: number;
+  slowOver200ms: number;
+  slowOver1s: number;
+}
+
+export async function runFlaky(ctx: BenchContext): Promise<BenchOutput> {
+  const durationMs = ctx.quick ? 30_000 : 120_000;
+  ensureGdnsd();
+  ensurePdnsLua();
+  const stoppers: (() => Promise<unknown>)[] = [];
+  try {
+    const allIps = VARIANTS.flatMap((_, v) => SYSTEM_KEYS.flatMap((__, s) => trio(v, s)));
+    const port = await commonFreePort(allIps);
+    const mirrorCfg: BenchMirrorConfig = {
+      contentDir: ctx.contentDir,
+      jitterMeanMs: 50,
+      jitterCapMs: 1500,
+      slowThresholdsMs: [200, 1000],
+      listeners: VARIANTS.flatMap((vr, v) => SYSTEM_KEYS.flatMap((_, s) => trio(v, s).map((ip, j) => ({ ip, port, mode: j === 0 ? vr.mode : ('ok' as const) })))),
+    };
+    const mirror = startNodeChild('bench-mirror.ts', mirrorCfg, 'bench mirrors');
+    stoppers.push(() => mirror.stop());
+    await mirror.ready;
+    ctx.log(`flaky: ${mirrorCfg.listeners.length} mirror listeners on port ${port}`);
+
+    const sIdx = (k: SystemKey) => SYSTEM_KEYS.indexOf(k);
+    const gdnsd = await startGdnsd({
+      zone: ZONE,
+      ttl: 5,
+      resources: VARIANTS.map((vr, v) => ({ name: vr.key, addresses: trio(v, sIdx('gdnsd')), port, path: '/', vhost: ZONE })),
+      settings: { interval: 2, downThresh: 3, upThresh: 2, okThresh: 10, timeout: 1 },
+    });
+    stoppers.push(() => gdnsd.stop());
+    const lua = await startPdnsLua({
+      zone: ZONE,
+      ttl: 5,
+      records: VARIANTS.map((vr, v) => ({ name: vr.key, addresses: trio(v, sIdx('lua')), port, host: ZONE, path: '/' })),
+      settings: { interval: 1, timeout: 1 },
+    });
+    stoppers.push(() => lua.stop());
+
+    const cells: Cell[] = [];
+    const flips: { variant: string; system: SystemKey; e: FlipEvent }[] = [];
+    const children: Promise<void>[] = [];
+    VARIANTS.forEach((vr, v) => {
+      for (const system of ['f250', 'f2s'] as const) {
+        const ips = trio(v, sIdx(system));
+        const cfg: FlotillaNodeConfig = {
+          label: `${system}-${vr.key}`, zone: ZONE, mirrors: ips.map((ip, j) => ({ name: 'abc'[j], ip, port })),
+          intervalMs: system === 'f250' ? 250 : 2000, timeoutMs: system === 'f250' ? 200 : 1000, rise: 2, fall: 3, jitter: 0.1,
+          contentDir: ctx.contentDir, ttl: 5,
+        };
+        const child: NodeChild<FlipEvent> = startNodeChild<FlipEvent>('flotilla-node.ts', cfg, `flotilla ${system} ${vr.key}`);
+        stoppers.push(() => child.stop());
+        child.onEvent((e) => flips.push({ variant: vr.key, system, e }));
+        children.push(child.ready.then((r) => {
+          const addr = (r as { servers: { address: string }[] }).servers[0].address;
+          cells.push({ variant: vr.key, system, flaky: ips[0], ips, watch: new DnsWatch({ label: `${system} ${vr.key}`, server: addr, name: ZONE, everyMs: SAMPLE_MS }) });
+        }));
+      }
+      cells.push({ variant: vr.key, system: 'gdnsd', flaky: trio(v, sIdx('gdnsd'))[0], ips: trio(v, sIdx('gdnsd')), watch: new DnsWatch({ label: `gdnsd ${vr.key}`, server: gdnsd.address, name: `${vr.key}.${ZONE}`, everyMs: SAMPLE_MS }) });
+      cells.push({ variant: vr.key, system: 'lua', flaky: trio(v, sIdx('lua'))[0], ips: trio(v, sIdx('lua')), watch: new DnsWatch({ label: `lua ${vr.key}`, server: lua.address, name: `${vr.key}.${ZONE}`, everyMs: SAMPLE_MS }) });
+    });
+    await Promise.all(children);
+    for (const c of cells) c.watch.start();
+    stoppers.push(() => Promise.all(cells.map((c) => c.watch.stop())));
+
+    // warm up: every system answers all three of its mirrors once
+    const t0 = performance.now();
+    const late = await Promise.all(cells.map(async (c) => ((await c.watch.waitFor(hasAll(c.ips), { since: t0, timeoutMs: 60_000 })) === undefined ? c.watch.label : '')));
+    if (late.some(Boolean)) throw new Error(`flaky: never answered all three mirrors: ${late.filter(Boolean).join(', ')}`);
+
+    await mirror.request('reset');
+    const windowStartEpoch = performance.timeOrigin + performance.now();
+    for (const c of cells) c.watch.record = true;
+    ctx.log(`flaky: watching ${cells.length} (variant, system) pairs for ${durationMs / 1000} s`);
+    await sleep(durationMs);
+    for (const c of cells) c.watch.record = false;
+    const windowEndEpoch = performance.timeOrigin + performance.now();
+    const stats = await mirror.request<ListenerStats[]>('stats');
+
+    const rows: FlakyRow[] = cells.map((c) => {
+      const st = stats.find((s) => s.ip === c.flaky)!;
+      const { removals, missing, ok, errors } = countRemovals(c.watch.samples, c.flaky);
+      const row: FlakyRow = {
+        variant: c.variant,
+        system: SYSTEMS[c.system],
+        samples: ok,
+        errors,
+        removals,
+        missingShare: ok > 0 ? missing / ok : NaN,
+        requests: st.requests,
+        dropped: st.dropped,
+        slowOver200ms: st.slowerThan['200'] ?? 0,
+        slowOver1s: st.slowerThan['1000'] ?? 0,
+      };
+      if (c.system === 'f250' || c.system === 'f2s') {
+        row.flotillaDownFlips = flips.filter((f) => f.variant === c.variant && f.system === c.system && f.e.mirror === 'a' && f.e.state === 'down' && f.e.at >= windowStartEpoch && f.e.at <= windowEndEpoch).length;
+      }
+      return row;
+    });
+    rows.sort((a, b) => VARIANTS.findIndex((v) => v.key === a.variant) - VARIANTS.findIndex((v) => v.key === b.variant) || Object.values(SYSTEMS).indexOf(a.system as never) - Object.values(SYSTEMS).indexOf(b.system as never));
+    return report(rows, durationMs, port);
+  } finally {
+    for (const s of stoppers.reverse()) await s().catch(() => undefined);
+  }
+}
+
+/** Removals = samples without `ip` right after one with it; errors (no answer) are neither. */
+export function countRemovals(samples: readonly DnsSample[], ip: string): { removals: number; missing: number; ok: number; errors: number } {
+  let removals = 0;
+  let missing = 0;
+  let ok = 0;
+  let errors = 0;
+  let present: boolean | undefined;
+  for (const s of samples) {
+    if (!s.ok) { errors++; continue; }
+    ok++;
+    const now = s.values.includes(ip);
+    if (!now) missing++;
+    if (present === true && !now) removals++;
+    present = now;
+  }
+  return { removals, missing, ok, errors };
+}
+
+function report(rows: FlakyRow[], durationMs: number, port: number): BenchOutput {
+  const md: string[] = [];
+  md.push(`Each system watched its own flaky mirror for ${durationMs / 1000} s; its answer was sampled every ${SAMPLE_MS} ms. ` +
+    'Removals = times the flaky mirror left the answer; missing = share of samples without it. Zero is the goal.\n');
+  const label = (k: string) => VARIANTS.find((v) => v.key === k)!.label;
+  md.push(mdTable(
+    ['flaky mirror', 'system', 'removals', 'missing share', 'requests it got', 'dropped', 'answers > 200 ms', 'answers > 1 s', 'DNS samples'],
+    rows.map((r) => [label(r.variant), r.system, r.removals, `${num(100 * r.missingShare, 2)}%`, r.requests, r.dropped, r.variant === 'jitter' ? r.slowOver200ms : '–', r.variant === 'jitter' ? r.slowOver1s : '–', r.samples + (r.errors ? ` (+${r.errors} errors)` : '')]),
+  ));
+  md.push('');
+  const ratios: BenchOutput['ratios'] = [];
+  const find = (v: string, s: string) => rows.find((r) => r.variant === v && r.system === s);
+  for (const v of VARIANTS) {
+    const f = find(v.key, SYSTEMS.f250);
+    const f2 = find(v.key, SYSTEMS.f2s);
+    for (const [peerName, flo] of [[SYSTEMS.gdnsd, f2], [SYSTEMS.lua, f]] as const) {
+      const p = find(v.key, peerName);
+      if (!p || !flo) continue;
+      const a = flo.missingShare;
+      const b = p.missingShare;
+      const value = b > 0 ? a / b : a === 0 ? 1 : undefined;
+      ratios.push({
+        what: `false flips, ${v.label}: ${flo.system} ${flo.removals} removal(s), ${num(100 * a, 2)}% missing vs ${peerName} ${p.removals}, ${num(100 * b, 2)}% (ratio of missing shares)`,
+        value,
+        behind: flo.removals > p.removals || a > b,
+      });
+    }
+  }
+  md.push('flotilla\'s own audit counted these down flips of the flaky mirror in the window: ' +
+    rows.filter((r) => r.flotillaDownFlips !== undefined).map((r) => `${r.system}, ${label(r.variant)}: ${r.flotillaDownFlips}`).join('; ') + '.\n');
+  return { name: 'flaky', markdown: md.join('\n'), data: { durationMs, sampleMs: SAMPLE_MS, port, rows }, ratios };
+}

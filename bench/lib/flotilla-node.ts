@@ -1,0 +1,94 @@
+/**
+ * Child-process entry: one flotilla controller as `flotilla daemon` runs it (embedded DNS server in the same
+ * process, real drivers, file state store, default loop settings), watching the mirrors given in the config.
+ * Optional BIND (RFC 2136 + TSIG) and PowerDNS (HTTP API) servers are written too. Reports flips as events.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { digestSite } from '../../src/config/site-digest.ts';
+import { Controller } from '../../src/controller/controller.ts';
+import { directQuery } from '../../src/controller/dns-query.ts';
+import type { DnsProviderSpec, FleetSpec } from '../../src/domain/fleet-spec.ts';
+import { startEmbeddedDnsServer } from '../../src/drivers/local/embedded-dns-server.ts';
+import { openZoneStore } from '../../src/drivers/local/zone-store.ts';
+import { createDrivers } from '../../src/drivers/registry.ts';
+import { FileStateStore } from '../../src/state/file-state-store.ts';
+import { childMain } from './procs.ts';
+
+export interface FlotillaNodeConfig {
+  label: string;
+  zone: string;
+  mirrors: { name: string; ip: string; port: number }[];
+  intervalMs: number;
+  timeoutMs: number;
+  rise: number;
+  fall: number;
+  jitter: number;
+  contentDir: string;
+  ttl: number;
+  bind?: { address: string; keyName: string; secret: string };
+  pdns?: { apiUrl: string; apiKey: string; serverId: string; dnsAddress: string };
+}
+
+export interface FlipEvent {
+  kind: 'flip';
+  mirror: string;
+  state: string;
+  /** performance.timeOrigin + performance.now() of the flip, ms since epoch. */
+  at: number;
+  /** Flips in the flap window before this one: 3 or more means the mirror was held back as flapping. */
+  priorFlips: number;
+}
+
+await childMain<FlotillaNodeConfig>(async (cfg, emit) => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'flotilla-bench-node-'));
+  const zoneDir = join(stateDir, 'zones');
+  const zoneStore = openZoneStore(zoneDir);
+  await zoneStore.ensureZone(cfg.zone);
+  const embedded = await startEmbeddedDnsServer({ listen: '127.0.0.1', port: 0, store: zoneStore });
+  const site = await digestSite(cfg.contentDir);
+  const providers: DnsProviderSpec[] = [{ name: 'embedded', kind: 'local', settings: { listen: '127.0.0.1', port: embedded.port, zoneDir } }];
+  const servers = [{ label: 'embedded', address: embedded.address }];
+  if (cfg.bind) {
+    providers.push({ name: 'bind', kind: 'rfc2136', settings: { server: cfg.bind.address, tsigKeyName: cfg.bind.keyName, tsigSecretEnv: 'BENCH_TSIG' } });
+    servers.push({ label: 'bind', address: cfg.bind.address });
+  }
+  if (cfg.pdns) {
+    providers.push({ name: 'pdns', kind: 'powerdns', settings: { url: cfg.pdns.apiUrl, apiKeyEnv: 'BENCH_PDNS', serverId: cfg.pdns.serverId, nameservers: [cfg.pdns.dnsAddress], timeout: '2s' } });
+    servers.push({ label: 'pdns-api', address: cfg.pdns.dnsAddress });
+  }
+  const spec: FleetSpec = {
+    stack: `bench-${cfg.label}`,
+    site: { name: 'sample', contentDir: cfg.contentDir, digest: site.digest, files: site.files },
+    domain: cfg.zone,
+    alternateDomains: [],
+    mirrors: cfg.mirrors.map((m) => ({ name: m.name, provider: 'local', ipv4: m.ip, weight: 1, settings: {}, health: { port: m.port } })),
+    dnsProviders: providers,
+    registrars: [],
+    health: { intervalMs: cfg.intervalMs, timeoutMs: cfg.timeoutMs, rise: cfg.rise, fall: cfg.fall, path: '/', scheme: 'http', expectStatus: [200], checkDigest: true, tlsMinDays: 7, jitter: cfg.jitter },
+    canaries: [{ target: embedded.address }],
+    policy: { ttl: cfg.ttl, minHealthy: 1, maxRemoveShare: 0.5, ownerId: 'bench' },
+    state: { kind: 'file', path: stateDir, endpoints: [] },
+    server: { listen: '127.0.0.1', port: 0, tokenEnv: 'UNUSED' },
+  };
+  const drivers = await createDrivers(providers, { env: { BENCH_TSIG: cfg.bind?.secret, BENCH_PDNS: cfg.pdns?.apiKey }, stateDir });
+  const controller = new Controller({ spec, store: new FileStateStore(stateDir), drivers, query: directQuery });
+  controller.on('flip', (f: { mirror: string; state: string }) => {
+    const h = controller.health[f.mirror];
+    const prior = Math.max(0, (h?.recentFlips.length ?? 0) - 1);
+    emit({ kind: 'flip', mirror: f.mirror, state: f.state, at: performance.timeOrigin + performance.now(), priorFlips: prior } satisfies FlipEvent);
+  });
+  await controller.start();
+  return {
+    ready: { servers },
+    handlers: {
+      health: async () => controller.health,
+    },
+    shutdown: async () => {
+      await controller.stop();
+      await embedded.close();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+});

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FileStateStore } from '../../src/state/file-state-store.ts';
+import { queryDns } from '../../src/probes/dns-client.ts';
+import { startMirror, type MirrorServer } from '../support/mirror-server.ts';
+import { freePort } from '../support/ports.ts';
+import { BIN, REPO, runCli } from '../support/run-cli.ts';
+
+/** `flotilla daemon` as a real process: SIGHUP reload (bad file rejected), SIGTERM clean stop, SIGKILL loses nothing. */
+describe('flotilla daemon', { timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-daemon-'));
+  const stackFile = join(dir, 'stacks', 'Pulumi.d.yaml');
+  let mirrors: MirrorServer[] = [];
+  let dnsPort = 0;
+  let stackText = '';
+
+  before(async () => {
+    mkdirSync(join(dir, 'stacks'));
+    writeFileSync(join(dir, 'Pulumi.yaml'), readFileSync(join(REPO, 'Pulumi.yaml')));
+    mirrors = await Promise.all(['127.0.0.21', '127.0.0.22'].map((host) => startMirror({ host, port: 0, contentDir: join(REPO, 'site') })));
+    dnsPort = await freePort();
+    stackText = `config:
+  flotilla:fleet:
+    site: { name: d, contentDir: ${join(REPO, 'site')} }
+    domain: daemon.test
+    mirrors:
+      - { name: m1, provider: local, ipv4: 127.0.0.21, health: { port: ${mirrors[0].port} } }
+      - { name: m2, provider: local, ipv4: 127.0.0.22, health: { port: ${mirrors[1].port} } }
+    dnsProviders:
+      - { name: embedded, kind: local, settings: { listen: 127.0.0.1, port: ${dnsPort} } }
+    health: { interval: 250ms, timeout: 200ms, rise: 2, fall: 3 }
+    state: { path: ${join(dir, 'state')} }
+`;
+    writeFileSync(stackFile, stackText);
+  });
+  after(async () => {
+    await Promise.all(mirrors.map((m) => m.stop()));
+  });
+
+  function startDaemon() {
+    const child = spawn(process.execPath, [BIN, 'daemon', '--config', stackFile, '--no-http'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const waitFor = async (re: RegExp, ms = 15_000) => {
+      const t0 = Date.now();
+      while (!re.test(out)) {
+        if (Date.now() - t0 > ms) assert.fail(`daemon never printed ${re}:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    return { child, exited, waitFor, output: () => out };
+  }
+
+  const answer = async () => {
+    const r = await queryDns({ server: `127.0.0.1:${dnsPort}`, name: 'daemon.test', type: 'A', timeoutMs: 500 });
+    return r.ok ? r.answers.map((a) => a.value).sort() : [];
+  };
+
+  it('serves, reloads on SIGHUP (a bad file is rejected and the old spec kept), and stops cleanly on SIGTERM', async () => {
+    const d = startDaemon();
+    await d.waitFor(/verify: embedded: all 1 authoritative server/);
+    assert.deepEqual(await answer(), ['127.0.0.21', '127.0.0.22']);
+    writeFileSync(stackFile, stackText.replace('rise: 2', 'rsie: 2'));
+    d.child.kill('SIGHUP');
+    await d.waitFor(/the stack file was rejected, keeping the running spec/);
+    assert.match(d.output(), /rsie/);
+    writeFileSync(stackFile, stackText);
+    d.child.kill('SIGHUP');
+    await d.waitFor(/stack file reloaded/);
+    await mirrors[1].stop();
+    await d.waitFor(/decision: serve m1 \(m2 down\)/);
+    assert.deepEqual(await answer(), ['127.0.0.21']);
+    d.child.kill('SIGTERM');
+    assert.equal(await d.exited, 0);
+    const events = await new FileStateStore(join(dir, 'state')).audit();
+    assert.equal(events.at(-1)?.message, 'controller stopped');
+    assert.ok(events.some((e) => e.kind === 'error' && e.message.includes('rejected')));
+    mirrors[1] = await startMirror({ host: '127.0.0.22', port: mirrors[1].port, contentDir: join(REPO, 'site') });
+  });
+
+  it('killed with SIGKILL while deciding and applying, it loses no audit entry it had reported', async () => {
+    const d = startDaemon();
+    await d.waitFor(/verify: embedded/);
+    // make it busy: flip a mirror off and on while we kill it
+    await mirrors[1].stop();
+    await d.waitFor(/decision: serve m1/);
+    mirrors[1] = await startMirror({ host: '127.0.0.22', port: mirrors[1].port, contentDir: join(REPO, 'site') });
+    await new Promise((r) => setTimeout(r, 400));
+    d.child.kill('SIGKILL');
+    await d.exited;
+    const printed = d.output().split('\n').map((l) => /^\S+ (\w[\w-]*): (.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m);
+    const events = await new FileStateStore(join(dir, 'state')).audit();
+    const logged = new Set(events.map((e) => `${e.kind}: ${e.message}`));
+    assert.ok(printed.length >= 3, d.output());
+    for (const m of printed) if (!m[1].startsWith('SIG')) assert.ok(logged.has(`${m[1]}: ${m[2]}`), `printed but not in the audit log: ${m[0]}`);
+    // and the store still works after the kill
+    const status = await runCli(['status', '--config', stackFile, '--json'], { cwd: dir });
+    assert.ok([0, 1].includes(status.code), status.stderr);
+    assert.equal(JSON.parse(status.stdout).mirrors.length, 2);
+  });
+});

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { get, type IncomingMessage } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import type { StatusSnapshot } from '../../src/server/status-snapshot.ts';
+import { allUp, auth, post, startHarness, waitFor, type Harness } from './harness.ts';
+
+interface Sse { event: string; data: unknown; at: number }
+
+/** A real SSE client over node:http that records every message. */
+function listen(url: string): Promise<{ events: Sse[]; res: IncomingMessage; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, (res) => {
+      const events: Sse[] = [];
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buf += chunk;
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          let event = 'message';
+          const data: string[] = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event: ')) event = line.slice(7);
+            else if (line.startsWith('data: ')) data.push(line.slice(6));
+          }
+          if (data.length > 0) events.push({ event, data: JSON.parse(data.join('\n')), at: Date.now() });
+        }
+      });
+      resolve({ events, res, close: () => req.destroy() });
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('/events (server-sent events)', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+    await allUp(h);
+  });
+  after(() => h?.close());
+
+  it('sends a status at once, then pushes a flip without being asked', async () => {
+    const s = await listen(`${h.url}/events`);
+    try {
+      assert.match(s.res.headers['content-type'] ?? '', /^text\/event-stream/);
+      const first = await waitFor('first status', () => s.events.find((e) => e.event === 'status'));
+      assert.deepEqual((first.data as StatusSnapshot).mirrors.map((m) => m.state), ['up', 'up', 'up']);
+      h.probe.fail('m1', 'timeout after 200ms');
+      const t0 = Date.now();
+      const down = await waitFor('a status with m1 down', () =>
+        s.events.find((e) => e.event === 'status' && (e.data as StatusSnapshot).mirrors.find((m) => m.name === 'm1')?.state === 'down'),
+      );
+      const snap = down.data as StatusSnapshot;
+      assert.equal(snap.mirrors.find((m) => m.name === 'm1')?.lastReason, 'timeout after 200ms');
+      assert.deepEqual(snap.serving, ['m0', 'm2']);
+      assert.ok(down.at - t0 < 2000, `pushed ${down.at - t0}ms after the failure began (fall 3 × 250ms)`);
+      // other flips (a mirror's first sighting) may still be in flight; the one we caused must arrive
+      const flip = await waitFor('the flip audit event', () => s.events.find((e) => e.event === 'audit' && (e.data as { kind: string; message: string }).kind === 'flip' && /m1/.test((e.data as { message: string }).message)));
+      assert.match((flip.data as { message: string }).message, /m1 is down/);
+    } finally {
+      s.close();
+      h.probe.heal('m1');
+    }
+    await waitFor('m1 up again', () => h.controller.health.m1?.state === 'up');
+  });
+
+  it('throttles probe-driven pushes to about four a second', async () => {
+    const s = await listen(`${h.url}/events`);
+    try {
+      await waitFor('first status', () => s.events.length > 0);
+      // let the previous test's recovery (flip, decision, apply, verify: each pushed at once) settle first
+      await new Promise((r) => setTimeout(r, 1500));
+      const start = s.events.length;
+      await new Promise((r) => setTimeout(r, 2000));
+      const pushes = s.events.slice(start).filter((e) => e.event === 'status').length;
+      // three mirrors probed every 250 ms = 12 probes/s; without the throttle that would be ~24 pushes
+      assert.ok(pushes >= 4 && pushes <= 10, `${pushes} status pushes in 2 s`);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('an override made through the API reaches every listener', async () => {
+    const a = await listen(`${h.url}/events`);
+    const b = await listen(`${h.url}/events`);
+    try {
+      assert.equal((await post(h, '/api/drain', { mirror: 'm2', reason: 'sse' }, auth(h))).status, 200);
+      for (const s of [a, b]) {
+        await waitFor('status showing the drain', () =>
+          s.events.find((e) => e.event === 'status' && (e.data as StatusSnapshot).overrides.some((o) => o.mirror === 'm2' && o.reason === 'sse')),
+        );
+      }
+    } finally {
+      a.close();
+      b.close();
+      await post(h, '/api/undrain', { mirror: 'm2' }, auth(h));
+    }
+  });
+});
