@@ -26,6 +26,7 @@ const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 export const healthSchema = z
   .object({
+    probe: z.enum(['http', 'tcp', 'dns']).default('http'),
     interval: positiveDuration.default(10_000),
     timeout: positiveDuration.default(2_000),
     rise: z.number().int().min(1).default(2),
@@ -46,6 +47,7 @@ export const healthSchema = z
 /** Per-mirror overrides: the same fields, none defaulted (a default here would silently replace the fleet's value). */
 const mirrorHealthSchema = z
   .object({
+    probe: z.enum(['http', 'tcp', 'dns']).optional(),
     interval: positiveDuration.optional(),
     timeout: positiveDuration.optional(),
     rise: z.number().int().min(1).optional(),

@@ -1,13 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { AuditEvent } from '../domain/audit.ts';
-import { zoneOf, type FleetSpec } from '../domain/fleet-spec.ts';
+import { mirrorHealth, zoneOf, type FleetSpec } from '../domain/fleet-spec.ts';
 import { unknownHealth, type Health } from '../domain/health.ts';
 import { activeOverrides, type Override } from '../domain/override.ts';
 import type { State } from '../domain/state.ts';
 import type { DnsDriver } from '../drivers/dns-driver.ts';
 import { desiredRecords, type DesiredState } from '../planner/desired-records.ts';
 import { isMarkerName } from '../planner/ownership.ts';
+import { DnsProbe } from '../probes/dns-probe.ts';
 import { HttpProbe } from '../probes/http-probe.ts';
+import { TcpProbe } from '../probes/tcp-probe.ts';
 import { nextDue, initialOffsets } from '../probes/probe-schedule.ts';
 import type { Probe, ProbeResult } from '../probes/probe-result.ts';
 import { probeTargetFor, type ProbeTarget } from '../probes/probe-target.ts';
@@ -68,7 +70,7 @@ export class Controller extends EventEmitter {
   lastCanaries: CanaryResult | undefined;
   lastOutcome: ReconcileOutcome | undefined;
   providerStatus: State['providers'] = {};
-  private readonly probe: Probe;
+  private readonly probes: Record<'http' | 'tcp' | 'dns', Probe>;
   private readonly query: DnsQueryFn;
   private readonly now: () => number;
   private readonly log: (line: string) => void;
@@ -92,7 +94,8 @@ export class Controller extends EventEmitter {
     this.spec = o.spec;
     this.store = o.store;
     this.drivers = o.drivers;
-    this.probe = o.probe ?? new HttpProbe();
+    // an injected probe (tests) serves every kind
+    this.probes = o.probe ? { http: o.probe, tcp: o.probe, dns: o.probe } : { http: new HttpProbe(), tcp: new TcpProbe(), dns: new DnsProbe() };
     this.query = o.query;
     this.now = o.now ?? Date.now;
     this.log = o.log ?? (() => {});
@@ -129,7 +132,7 @@ export class Controller extends EventEmitter {
     await Promise.all([...this.workers.values()].map((w) => w.idle()));
     await this.persist();
     this.abort.abort();
-    await this.probe.close?.();
+    await Promise.all([...new Set(Object.values(this.probes))].map((p) => p.close?.()));
     await this.audit({ kind: 'daemon', message: 'controller stopped' });
   }
 
@@ -156,7 +159,7 @@ export class Controller extends EventEmitter {
 
   /** One probe of every mirror, in parallel (for `flotilla check`). Does not change health. */
   async probeOnce(): Promise<ProbeResult[]> {
-    return Promise.all([...this.targets.values()].map((t) => this.probe.run(t, this.abort.signal)));
+    return Promise.all(this.spec.mirrors.map((m) => this.probeFor(m.name).run(this.targets.get(m.name)!, this.abort.signal)));
   }
 
   /** The desired state now (no I/O). */
@@ -285,6 +288,11 @@ export class Controller extends EventEmitter {
     this.timers.add(t);
   }
 
+  private probeFor(mirror: string): Probe {
+    const m = this.spec.mirrors.find((x) => x.name === mirror);
+    return this.probes[(m && mirrorHealth(this.spec, m).probe) ?? 'http'];
+  }
+
   private buildTargets(): void {
     this.targets = new Map(this.spec.mirrors.map((m) => [m.name, probeTargetFor(this.spec, m)]));
   }
@@ -306,7 +314,7 @@ export class Controller extends EventEmitter {
         due = next.due;
         const t = setTimeout(() => { this.timers.delete(t); void tick(); }, Math.max(0, next.at - this.now()));
         this.timers.add(t);
-        const r = await this.probe.run(target, this.abort.signal);
+        const r = await this.probeFor(m.name).run(target, this.abort.signal);
         if (this.stopped) return;
         this.emit('probe', r);
         if (this.cutOff) return; // blind: do not count what we cannot see

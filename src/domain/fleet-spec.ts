@@ -10,6 +10,8 @@ export const REGISTRAR_KINDS = ['cloudflare', 'route53domains', 'manual'] as con
 export type RegistrarKind = (typeof REGISTRAR_KINDS)[number];
 
 export interface HealthSettings {
+  /** What a probe checks: an HTTP(S) request (default when absent), a TCP connect, or a DNS query to the mirror itself. */
+  probe?: 'http' | 'tcp' | 'dns';
   intervalMs: number;
   timeoutMs: number;
   rise: number;

@@ -81,6 +81,12 @@ describe('flotilla daemon', { timeout: 120_000 }, () => {
     const events = await new FileStateStore(join(dir, 'state')).audit();
     assert.equal(events.at(-1)?.message, 'controller stopped');
     assert.ok(events.some((e) => e.kind === 'error' && e.message.includes('rejected')));
+    // what the embedded provider holds, read back through its driver
+    const rec = await runCli(['records', '--config', stackFile, '--json'], { cwd: dir });
+    assert.equal(rec.code, 0, rec.stderr);
+    const held = JSON.parse(rec.stdout).providers[0].zones[0].records;
+    assert.deepEqual(held.find((r: { name: string; type: string }) => r.name === 'daemon.test' && r.type === 'A').values, ['127.0.0.21']);
+    assert.ok(held.some((r: { name: string }) => r.name === '_flotilla-a.daemon.test'));
     mirrors[1] = await startMirror({ host: '127.0.0.22', port: mirrors[1].port, contentDir: join(REPO, 'site') });
   });
 
