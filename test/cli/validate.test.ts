@@ -101,8 +101,17 @@ describe('flotilla plan / up', () => {
     assert.ok(!/\n\s+at /.test(r.stderr));
   });
 
+  it('preview --mock --stack example --json lists the resources of every kind, with no cloud account and no pulumi', async () => {
+    const r = await runCli(['preview', '--mock', '--stack', 'example', '--json'], { env: { PATH: '/usr/bin:/bin', FLOTILLA_SSH_KEY: 'not-a-real-key' } });
+    assert.equal(r.code, 0, r.stderr);
+    const types = new Set(JSON.parse(r.stdout).resources.map((x: { type: string }) => x.type));
+    for (const t of ['aws:ec2/instance:Instance', 'hcloud:index/server:Server', 'cloudflare:index/dnsRecord:DnsRecord', 'aws:route53/record:Record'])
+      assert.ok(types.has(t), `missing ${t}`);
+    assert.ok(!r.stdout.includes('not-a-real-key'), 'the SSH key leaked into the preview');
+  });
+
   it('every command has --help with an example', async () => {
-    for (const cmd of ['validate', 'plan', 'preview', 'up', 'destroy']) {
+    for (const cmd of ['validate', 'plan', 'preview', 'up', 'destroy', 'check', 'daemon', 'status', 'drain', 'undrain', 'failover', 'clear', 'history', 'records', 'demo']) {
       const r = await runCli([cmd, '--help']);
       assert.equal(r.code, 0, cmd);
       assert.match(r.stdout, /Example/, cmd);
