@@ -250,12 +250,12 @@ function report(observers: Observer[], trials: Trial[], setup: Record<string, un
     const a = get(table, f);
     const b = get(table, p);
     const rm = ratioValue(a?.median, b?.median);
-    ratios.push({ what: `failover ${table}, median: ${label}`, value: rm, behind: rm !== undefined && rm > 1 });
+    ratios.push({ what: `failover ${table}, median: ${label}`, value: rm, behind: rm !== undefined && rm > 1.05 });
     return [table, label, num(a?.median), num(b?.median), ratio(a?.median, b?.median), ratio(a?.p95, b?.p95)];
   });
   if (pairs.length > 0) {
     const rv = ratioValue(undampedF.median, undampedG.median);
-    ratios.push({ what: `failover back, trials not held back as flapping (${pairs.length}), median: flotilla 2s / gdnsd, equal settings`, value: rv, behind: rv !== undefined && rv > 1 });
+    ratios.push({ what: `failover back, trials not held back as flapping (${pairs.length}), median: flotilla 2s / gdnsd, equal settings`, value: rv, behind: rv !== undefined && rv > 1.05 });
   }
   md.push('**Ratios** (flotilla / peer; below 1× flotilla is faster)\n');
   md.push(mdTable(['measure', 'comparison', 'flotilla median ms', 'peer median ms', 'median ratio', 'p95 ratio'], ratioRows));

@@ -126,6 +126,8 @@ export async function runProbes(ctx: BenchContext): Promise<BenchOutput> {
   return report(rows, sizes, windowMs, exporterVersion, idle);
 }
 
+const signed = (v: number) => (Number.isFinite(v) ? `${v < 0 ? '−' : '+'}${num(Math.abs(v), 0)}` : '–');
+
 function row(
   system: ProbeRow['system'], n: number, windowMs: number, probes: number, expected: number, ok: number, cpuS: number,
   mem: { rss: number; peak: number }, targetCpuS: number, extra: Partial<ProbeRow> & { failures: Record<string, number> },
@@ -159,7 +161,7 @@ function report(rows: ProbeRow[], sizes: number[], windowMs: number, exporterVer
     sizes.map((n) => {
       const f = rows.find((r) => r.system === 'flotilla' && r.endpoints === n);
       const b = rows.find((r) => r.system === 'blackbox_exporter' && r.endpoints === n);
-      return `${n} endpoints flotilla +${num((f?.rssMiB ?? NaN) - idle.flotilla, 0)} MiB, blackbox_exporter +${num((b?.rssMiB ?? NaN) - idle.blackbox, 0)} MiB`;
+      return `${n} endpoints flotilla ${signed((f?.rssMiB ?? NaN) - idle.flotilla)} MiB, blackbox_exporter ${signed((b?.rssMiB ?? NaN) - idle.blackbox)} MiB`;
     }).join('; ') + '.\n');
   const fails = rows.filter((r) => Object.keys(r.failures).length > 0);
   if (fails.length > 0) md.push(`Failed probes: ${fails.map((r) => `${r.system} at ${r.endpoints}: ${Object.entries(r.failures).map(([k, v]) => `${v}× ${k}`).join(', ')}`).join('; ')}.\n`);
@@ -169,8 +171,8 @@ function report(rows: ProbeRow[], sizes: number[], windowMs: number, exporterVer
     const b = rows.find((r) => r.system === 'blackbox_exporter' && r.endpoints === n);
     const eff = ratioValue(f?.probesPerCpuS, b?.probesPerCpuS);
     const mem = ratioValue(f?.rssMiB, b?.rssMiB);
-    ratios.push({ what: `probes per CPU-second at ${n} endpoints, flotilla / blackbox_exporter (above 1× flotilla is better)`, value: eff, behind: eff !== undefined && eff < 1 });
-    ratios.push({ what: `RSS at ${n} endpoints, flotilla / blackbox_exporter (below 1× flotilla is better)`, value: mem, behind: mem !== undefined && mem > 1 });
+    ratios.push({ what: `probes per CPU-second at ${n} endpoints, flotilla / blackbox_exporter (above 1× flotilla is better)`, value: eff, behind: eff !== undefined && eff < 0.95 });
+    ratios.push({ what: `RSS at ${n} endpoints, flotilla / blackbox_exporter (below 1× flotilla is better)`, value: mem, behind: mem !== undefined && mem > 1.05 });
     return [n, ratio(f?.probesPerCpuS, b?.probesPerCpuS), ratio(f?.cpuPct, b?.cpuPct), ratio(f?.rssMiB, b?.rssMiB)];
   });
   md.push('**Ratios** (flotilla / blackbox_exporter)\n');

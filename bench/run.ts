@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     log(`${name} done in ${meta.durationS} s → ${file}`);
   }
   console.log('\n## flotilla / peer\n');
-  for (const o of outputs) for (const r of o.ratios) console.log(`${r.behind ? 'BEHIND ' : '       '} ${r.value === undefined ? '–' : r.value.toFixed(2) + '×'}  ${r.what}`);
+  for (const o of outputs) for (const r of o.ratios) console.log(`${r.behind ? 'BEHIND' : '      '}  ${r.value === undefined ? '–' : r.value.toFixed(2) + '×'}  ${r.what}`);
   log(`bench finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   process.exit(0);
 }

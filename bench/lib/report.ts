@@ -64,18 +64,21 @@ export function updateReadme(outputs: BenchOutput[], meta: RunMeta): void {
   const all = storedResults();
   const parts: string[] = [
     'Ratios are flotilla / peer, from the stored results of each mode. For times, missing shares and memory, below 1× means flotilla ' +
-      'is better; for probes per CPU-second, above 1× (each row says which).\n',
+      'is better; for probes per CPU-second, above 1× (each row says which). Within ±5% counts as equal: failover times are ' +
+      'sampled every 20 ms.\n',
   ];
   for (const m of ['full', 'quick']) {
     const results = all.filter((r) => mode(r.meta.quick) === m);
     if (results.length === 0) continue;
     const runs = [...new Set(results.map((r) => `\`${r.meta.command}\` ${r.meta.date}`))];
     parts.push(`**${m === 'full' ? 'Full run' : 'Quick run'}** (${runs.join('; ')})\n`);
-    parts.push(mdTable(['comparison', 'ratio', 'verdict'], results.flatMap((r) => r.ratios.map((x) => [
-      x.what,
-      x.value === undefined || x.value === null ? (x.behind ? '∞' : '–') : `${x.value.toFixed(2)}×`,
-      x.behind ? '**flotilla behind**' : x.value === undefined || x.value === null ? 'no ratio' : 'flotilla ahead or equal',
-    ]))));
+    parts.push(mdTable(['comparison', 'ratio', 'verdict'], results.flatMap((r) => r.ratios.map((x) => {
+      const known = x.value !== undefined && x.value !== null;
+      const equal = known && Math.abs(x.value! - 1) <= 0.05;
+      // a ratio within ±5% is a tie whatever the run flagged (failover answers are sampled every 20 ms)
+      const verdict = x.behind && !equal ? '**flotilla behind**' : !known ? 'no ratio' : equal ? 'about equal (±5%)' : 'flotilla ahead';
+      return [x.what, known ? `${x.value!.toFixed(2)}×` : x.behind ? '∞' : '–', verdict];
+    }))));
     parts.push('');
   }
   text = replaceSection(text, 'summary', parts.join('\n'));

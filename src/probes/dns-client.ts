@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect, isIPv6 } from 'node:net';
 import packet from 'dns-packet';
+import { rdataToValue } from '../domain/dns-rdata.ts';
 import { normalizeName, normalizeValue, type RecordType } from '../domain/records.ts';
 
 export interface DnsQuery {
@@ -56,40 +57,6 @@ function endpoint(server: string): { host: string; port: number } {
   return i > 0 ? { host: s.slice(0, i), port: Number(s.slice(i + 1)) } : { host: s, port: 53 };
 }
 
-function valueOf(type: string, data: unknown): string {
-  switch (type) {
-    case 'A':
-    case 'AAAA':
-    case 'CNAME':
-    case 'NS':
-      return normalizeValue(type as RecordType, String(data));
-    case 'PTR':
-    case 'DNAME':
-      return normalizeName(String(data));
-    case 'TXT': {
-      const parts = Array.isArray(data) ? data : [data];
-      return Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(String(p))))).toString('utf8');
-    }
-    case 'MX': {
-      const d = data as { preference: number; exchange: string };
-      return `${d.preference} ${normalizeName(d.exchange)}`;
-    }
-    case 'SRV': {
-      const d = data as { priority: number; weight: number; port: number; target: string };
-      return `${d.priority} ${d.weight} ${d.port} ${normalizeName(d.target)}`;
-    }
-    case 'CAA': {
-      const d = data as { flags: number; tag: string; value: string };
-      return `${d.flags} ${d.tag} "${d.value}"`;
-    }
-    case 'SOA': {
-      const d = data as { mname: string; rname: string; serial: number; refresh: number; retry: number; expire: number; minimum: number };
-      return `${normalizeName(d.mname)} ${normalizeName(d.rname)} ${d.serial} ${d.refresh} ${d.retry} ${d.expire} ${d.minimum}`;
-    }
-    default:
-      return Buffer.isBuffer(data) ? data.toString('hex') : JSON.stringify(data);
-  }
-}
 
 /** Sends the query once over one transport; rejects with a short reason (turned into a value by queryDns). */
 function once(q: DnsQuery, message: Buffer, tcp: boolean, deadline: number): Promise<Buffer> {
@@ -186,7 +153,7 @@ export async function queryDns(q: DnsQuery): Promise<DnsQueryResult> {
     const answers: DnsAnswer[] = [];
     for (const a of decoded.answers ?? []) {
       if (a.type === 'OPT') continue;
-      answers.push({ name: normalizeName(a.name), type: a.type, ttl: a.ttl ?? 0, value: valueOf(a.type, (a as { data?: unknown }).data) });
+      answers.push({ name: normalizeName(a.name), type: a.type, ttl: a.ttl ?? 0, value: rdataToValue(a.type, (a as { data?: unknown }).data) });
     }
     return {
       ok: true,

@@ -6,6 +6,7 @@
  *   (and the dashboard) may hold unquoted text, so reading accepts both forms;
  * - `ttl: 1` means "automatic" (300 s); otherwise 60..86400 (30 on Enterprise).
  */
+import { quoteTxt as quoteZoneTxt, unquoteTxt as unquoteZoneTxt } from '../zone-file-values.ts';
 import { normalizeName, normalizeValue, RECORD_TYPES, type Change, type RecordSet, type RecordType } from '../../domain/records.ts';
 
 /** Record types this driver writes. */
@@ -50,49 +51,11 @@ export function batchSize(b: CfBatch): number {
   return b.deletes.length + b.patches.length + b.posts.length;
 }
 
-/** Text → RFC 1035 quoted character strings of at most 255 bytes each. */
-export function quoteTxt(text: string): string {
-  const chunks: string[] = [];
-  let cur = '';
-  let bytes = 0;
-  for (const ch of text) {
-    const n = Buffer.byteLength(ch);
-    if (bytes + n > 255) {
-      chunks.push(cur);
-      cur = '';
-      bytes = 0;
-    }
-    cur += ch;
-    bytes += n;
-  }
-  chunks.push(cur);
-  return chunks.map((c) => `"${c.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(' ');
-}
+/** Text → quoted character strings of at most 255 bytes (Cloudflare keeps UTF-8 raw). */
+export const quoteTxt = (text: string): string => quoteZoneTxt(text, 'none');
 
-/** Quoted character strings (RFC 1035 escapes, \DDD decimal) → text; unquoted content is returned as it is. */
-export function unquoteTxt(content: string): string {
-  const s = content.trim();
-  if (!s.startsWith('"')) return content;
-  let out = '';
-  let quoted = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === '"') { quoted = !quoted; continue; }
-    if (!quoted) {
-      if (/\s/.test(c)) continue;
-      out += c; // a bare token between strings: keep it
-      continue;
-    }
-    if (c === '\\' && i + 1 < s.length) {
-      const dec = /^\d{3}/.exec(s.slice(i + 1, i + 4));
-      if (dec) { out += String.fromCharCode(Number(dec[0])); i += 3; }
-      else { out += s[i + 1]; i += 1; }
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
+/** Quoted character strings → text; unquoted content is returned as it is. */
+export const unquoteTxt = (content: string): string => unquoteZoneTxt(content, 'decimal');
 
 function isRecordType(t: string): t is RecordType {
   return (RECORD_TYPES as readonly string[]).includes(t);

@@ -6,6 +6,7 @@
  * - record values are zone-file presentation: TXT "must consist of one or many quoted strings of 255 characters";
  *   domain-name targets are absolute with a trailing dot (a name without it is relative to the zone).
  */
+import { quoteTxt as quoteZoneTxt, toZoneFileValue, unquoteTxt as unquoteZoneTxt } from '../zone-file-values.ts';
 import { normalizeName, RECORD_TYPES, type RecordSet, type RecordType } from '../../domain/records.ts';
 
 export const HCLOUD_TYPES = ['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'NS', 'CAA', 'SRV'] as const satisfies readonly RecordType[];
@@ -31,45 +32,11 @@ export function fromRelativeName(rel: string, zone: string): string {
   return rel === '@' || rel === '' ? z : normalizeName(`${rel}.${z}`);
 }
 
-/** Text → quoted character strings of at most 255 bytes (RFC 1035 escapes). */
-export function quoteTxt(text: string): string {
-  const chunks: string[] = [];
-  let cur = '';
-  let bytes = 0;
-  for (const ch of text) {
-    const n = Buffer.byteLength(ch);
-    if (bytes + n > 255) {
-      chunks.push(cur);
-      cur = '';
-      bytes = 0;
-    }
-    cur += ch;
-    bytes += n;
-  }
-  chunks.push(cur);
-  return chunks.map((c) => `"${c.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(' ');
-}
+/** Text → quoted character strings of at most 255 bytes. */
+export const quoteTxt = (text: string): string => quoteZoneTxt(text, 'none');
 
-/** Quoted character strings → text (\DDD decimal and \X escapes); unquoted values are returned as they are. */
-export function unquoteTxt(value: string): string {
-  const s = value.trim();
-  if (!s.startsWith('"')) return value;
-  const bytes: number[] = [];
-  let quoted = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === '"') { quoted = !quoted; continue; }
-    if (!quoted && /\s/.test(c)) continue;
-    if (c === '\\' && i + 1 < s.length) {
-      const dec = /^\d{3}/.exec(s.slice(i + 1, i + 4));
-      if (dec) { bytes.push(Number(dec[0])); i += 3; }
-      else { bytes.push(...Buffer.from(s[i + 1])); i += 1; }
-      continue;
-    }
-    bytes.push(...Buffer.from(c));
-  }
-  return Buffer.from(bytes).toString('utf8');
-}
+/** Quoted character strings → text; unquoted values are returned as they are. */
+export const unquoteTxt = (value: string): string => unquoteZoneTxt(value, 'decimal');
 
 /** A target as the zone file means it: absolute with a dot, else relative to the zone. */
 function absolute(target: string, zone: string): string {
@@ -77,26 +44,7 @@ function absolute(target: string, zone: string): string {
   return target.endsWith('.') ? normalizeName(target) : fromRelativeName(target, zone);
 }
 
-export function toHcloudValue(type: RecordType, value: string): string {
-  switch (type) {
-    case 'TXT':
-      return quoteTxt(value);
-    case 'CNAME':
-    case 'NS':
-      return `${normalizeName(value)}.`;
-    case 'MX': {
-      const [pref, host] = value.trim().split(/\s+/);
-      return `${Number(pref)} ${normalizeName(host ?? '')}.`;
-    }
-    case 'SRV': {
-      const parts = value.trim().split(/\s+/);
-      const target = parts.pop() ?? '';
-      return [...parts, target === '.' ? '.' : `${normalizeName(target)}.`].join(' ');
-    }
-    default:
-      return value;
-  }
-}
+export const toHcloudValue = (type: RecordType, value: string): string => toZoneFileValue(type, value, 'none');
 
 export function fromHcloudValue(type: RecordType, value: string, zone: string): string {
   switch (type) {

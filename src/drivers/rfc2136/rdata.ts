@@ -2,6 +2,7 @@
  * Converts record values between flotilla's presentation strings (see src/domain/records.ts) and dns-packet's
  * data objects. CAA is `flags tag "value"`, SRV is `priority weight port target`, as zone files write them.
  */
+import { rdataToValue } from '../../domain/dns-rdata.ts';
 import { normalizeName, normalizeValue, type RecordType } from '../../domain/records.ts';
 
 /** TXT text as character-strings of at most 255 bytes each (RFC 1035 §3.3.14). */
@@ -62,31 +63,5 @@ export function toPacketData(type: RecordType, value: string): unknown {
 
 /** Presentation string of dns-packet data, normalised as src/domain/records.ts describes. */
 export function fromPacketData(type: RecordType, data: unknown): string {
-  switch (type) {
-    case 'A':
-    case 'AAAA':
-    case 'CNAME':
-    case 'NS':
-      return normalizeValue(type, String(data));
-    case 'TXT': {
-      const chunks = Array.isArray(data) ? data : [data];
-      return Buffer.concat(chunks.map((c) => (Buffer.isBuffer(c) ? c : Buffer.from(String(c))))).toString('utf8');
-    }
-    case 'MX': {
-      const d = data as { preference: number; exchange: string };
-      return `${d.preference} ${normalizeName(d.exchange)}`;
-    }
-    case 'SRV': {
-      const d = data as { priority: number; weight: number; port: number; target: string };
-      return `${d.priority} ${d.weight} ${d.port} ${normalizeName(d.target)}`;
-    }
-    case 'CAA': {
-      const d = data as { flags: number; tag: string; value: string };
-      return `${d.flags} ${d.tag} "${d.value}"`;
-    }
-    case 'SOA': {
-      const d = data as { mname: string; rname: string; serial: number; refresh: number; retry: number; expire: number; minimum: number };
-      return `${normalizeName(d.mname)} ${normalizeName(d.rname)} ${d.serial} ${d.refresh} ${d.retry} ${d.expire} ${d.minimum}`;
-    }
-  }
+  return rdataToValue(type, data);
 }

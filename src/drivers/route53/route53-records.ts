@@ -8,6 +8,7 @@
  *   characters of values; older documents also cap a request at 100 Change elements — we keep all three;
  * - a change batch is transactional; DELETE must name the exact current values and TTL.
  */
+import { quoteTxt as quoteZoneTxt, toZoneFileValue, unquoteTxt as unquoteZoneTxt } from '../zone-file-values.ts';
 import type { Change as R53Change, ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { normalizeName, normalizeValue, RECORD_TYPES, type Change, type RecordSet, type RecordType } from '../../domain/records.ts';
 
@@ -27,80 +28,18 @@ export function fromRoute53Name(name: string): string {
   return normalizeName(name.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
 }
 
-/** Text → Route 53 TXT value: quoted strings of at most 255 bytes. */
-export function quoteTxt(text: string): string {
-  const chunks: string[] = [];
-  let cur = '';
-  let bytes = 0;
-  for (const ch of text) {
-    const n = Buffer.byteLength(ch);
-    if (bytes + n > 255) {
-      chunks.push(cur);
-      cur = '';
-      bytes = 0;
-    }
-    cur += ch;
-    bytes += n;
-  }
-  chunks.push(cur);
-  const esc = (s: string) =>
-    [...s]
-      .map((c) => {
-        if (c === '"' || c === '\\') return `\\${c}`;
-        const code = c.charCodeAt(0);
-        if (code < 0x20 || code > 0x7e) return [...Buffer.from(c)].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('');
-        return c;
-      })
-      .join('');
-  return chunks.map((c) => `"${esc(c)}"`).join(' ');
-}
+/** Text → Route 53 TXT value: quoted strings of at most 255 bytes, \ooo octal for other bytes. */
+export const quoteTxt = (text: string): string => quoteZoneTxt(text, 'octal');
 
-/** Route 53 TXT value → text (joins the strings, decodes `\"`, `\\` and \ooo octal bytes). */
-export function unquoteTxt(value: string): string {
-  const s = value.trim();
-  if (!s.startsWith('"')) return value;
-  const bytes: number[] = [];
-  let quoted = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === '"') { quoted = !quoted; continue; }
-    if (!quoted && /\s/.test(c)) continue;
-    if (c === '\\' && i + 1 < s.length) {
-      const oct = /^[0-7]{3}/.exec(s.slice(i + 1, i + 4));
-      if (oct) { bytes.push(parseInt(oct[0], 8)); i += 3; }
-      else { bytes.push(...Buffer.from(s[i + 1])); i += 1; }
-      continue;
-    }
-    bytes.push(...Buffer.from(c));
-  }
-  return Buffer.from(bytes).toString('utf8');
-}
+/** Route 53 TXT value → text. */
+export const unquoteTxt = (value: string): string => unquoteZoneTxt(value, 'octal');
 
 function isRecordType(t: string | undefined): t is RecordType {
   return t !== undefined && (RECORD_TYPES as readonly string[]).includes(t);
 }
 
 /** flotilla value → Route 53 value (targets absolute with a trailing dot). */
-export function toRoute53Value(type: RecordType, value: string): string {
-  switch (type) {
-    case 'TXT':
-      return quoteTxt(value);
-    case 'CNAME':
-    case 'NS':
-      return `${normalizeName(value)}.`;
-    case 'MX': {
-      const [pref, host] = value.trim().split(/\s+/);
-      return `${Number(pref)} ${normalizeName(host ?? '')}.`;
-    }
-    case 'SRV': {
-      const parts = value.trim().split(/\s+/);
-      const target = parts.pop() ?? '';
-      return [...parts, target === '.' ? '.' : `${normalizeName(target)}.`].join(' ');
-    }
-    default:
-      return value;
-  }
-}
+export const toRoute53Value = (type: RecordType, value: string): string => toZoneFileValue(type, value, 'octal');
 
 /** Route 53 value → flotilla presentation value (names without the trailing dot). */
 export function fromRoute53Value(type: RecordType, value: string): string {
