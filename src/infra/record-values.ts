@@ -1,4 +1,5 @@
 import { normalizeName, type RecordSet, type RecordType } from '../domain/records.ts';
+import { quoteTxt, txtChunks } from '../domain/zone-file-values.ts';
 import { shortHash } from './web-server-setup.ts';
 
 /**
@@ -39,33 +40,14 @@ export function valueKey(type: RecordType, value: string): string {
   return shortHash(value, 10);
 }
 
-/** Splits text into chunks of at most 255 bytes of UTF-8 (the size of one DNS character-string), never inside a character. */
-export function txtChunks(text: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let bytes = 0;
-  for (const ch of text) {
-    const n = Buffer.byteLength(ch, 'utf8');
-    if (bytes + n > 255) {
-      out.push(cur);
-      cur = '';
-      bytes = 0;
-    }
-    cur += ch;
-    bytes += n;
-  }
-  out.push(cur);
-  return out;
-}
-
-const escapeTxt = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+export { txtChunks };
 
 /** Presentation form Cloudflare and Hetzner want for TXT content: quoted character-strings separated by spaces. */
 export function quotedTxt(text: string): string {
-  return txtChunks(text)
-    .map((c) => `"${escapeTxt(c)}"`)
-    .join(' ');
+  return quoteTxt(text, 'none');
 }
+
+const escapeTxt = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 
 /**
  * Route 53 TXT value as the AWS provider wants it: the provider adds the outer quotes itself; strings longer than

@@ -1,4 +1,4 @@
-import { normalizeName, type RecordType } from '../domain/records.ts';
+import { normalizeName, type RecordType } from './records.ts';
 
 /**
  * Zone-file (RFC 1035 presentation) forms of record values, shared by the drivers whose APIs speak them:
@@ -8,11 +8,11 @@ import { normalizeName, type RecordType } from '../domain/records.ts';
  */
 export type TxtEscape = 'decimal' | 'octal' | 'none';
 
-export function quoteTxt(text: string, escape: TxtEscape): string {
+/** Splits text into chunks of at most 255 bytes of UTF-8 (one DNS character-string), never inside a character. */
+export function txtChunks(text: string): string[] {
   const chunks: string[] = [];
   let cur = '';
   let bytes = 0;
-  // split at character boundaries so no UTF-8 sequence is cut between two strings
   for (const ch of text) {
     const n = Buffer.byteLength(ch);
     if (bytes + n > 255) {
@@ -24,6 +24,12 @@ export function quoteTxt(text: string, escape: TxtEscape): string {
     bytes += n;
   }
   chunks.push(cur);
+  return chunks;
+}
+
+/** Text → quoted character-strings of at most 255 bytes each, separated by spaces. */
+export function quoteTxt(text: string, escape: TxtEscape): string {
+  const chunks = txtChunks(text);
   const esc = (s: string) =>
     [...s]
       .map((c) => {

@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import type { AuditEvent } from '../domain/audit.ts';
+import { StateError } from '../domain/errors.ts';
+import { emptyState, type State } from '../domain/state.ts';
+import { EtcdClient, prefixEnd, type EtcdKeyValue } from './etcd-client.ts';
+import type { StateStore } from './state-store.ts';
+
+export interface EtcdStateStoreOptions {
+  /** etcd client URLs, e.g. `http://127.0.0.1:2379`; tried in order when one cannot be reached. */
+  endpoints: string[];
+  /** Key prefix of this stack, e.g. `/flotilla/prod/` (a missing trailing `/` is added). */
+  prefix: string;
+  /** Per request. Default 5000. */
+  timeoutMs?: number;
+  /** Audit events read per request by audit(). Default 256. */
+  pageSize?: number;
+  /** Replaces the global fetch (tests, custom agents). */
+  fetch?: typeof fetch;
+}
+
+/**
+ * The distributed store: state and audit log in etcd, shared by every controller and responder using the same prefix.
+ * - `<prefix>state`: the State as JSON. save() is one etcd transaction "put if the key's mod_revision is still the
+ *   one holding `expectedVersion`", so exactly one of several concurrent writers of a version wins.
+ * - `<prefix>audit/<at, 16 digits>-<sequence>-<random>`: one key per event, created with "put if absent", never
+ *   rewritten. etcd commits (raft, fsync) before it answers, so append() resolves only once the event is durable.
+ *   audit() reads the keys in order, a page at a time, from one snapshot: events come oldest first by `at`
+ *   (events with the same `at` from one process keep their append order).
+ * - A request that timed out and was repeated at another endpoint is recognised (the stored bytes are ours), so a
+ *   save or append is never applied twice nor reported as failed when it succeeded.
+ * Errors: StateUnavailableError when no endpoint answers; StateError STATE_CORRUPT when the stored state is not JSON.
+ */
+export class EtcdStateStore implements StateStore {
+  readonly prefix: string;
+  readonly stateKey: string;
+  readonly auditPrefix: string;
+  private readonly client: EtcdClient;
+  private readonly pageSize: number;
+  /** The last version this instance saw and the mod_revision holding it: saves of that version skip one read. */
+  private seen: { version: number; modRevision: number } | undefined;
+  private conflicts = 0;
+
+  constructor(opts: EtcdStateStoreOptions) {
+    this.prefix = opts.prefix.endsWith('/') ? opts.prefix : `${opts.prefix}/`;
+    this.stateKey = `${this.prefix}state`;
+    this.auditPrefix = `${this.prefix}audit/`;
+    this.pageSize = Math.max(1, opts.pageSize ?? 256);
+    this.client = new EtcdClient({
+      endpoints: opts.endpoints,
+      timeoutMs: opts.timeoutMs,
+      fetch: opts.fetch,
+      label: `etcd state store (prefix ${this.prefix})`,
+    });
+  }
+
+  get endpoints(): string[] {
+    return this.client.endpoints;
+  }
+
+  async load(): Promise<State> {
+    const kv = (await this.client.range(this.stateKey)).kvs[0];
+    const st = kv ? this.parseState(kv) : emptyState();
+    this.seen = { version: st.version, modRevision: kv?.modRevision ?? 0 };
+    return st;
+  }
+
+  async save(next: State, expectedVersion: number): Promise<boolean> {
+    const key = this.stateKey;
+    const body = JSON.stringify({ ...next, version: expectedVersion + 1, updatedAt: Date.now() });
+    let rev: number;
+    if (this.seen?.version === expectedVersion) {
+      rev = this.seen.modRevision;
+    } else {
+      const kv = (await this.client.range(key)).kvs[0];
+      if ((kv ? this.parseState(kv).version : 0) !== expectedVersion) return this.refused();
+      rev = kv?.modRevision ?? 0;
+    }
+    // more than one round only when the key was rewritten with the same version (a restore by hand)
+    for (let round = 0; round < 5; round++) {
+      const r = await this.client.txn([{ key, target: 'MOD', equals: rev }], [{ put: { key, value: body } }], [{ range: { key } }]);
+      const kv = r.ranges[0]?.kvs[0];
+      if (r.succeeded || kv?.value === body) {
+        this.seen = { version: expectedVersion + 1, modRevision: r.succeeded ? r.revision : kv!.modRevision };
+        this.conflicts = 0;
+        return true;
+      }
+      const version = kv ? this.parseState(kv).version : 0;
+      this.seen = { version, modRevision: kv?.modRevision ?? 0 };
+      if (version !== expectedVersion) return this.refused();
+      rev = kv?.modRevision ?? 0;
+    }
+    return this.refused();
+  }
+
+  async append(e: AuditEvent): Promise<void> {
+    const value = JSON.stringify(e);
+    const seq = nextSequence();
+    for (let i = 0; i < 5; i++) {
+      const key = `${this.auditPrefix}${padTime(e.at)}-${seq}-${randomBytes(8).toString('hex')}`;
+      const r = await this.client.txn([{ key, target: 'CREATE', equals: 0 }], [{ put: { key, value } }], [{ range: { key } }]);
+      // a repeated request whose first answer was lost finds its own event already there
+      if (r.succeeded || r.ranges[0]?.kvs[0]?.value === value) return;
+    }
+    throw new StateError('STATE_CONFLICT', `etcd state store (prefix ${this.prefix}): could not find a free audit key in 5 tries`);
+  }
+
+  async audit(since = 0): Promise<AuditEvent[]> {
+    const end = prefixEnd(this.auditPrefix);
+    const out: AuditEvent[] = [];
+    let from = `${this.auditPrefix}${padTime(since)}`;
+    let revision: number | undefined;
+    for (;;) {
+      const page = await this.client.range(from, { rangeEnd: end, limit: this.pageSize, revision });
+      revision ??= page.revision;
+      for (const kv of page.kvs) {
+        const ev = parseEvent(kv.value);
+        if (ev && ev.at >= since) out.push(ev);
+      }
+      if (!page.more || page.kvs.length === 0) return out;
+      from = `${page.kvs[page.kvs.length - 1].key}\0`;
+    }
+  }
+
+  private parseState(kv: EtcdKeyValue): State {
+    let st: State | undefined;
+    try {
+      st = JSON.parse(kv.value) as State;
+    } catch {
+      st = undefined;
+    }
+    if (typeof st !== 'object' || st === null || typeof st.version !== 'number') {
+      throw new StateError('STATE_CORRUPT', `etcd key ${kv.key} does not hold a flotilla state (JSON with a version); delete it to start from an empty state`);
+    }
+    return { ...emptyState(), ...st };
+  }
+
+  /** A refused save waits a little first: callers (updateState) retry at once, and many writers would collide again. */
+  private async refused(): Promise<false> {
+    this.conflicts = Math.min(this.conflicts + 1, 6);
+    await new Promise((r) => setTimeout(r, Math.random() * 2 ** this.conflicts));
+    return false;
+  }
+}
+
+let sequence = 0;
+
+/** Orders events of one process that share a millisecond; fixed width so keys sort as numbers. */
+function nextSequence(): string {
+  sequence = (sequence + 1) % 36 ** 8;
+  return sequence.toString(36).padStart(8, '0');
+}
+
+/** Milliseconds as 16 digits, so key order is time order (clamped: the key only has to sort, `at` itself is kept). */
+function padTime(ms: number): string {
+  const n = Number.isFinite(ms) ? Math.min(Math.max(Math.floor(ms), 0), 9_999_999_999_999_999) : 0;
+  return String(n).padStart(16, '0');
+}
+
+function parseEvent(text: string): AuditEvent | undefined {
+  try {
+    const e = JSON.parse(text) as AuditEvent;
+    return typeof e === 'object' && e !== null && typeof e.at === 'number' ? e : undefined;
+  } catch {
+    return undefined; // not written by append(): skipped as the file store skips a torn line
+  }
+}
