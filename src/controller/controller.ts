@@ -35,6 +35,8 @@ export interface ControllerOptions {
   verifyDeadlineMs?: number;
   /** How often providers are re-listed and caught up even without a decision (default 10 s). */
   resyncMs?: number;
+  /** How long stop() lets provider passes in flight finish before aborting them (default 30 s). */
+  stopGraceMs?: number;
   /** How often overrides are re-read from the store (CLI writes them from another process; default 500 ms). */
   overridePollMs?: number;
 }
@@ -129,9 +131,17 @@ export class Controller extends EventEmitter {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     await Promise.all(this.background);
-    await Promise.all([...this.workers.values()].map((w) => w.idle()));
-    await this.persist();
+    // let the applies in flight finish; a provider that made us wait (a retry-after lockout) is abandoned after the grace
+    const idle = Promise.all([...this.workers.values()].map((w) => w.idle()));
+    let grace: NodeJS.Timeout | undefined;
+    const late = await Promise.race([idle.then(() => false), new Promise<boolean>((r) => { grace = setTimeout(() => r(true), this.o.stopGraceMs ?? 30_000); })]);
+    clearTimeout(grace);
     this.abort.abort();
+    if (late) {
+      await this.audit({ kind: 'error', message: 'stopping: a provider was still busy after the grace period; its pass was abandoned and is caught up at the next start' });
+      await idle.catch(() => undefined);
+    }
+    await this.persist();
     await Promise.all([...new Set(Object.values(this.probes))].map((p) => p.close?.()));
     await this.audit({ kind: 'daemon', message: 'controller stopped' });
   }

@@ -152,7 +152,7 @@ function nextSequence(): string {
 
 /** Milliseconds as 16 digits, so key order is time order (clamped: the key only has to sort, `at` itself is kept). */
 function padTime(ms: number): string {
-  const n = Number.isFinite(ms) ? Math.min(Math.max(Math.floor(ms), 0), 9_999_999_999_999_999) : 0;
+  const n = Number.isFinite(ms) ? Math.min(Math.max(Math.floor(ms), 0), Number.MAX_SAFE_INTEGER) : 0;
   return String(n).padStart(16, '0');
 }
 

@@ -12,11 +12,12 @@ export const TEST_PACKAGES: Record<string, string> = {
   pdns_server: 'pdns-server',
   sqlite3: 'sqlite3',
   openssl: 'openssl',
+  '/usr/bin/chromium': 'chromium',
 };
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
   ensurePackages(TEST_PACKAGES);
   // the sqlite backend has no binary of its own to look for
-  ensurePackages({ '/usr/lib/x86_64-linux-gnu/pdns/libgsqlite3backend.so': 'pdns-backend-sqlite3' });
+  ensurePackages({ '/usr/share/doc/pdns-backend-sqlite3': 'pdns-backend-sqlite3' });
   console.log('test dependencies present');
 }
