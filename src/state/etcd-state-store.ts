@@ -81,7 +81,7 @@ export class EtcdStateStore implements StateStore {
       const kv = r.ranges[0]?.kvs[0];
       if (r.succeeded || kv?.value === body) {
         this.seen = { version: expectedVersion + 1, modRevision: r.succeeded ? r.revision : kv!.modRevision };
-        this.conflicts = 0;
+        this.conflicts = Math.max(0, this.conflicts - 1);
         return true;
       }
       const version = kv ? this.parseState(kv).version : 0;
@@ -134,9 +134,12 @@ export class EtcdStateStore implements StateStore {
     return { ...emptyState(), ...st };
   }
 
-  /** A refused save waits a little first: callers (updateState) retry at once, and many writers would collide again. */
+  /**
+   * A refused save waits a random 0..2^n ms first (n grows with this instance's refusals, ≤ 256 ms, and shrinks with
+   * each success): callers such as updateState retry at once, and many writers retrying in step would collide again.
+   */
   private async refused(): Promise<false> {
-    this.conflicts = Math.min(this.conflicts + 1, 6);
+    this.conflicts = Math.min(this.conflicts + 1, 8);
     await new Promise((r) => setTimeout(r, Math.random() * 2 ** this.conflicts));
     return false;
   }
