@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
 import { loadStack } from '../config/load-stack.ts';
 import { UsageError } from '../domain/errors.ts';
-import { FileStateStore } from '../state/file-state-store.ts';
+import { openStore } from '../state/open-store.ts';
 import type { StateStore } from '../state/state-store.ts';
 import type { FleetSpec } from '../domain/fleet-spec.ts';
 
@@ -27,8 +27,7 @@ export async function specFrom(o: StackOpts) {
 
 /** The state store the spec names. */
 export function openStateStore(spec: FleetSpec): StateStore {
-  if (spec.state.kind === 'file') return new FileStateStore(spec.state.path);
-  throw new UsageError(`state.kind "${spec.state.kind}" is not available in this version; use state.kind: file`);
+  return openStore(spec);
 }
 
 export function whoami(): string {

@@ -160,6 +160,8 @@ export const fleetSchema = z
   .superRefine((f, ctx) => {
     dupes(f.mirrors.map((m) => m.name), ['mirrors'], 'mirror', ctx);
     dupes(f.dnsProviders.map((p) => p.name), ['dnsProviders'], 'DNS provider', ctx);
+    if (f.state.kind === 'etcd' && f.state.endpoints.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['state', 'endpoints'], message: 'state.kind etcd needs endpoints, e.g. [http://127.0.0.1:2379]' });
     if (f.health.timeout > f.health.interval)
       ctx.addIssue({ code: 'custom', path: ['health', 'timeout'], message: 'expected a timeout no longer than the interval' });
   });

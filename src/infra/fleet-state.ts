@@ -1,8 +1,7 @@
-import { StateError } from '../domain/errors.ts';
 import type { FleetSpec } from '../domain/fleet-spec.ts';
 import type { Health } from '../domain/health.ts';
 import type { Override } from '../domain/override.ts';
-import { FileStateStore } from '../state/file-state-store.ts';
+import { openStore } from '../state/open-store.ts';
 
 /** What the Pulumi program needs from the controller's state to publish the same answer the controller would. */
 export interface FleetState {
@@ -16,8 +15,7 @@ export interface FleetState {
  * The controller's view, read through the same StateStore the daemon writes (infra ← state: the design's arrows
  * leave this out, but reading the controller's state is what keeps `pulumi up` from re-adding a mirror that is down).
  */
-export async function readFleetState(spec: Pick<FleetSpec, 'state'>): Promise<FleetState> {
-  if (spec.state.kind !== 'file') throw new StateError('STATE_CORRUPT', `state.kind ${spec.state.kind} is not supported by this version; use file`);
-  const st = await new FileStateStore(spec.state.path).load();
+export async function readFleetState(spec: Pick<FleetSpec, 'stack' | 'state'>): Promise<FleetState> {
+  const st = await openStore(spec).load();
   return { health: st.health, overrides: st.overrides, lastGood: st.lastGood };
 }

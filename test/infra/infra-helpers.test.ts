@@ -220,18 +220,18 @@ describe('readFleetState', () => {
   });
 
   it('is empty when there is no state file', async () => {
-    assert.deepEqual(await readFleetState({ state: { kind: 'file', path: join(dir, 'none'), endpoints: [] } }), { health: {}, overrides: [], lastGood: [] });
+    assert.deepEqual(await readFleetState({ stack: 't', state: { kind: 'file', path: join(dir, 'none'), endpoints: [] } }), { health: {}, overrides: [], lastGood: [] });
   });
 
   it('reads health, overrides and lastGood from state.json', async () => {
     const health = { a: { state: 'down', successStreak: 0, failureStreak: 3, recentFlips: [] } };
     await writeFile(join(dir, 'state.json'), JSON.stringify({ version: 3, health, overrides: [], lastGood: ['b'], providers: {} }));
-    const s = await readFleetState({ state: { kind: 'file', path: dir, endpoints: [] } });
+    const s = await readFleetState({ stack: 't', state: { kind: 'file', path: dir, endpoints: [] } });
     assert.deepEqual(s, { health, overrides: [], lastGood: ['b'] });
   });
 
   it('throws a StateError on a corrupt file', async () => {
     await writeFile(join(dir, 'state.json'), '{nope');
-    await assert.rejects(readFleetState({ state: { kind: 'file', path: dir, endpoints: [] } }), StateError);
+    await assert.rejects(readFleetState({ stack: 't', state: { kind: 'file', path: dir, endpoints: [] } }), StateError);
   });
 });

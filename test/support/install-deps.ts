@@ -13,6 +13,7 @@ export const TEST_PACKAGES: Record<string, string> = {
   sqlite3: 'sqlite3',
   openssl: 'openssl',
   '/usr/bin/chromium': 'chromium',
+  etcd: 'etcd-server',
 };
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
