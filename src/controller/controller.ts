@@ -81,6 +81,8 @@ export class Controller extends EventEmitter {
   private readonly abort = new AbortController();
   private readonly workers = new Map<string, ProviderWorker>();
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Consecutive failed passes per provider (for backoff and for auditing an outage once). */
+  private readonly failures = new Map<string, number>();
   private failingOpen = false;
   private startedOnce = false;
   private generation = 0;
@@ -238,6 +240,11 @@ export class Controller extends EventEmitter {
       signal: this.abort.signal,
     });
     const st = (this.providerStatus[d.name] ??= {});
+    const failedBefore = this.failures.get(d.name) ?? 0;
+    if (reports.every((r) => r.ok)) {
+      this.failures.delete(d.name);
+      if (failedBefore > 0) await this.audit({ kind: 'apply', message: `${d.name}: reachable again after ${failedBefore} failed pass(es)`, data: { provider: d.name, recovered: true } });
+    } else this.failures.set(d.name, failedBefore + 1);
     for (const r of reports) {
       if (r.ok) {
         st.records = { ...(st.records ?? {}), [r.zone]: r.records ?? [] };
@@ -247,8 +254,9 @@ export class Controller extends EventEmitter {
           await this.audit({ kind: 'apply', message: `${r.provider} ${r.zone}: ${r.applied} change(s)`, data: { provider: r.provider, zone: r.zone, changes: r.plan?.changes.length, ms: Math.round(r.ms) } });
         }
       } else {
+        // an outage is audited when it starts or changes, not on every retry
+        if (st.lastError !== r.error) await this.audit({ kind: 'apply-error', message: r.error ?? 'failed', data: { provider: r.provider, zone: r.zone, code: r.errorCode } });
         st.lastError = r.error;
-        await this.audit({ kind: 'apply-error', message: r.error ?? 'failed', data: { provider: r.provider, zone: r.zone, code: r.errorCode } });
       }
     }
     if (reports.some((r) => !r.ok)) {
@@ -293,7 +301,10 @@ export class Controller extends EventEmitter {
 
   private retrySoon(): void {
     if (this.retryTimer) return;
-    const t = setTimeout(() => { this.timers.delete(t); this.retryTimer = undefined; void this.requestReconcile('retry after provider error'); }, 1000);
+    // back off while a provider stays down: 1 s, 2 s, 4 s ... 30 s
+    const worst = Math.max(1, ...this.failures.values());
+    const delay = Math.min(30_000, 1000 * 2 ** (worst - 1));
+    const t = setTimeout(() => { this.timers.delete(t); this.retryTimer = undefined; void this.requestReconcile('retry after provider error'); }, delay);
     this.retryTimer = t;
     this.timers.add(t);
   }
