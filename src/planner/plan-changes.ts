@@ -1,4 +1,4 @@
-import { normalizeRecordSet, rrsetKey, sameRecordSet, type Change, type RecordSet } from '../domain/records.ts';
+import { normalizeRecordSet, rrsetKey, type Change, type RecordSet } from '../domain/records.ts';
 import { isMarkerName, ownedKeys } from './ownership.ts';
 
 export interface PlanOptions {
@@ -46,7 +46,7 @@ export function planChanges(current: readonly RecordSet[], desired: readonly Rec
     const c = cur.get(key);
     const bucket = isMarkerName(d.name) ? markerFirst : records;
     if (!c) bucket.push({ action: 'create', after: d });
-    else if (!sameRecordSet(c, d)) bucket.push({ action: 'update', before: c, after: d });
+    else if (!sameNormalized(c, d)) bucket.push({ action: 'update', before: c, after: d });
   }
   for (const [key, c] of cur) {
     if (want.has(key) || !owned.has(key)) continue;
@@ -63,4 +63,11 @@ export function planChanges(current: readonly RecordSet[], desired: readonly Rec
       `re-run with --force if that is intended`;
   }
   return plan;
+}
+
+/** Both sides are normalised once above (values sorted and canonical): compare without normalising again. */
+function sameNormalized(a: RecordSet, b: RecordSet): boolean {
+  if (a.ttl !== b.ttl || a.values.length !== b.values.length) return false;
+  for (let i = 0; i < a.values.length; i++) if (a.values[i] !== b.values[i]) return false;
+  return true;
 }

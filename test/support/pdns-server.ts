@@ -60,6 +60,8 @@ export async function startPdnsServer(opts: { zones?: string[] } = {}): Promise<
       'local-address=127.0.0.1',
       `local-port=${dnsPort}`,
       'api=yes',
+      // no security-status lookup through the system resolver: nothing outside loopback is ever contacted
+      'security-poll-suffix=',
       `api-key=${apiKey}`,
       'webserver=yes',
       'webserver-address=127.0.0.1',
