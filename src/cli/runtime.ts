@@ -19,11 +19,18 @@ export async function buildController(spec: FleetSpec, opts: Partial<ControllerO
  */
 export async function startEmbeddedServers(spec: FleetSpec): Promise<EmbeddedDnsServer[]> {
   const servers: EmbeddedDnsServer[] = [];
-  for (const p of spec.dnsProviders.filter((x) => x.kind === 'local')) {
-    const s = localSettings.parse(p.settings);
-    const store = openZoneStore(localZoneDir(s.zoneDir, spec.state.path));
-    for (const zone of zonesOf(spec)) await store.ensureZone(zone);
-    servers.push(await startEmbeddedDnsServer({ listen: s.listen, port: s.port, store }));
-  }
+  for (const { settings, store } of await ensureLocalZones(spec)) servers.push(await startEmbeddedDnsServer({ listen: settings.listen, port: settings.port, store }));
   return servers;
+}
+
+/** Creates the fleet's zones in every `local` provider's zone store when missing (the embedded server has no API to do it). */
+export async function ensureLocalZones(spec: FleetSpec) {
+  const out = [];
+  for (const p of spec.dnsProviders.filter((x) => x.kind === 'local')) {
+    const settings = localSettings.parse(p.settings);
+    const store = openZoneStore(localZoneDir(settings.zoneDir, spec.state.path));
+    for (const zone of zonesOf(spec)) await store.ensureZone(zone);
+    out.push({ settings, store });
+  }
+  return out;
 }

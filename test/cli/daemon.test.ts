@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
 import { queryDns } from '../../src/probes/dns-client.ts';
+import { startEmbeddedDnsServer } from '../../src/drivers/local/embedded-dns-server.ts';
+import { openZoneStore } from '../../src/drivers/local/zone-store.ts';
 import { startMirror, type MirrorServer } from '../support/mirror-server.ts';
 import { freePort } from '../support/ports.ts';
 import { BIN, REPO, runCli } from '../support/run-cli.ts';
@@ -109,5 +111,27 @@ describe('flotilla daemon', { timeout: 120_000 }, () => {
     const status = await runCli(['status', '--config', stackFile, '--json'], { cwd: dir });
     assert.ok([0, 1].includes(status.code), status.stderr);
     assert.equal(JSON.parse(status.stdout).mirrors.length, 2);
+  });
+
+  it('apply writes the decision once by hand (dry run first) and verifies the server', async () => {
+    const zones = openZoneStore(join(dir, 'state', 'zones'));
+    const server = await startEmbeddedDnsServer({ listen: '127.0.0.1', port: dnsPort, store: zones });
+    try {
+      assert.equal((await runCli(['drain', 'm1', '--config', stackFile, '--reason', 'by hand'], { cwd: dir })).code, 0);
+      const dry = await runCli(['apply', '--config', stackFile, '--dry-run'], { cwd: dir });
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(dry.stdout, /update daemon\.test A 127\.0\.0\.22/);
+      const before = await answer();
+      assert.ok(before.includes('127.0.0.21'), `the dry run must change nothing, the server answers ${before}`);
+      const real = await runCli(['apply', '--config', stackFile, '--json'], { cwd: dir });
+      assert.equal(real.code, 0, real.stderr);
+      const res = JSON.parse(real.stdout);
+      assert.ok(res.verify.length === 1 && res.verify[0].converged, real.stdout);
+      assert.deepEqual(await answer(), ['127.0.0.22']);
+      const hist = JSON.parse((await runCli(['history', '--config', stackFile, '--json', '--since', '1h'], { cwd: dir })).stdout).events;
+      assert.ok(hist.some((e: { kind: string; message: string }) => e.kind === 'apply' && /by hand/.test(e.message)));
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -111,7 +111,7 @@ describe('flotilla plan / up', () => {
   });
 
   it('every command has --help with an example', async () => {
-    for (const cmd of ['validate', 'plan', 'preview', 'up', 'destroy', 'check', 'daemon', 'status', 'drain', 'undrain', 'failover', 'clear', 'history', 'records', 'demo']) {
+    for (const cmd of ['validate', 'plan', 'apply', 'preview', 'up', 'destroy', 'check', 'daemon', 'status', 'drain', 'undrain', 'failover', 'clear', 'history', 'records', 'demo']) {
       const r = await runCli([cmd, '--help']);
       assert.equal(r.code, 0, cmd);
       assert.match(r.stdout, /Example/, cmd);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerApply } from './apply.ts';
 import { registerCheck } from './check.ts';
 import { registerDaemon } from './daemon.ts';
 import { registerDemo } from './demo.ts';
@@ -13,6 +14,7 @@ import { registerValidate } from './validate.ts';
 export function registerCommands(program: Command): void {
   registerValidate(program);
   registerPlan(program);
+  registerApply(program);
   registerPulumi(program);
   registerCheck(program);
   registerDaemon(program);
