@@ -39,6 +39,7 @@ conformanceSuite({
     fake.injectThrottle(n);
   },
   badCredentialsDriver: () => driverFor(fake, 'cf-token-wrong-00000000000000000000000'),
+  secrets: () => [SECRET, 'cf-token-wrong-00000000000000000000000'],
   missingZone: 'missing.example',
 });
 

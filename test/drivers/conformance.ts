@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { inspect } from 'node:util';
 import { DriverError } from '../../src/domain/errors.ts';
 import { normalizeRecordSet, type RecordSet, type RecordType } from '../../src/domain/records.ts';
 import type { DnsDriver } from '../../src/drivers/dns-driver.ts';
@@ -29,6 +30,8 @@ export interface ConformanceTarget {
   badCredentialsDriver?(): DnsDriver;
   /** A zone name the provider does not have. */
   missingZone: string;
+  /** The secrets the drivers were given (the real one and the wrong one): no error may carry any of them. */
+  secrets?(): string[];
 }
 
 const OWNER = 'conformance';
@@ -180,6 +183,34 @@ export function conformanceSuite(t: ConformanceTarget): void {
           });
         } finally {
           await bad.close?.();
+        }
+      });
+    }
+
+    if (t.secrets) {
+      it('no error carries a secret (message, string form, inspected object, JSON)', async () => {
+        const errors: unknown[] = [];
+        const collect = async (p: Promise<unknown>) => {
+          try {
+            await p;
+          } catch (e) {
+            errors.push(e);
+          }
+        };
+        await collect(d.listRecords(t.missingZone));
+        if (t.badCredentialsDriver) {
+          const bad = t.badCredentialsDriver();
+          await collect(bad.listRecords(z));
+          await collect(bad.applyChanges(z, [{ action: 'create', after: { name: `s.${z}`, type: 'A', ttl: 300, values: ['192.0.2.5'] } }]));
+          await bad.close?.();
+        }
+        assert.ok(errors.length >= (t.badCredentialsDriver ? 3 : 1), `expected failures, got ${errors.length}`);
+        const secrets = t.secrets!().filter((x) => x.length >= 8);
+        assert.ok(secrets.length > 0);
+        for (const e of errors) {
+          for (const text of [(e as Error).message, String(e), inspect(e, { depth: 10 }), JSON.stringify(e)]) {
+            for (const secret of secrets) assert.ok(!text.includes(secret), `a secret leaked into an error: ${text}`);
+          }
         }
       });
     }

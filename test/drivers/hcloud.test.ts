@@ -39,6 +39,7 @@ conformanceSuite({
     fake.injectThrottle(n);
   },
   badCredentialsDriver: () => driverFor(fake, 'hc-token-wrong-000000000000000000000'),
+  secrets: () => [SECRET, 'hc-token-wrong-000000000000000000000'],
   missingZone: 'missing.example',
 });
 

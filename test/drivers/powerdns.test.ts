@@ -46,6 +46,7 @@ conformanceSuite({
   seedForeign: (r) => patchDirect(pdns!, r),
   query: (name, type) => digValues(pdns!.dnsAddress, name, type),
   badCredentialsDriver: () => driverFor(pdns!, 'wrong-key-0123456789'),
+  secrets: () => [pdns!.apiKey, 'wrong-key-0123456789'],
 });
 
 describe('powerdns driver specifics (real server)', () => {

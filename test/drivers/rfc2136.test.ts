@@ -23,6 +23,7 @@ import { startKnot } from '../support/knot-server.ts';
 import { freePort } from '../support/ports.ts';
 
 const SECRET_ENV = 'FLOTILLA_TEST_TSIG_SECRET';
+const WRONG_SECRET = randomBytes(32).toString('base64');
 
 function settingsFor(srv: { address: string }, key: Pick<TestTsigKey, 'name' | 'algorithm'>, extra: Partial<Rfc2136Settings> = {}): Rfc2136Settings {
   return { server: srv.address, tsigKeyName: key.name, tsigAlgorithm: key.algorithm, tsigSecretEnv: SECRET_ENV, timeout: '2s', ...extra };
@@ -66,7 +67,8 @@ for (const s of servers) {
       await nsupdate(srv, s.zone, r.values.map((v) => `update add ${r.name}. ${r.ttl} IN ${r.type} ${presentValue(r.type, v)}`));
     },
     query: (name, type) => digValues(srv.address, name, type),
-    badCredentialsDriver: () => driverFor(srv, srv.keys[0], randomBytes(32).toString('base64')),
+    badCredentialsDriver: () => driverFor(srv, srv.keys[0], WRONG_SECRET),
+    secrets: () => [srv.secret, WRONG_SECRET],
   });
 }
 

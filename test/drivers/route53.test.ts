@@ -47,6 +47,7 @@ conformanceSuite({
     fake.injectThrottle(n);
   },
   badCredentialsDriver: () => driverFor(fake, 'r53-secret-wrong-0000000000000000000000'),
+  secrets: () => [SECRET, 'r53-secret-wrong-0000000000000000000000'],
   missingZone: 'missing.example',
 });
 
