@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { inspect } from 'node:util';
 import { DriverError } from '../../src/domain/errors.ts';
 import { normalizeRecordSet, type RecordSet, type RecordType } from '../../src/domain/records.ts';
 import type { DnsDriver } from '../../src/drivers/dns-driver.ts';
 import { markerRecord, isMarkerName } from '../../src/planner/ownership.ts';
 import { planChanges } from '../../src/planner/plan-changes.ts';
+import { assertNoSecretIn, errorOf } from '../support/secret-leaks.ts';
 
 export interface ConformanceTarget {
   /** Label in test names, e.g. `rfc2136 (BIND9)`. */
@@ -190,13 +190,7 @@ export function conformanceSuite(t: ConformanceTarget): void {
     if (t.secrets) {
       it('no error carries a secret (message, string form, inspected object, JSON)', async () => {
         const errors: unknown[] = [];
-        const collect = async (p: Promise<unknown>) => {
-          try {
-            await p;
-          } catch (e) {
-            errors.push(e);
-          }
-        };
+        const collect = async (p: Promise<unknown>) => errors.push(await errorOf(p));
         await collect(d.listRecords(t.missingZone));
         if (t.badCredentialsDriver) {
           const bad = t.badCredentialsDriver();
@@ -207,11 +201,7 @@ export function conformanceSuite(t: ConformanceTarget): void {
         assert.ok(errors.length >= (t.badCredentialsDriver ? 3 : 1), `expected failures, got ${errors.length}`);
         const secrets = t.secrets!().filter((x) => x.length >= 8);
         assert.ok(secrets.length > 0);
-        for (const e of errors) {
-          for (const text of [(e as Error).message, String(e), inspect(e, { depth: 10 }), JSON.stringify(e)]) {
-            for (const secret of secrets) assert.ok(!text.includes(secret), `a secret leaked into an error: ${text}`);
-          }
-        }
+        assertNoSecretIn(errors, secrets);
       });
     }
 

@@ -158,22 +158,17 @@ export async function startBind(opts: DnsServerOptions = {}): Promise<DnsServerH
     '',
   ].join('\n');
   await writeFile(join(dir, 'named.conf'), conf);
-  for (const z of zones) await writeFile(join(dir, `${z}.zone`), zoneFileText(z, opts.extraRecords?.[z]));
-  const daemon = runDaemon('named', ['-g', '-c', join(dir, 'named.conf')], dir);
-  const address = `127.0.0.1:${port}`;
-  await waitForZones(address, zones, daemon, 'named');
-  return {
-    address,
-    keyName: keys[0].name,
-    secret: keys[0].secret,
-    algorithm: keys[0].algorithm,
-    keys,
-    zone: zones[0],
-    zones,
-    dir,
-    log: daemon.log,
-    stop: daemon.stop,
-  };
+  return launchPrimary({ cmd: 'named', args: ['-g', '-c', join(dir, 'named.conf')], dir, port, zones, keys, extraRecords: opts.extraRecords });
+}
+
+/** Writes the zone files, runs the server in the foreground, waits until it answers every zone: shared by BIND and Knot. */
+export async function launchPrimary(o: { cmd: string; args: string[]; dir: string; port: number; zones: string[]; keys: TestTsigKey[]; extraRecords?: Record<string, string[]> }): Promise<DnsServerHandle> {
+  for (const z of o.zones) await writeFile(join(o.dir, `${z}.zone`), zoneFileText(z, o.extraRecords?.[z]));
+  const daemon = runDaemon(o.cmd, o.args, o.dir);
+  const address = `127.0.0.1:${o.port}`;
+  await waitForZones(address, o.zones, daemon, o.cmd);
+  const k = o.keys[0];
+  return { address, keyName: k.name, secret: k.secret, algorithm: k.algorithm, keys: o.keys, zone: o.zones[0], zones: o.zones, dir: o.dir, log: daemon.log, stop: daemon.stop };
 }
 
 /** Zone-file form of one value for nsupdate/zone files: TXT quoted (split into 255-byte strings), names absolute. */

@@ -6,7 +6,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeKeys, runDaemon, waitForZones, zoneFileText, type DnsServerHandle, type DnsServerOptions } from './bind-server.ts';
+import { launchPrimary, makeKeys, type DnsServerHandle, type DnsServerOptions } from './bind-server.ts';
 import { ensurePackages } from './ensure-packages.ts';
 import { freePort } from './ports.ts';
 
@@ -45,20 +45,5 @@ export async function startKnot(opts: DnsServerOptions = {}): Promise<DnsServerH
     '',
   ].join('\n');
   await writeFile(join(dir, 'knot.conf'), conf);
-  for (const z of zones) await writeFile(join(dir, `${z}.zone`), zoneFileText(z, opts.extraRecords?.[z]));
-  const daemon = runDaemon('knotd', ['-c', join(dir, 'knot.conf')], dir);
-  const address = `127.0.0.1:${port}`;
-  await waitForZones(address, zones, daemon, 'knotd');
-  return {
-    address,
-    keyName: keys[0].name,
-    secret: keys[0].secret,
-    algorithm: keys[0].algorithm,
-    keys,
-    zone: zones[0],
-    zones,
-    dir,
-    log: daemon.log,
-    stop: daemon.stop,
-  };
+  return launchPrimary({ cmd: 'knotd', args: ['-c', join(dir, 'knot.conf')], dir, port, zones, keys, extraRecords: opts.extraRecords });
 }
