@@ -43,7 +43,7 @@ function fleet(m: number, d: number): FleetSpec {
     domain: domains[0],
     alternateDomains: domains.slice(1),
     mirrors: Array.from({ length: m }, (_, i) => ({
-      name: `m${i}`, provider: 'ssh', ipv4: `198.18.${i >> 8}.${i & 255}`, ipv6: `2001:db8::${i.toString(16)}`, weight: 1, settings: {},
+      name: `m${i}`, provider: 'ssh', ipv4: `198.18.${i >> 8}.${i & 255}`, ipv6: `2001:db8::${i.toString(16)}`, settings: {},
     })),
     dnsProviders: [],
     registrars: [],

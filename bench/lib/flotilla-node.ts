@@ -63,7 +63,7 @@ await childMain<FlotillaNodeConfig>(async (cfg, emit) => {
     site: { name: 'sample', contentDir: cfg.contentDir, digest: site.digest, files: site.files },
     domain: cfg.zone,
     alternateDomains: [],
-    mirrors: cfg.mirrors.map((m) => ({ name: m.name, provider: 'local', ipv4: m.ip, weight: 1, settings: {}, health: { port: m.port } })),
+    mirrors: cfg.mirrors.map((m) => ({ name: m.name, provider: 'local', ipv4: m.ip, settings: {}, health: { port: m.port } })),
     dnsProviders: providers,
     registrars: [],
     health: { intervalMs: cfg.intervalMs, timeoutMs: cfg.timeoutMs, rise: cfg.rise, fall: cfg.fall, path: '/', scheme: 'http', expectStatus: [200], checkDigest: true, tlsMinDays: 7, jitter: cfg.jitter },

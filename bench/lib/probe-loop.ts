@@ -45,7 +45,7 @@ await childMain<ProbeLoopConfig>(async (cfg) => {
     site: { name: 'targets', contentDir: stateDir, digest: '', files: {} },
     domain: 'probes.test',
     alternateDomains: [],
-    mirrors: cfg.endpoints.map((e, i) => ({ name: `m${i}`, provider: 'local', ipv4: e.ip, weight: 1, settings: {}, health: { port: e.port } })),
+    mirrors: cfg.endpoints.map((e, i) => ({ name: `m${i}`, provider: 'local', ipv4: e.ip, settings: {}, health: { port: e.port } })),
     dnsProviders: [],
     registrars: [],
     health: { intervalMs: cfg.intervalMs, timeoutMs: cfg.timeoutMs, rise: 2, fall: 3, path: '/', scheme: 'http', expectStatus: [200], checkDigest: false, tlsMinDays: 7, jitter: 0 },

@@ -6,6 +6,7 @@ import { startEmbeddedDnsServer, type EmbeddedDnsServer } from '../drivers/local
 import { openZoneStore } from '../drivers/local/zone-store.ts';
 import { createDrivers, localZoneDir } from '../drivers/registry.ts';
 import { openStateStore } from './common.ts';
+import { listenFailure } from './listen-failure.ts';
 
 /** A controller wired to the stack's real drivers, state store and DNS verification. */
 export async function buildController(spec: FleetSpec, opts: Partial<ControllerOptions> = {}): Promise<Controller> {
@@ -15,22 +16,31 @@ export async function buildController(spec: FleetSpec, opts: Partial<ControllerO
 
 /**
  * Starts the embedded DNS server of every `local` provider (the daemon and the demo host it) and creates the
- * fleet's zones in it when missing.
+ * fleet's zones in it when missing. An address that cannot be bound is a ConfigError naming the provider's setting
+ * in `file`; the servers already started are closed first.
  */
-export async function startEmbeddedServers(spec: FleetSpec): Promise<EmbeddedDnsServer[]> {
+export async function startEmbeddedServers(spec: FleetSpec, file: string): Promise<EmbeddedDnsServer[]> {
   const servers: EmbeddedDnsServer[] = [];
-  for (const { settings, store } of await ensureLocalZones(spec)) servers.push(await startEmbeddedDnsServer({ listen: settings.listen, port: settings.port, store }));
+  for (const { settings, store, index } of await ensureLocalZones(spec)) {
+    try {
+      servers.push(await startEmbeddedDnsServer({ listen: settings.listen, port: settings.port, store }));
+    } catch (e) {
+      await Promise.all(servers.map((s) => s.close()));
+      throw listenFailure(e, { file, setting: `dnsProviders[${index}].settings`, what: 'the embedded DNS server', listen: settings.listen, port: settings.port }) ?? e;
+    }
+  }
   return servers;
 }
 
 /** Creates the fleet's zones in every `local` provider's zone store when missing (the embedded server has no API to do it). */
 export async function ensureLocalZones(spec: FleetSpec) {
   const out = [];
-  for (const p of spec.dnsProviders.filter((x) => x.kind === 'local')) {
+  for (const [index, p] of spec.dnsProviders.entries()) {
+    if (p.kind !== 'local') continue;
     const settings = localSettings.parse(p.settings);
     const store = openZoneStore(localZoneDir(settings.zoneDir, spec.state.path));
     for (const zone of zonesOf(spec)) await store.ensureZone(zone);
-    out.push({ settings, store });
+    out.push({ settings, store, index });
   }
   return out;
 }

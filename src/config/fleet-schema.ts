@@ -1,45 +1,83 @@
 import { z } from 'zod';
-import { parseDuration } from '../domain/duration.ts';
 import { DNS_PROVIDER_KINDS, MIRROR_PROVIDERS, REGISTRAR_KINDS } from '../domain/fleet-spec.ts';
 import { providerSettingsSchemas } from '../domain/provider-settings.ts';
+import { durationMs, envVarName, hostHeader, httpUrl, ipv4Address, ipv6Address, listenAddress, parseHostPort, port } from '../domain/setting-values.ts';
 
-/** zod schema of `flotilla:fleet` in a stack file. Unknown keys are errors everywhere: typos must not pass. */
+/**
+ * zod schema of `flotilla:fleet` in a stack file. Unknown keys are errors everywhere: typos must not pass.
+ * Every value is bounded to what the code reading it can run: no duration reaches a timer above 2^31-1 ms (Node
+ * fires those after 1 ms), no address or port reaches a socket that cannot take it.
+ */
 
-const duration = z.string().transform((s, ctx) => {
-  const ms = parseDuration(s);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected a positive duration with a unit (250ms, 2s, 5m, 1h), found ${JSON.stringify(s)}` });
-    return z.NEVER;
-  }
-  return ms;
-});
-const positiveDuration = duration.refine((ms) => ms > 0, 'expected a duration greater than zero');
+const HOUR = 3_600_000;
+/** Probe cadence: sub-second must work (250ms is the shipped default); above an hour a dead mirror is not "detected". */
+const interval = durationMs(50, HOUR);
+const timeout = durationMs(10, HOUR);
+const latencyBudget = durationMs(1, HOUR);
+/**
+ * Record TTL in seconds: at most one week. Resolvers cap what they cache there anyway (BIND's max-cache-ttl
+ * defaults to 7 days), and the TTL adds to every failover a client sees: more than a week only pretends.
+ */
+const TTL_MAX_S = 7 * 86_400;
 
 const dnsName = z
   .string()
   .transform((s) => s.toLowerCase().replace(/\.$/, ''))
   .refine((s) => /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/.test(s), 'expected a domain name like example.com');
-const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'expected an IPv4 address');
-const ipv6 = z.string().regex(/^[0-9a-fA-F:]+$/, 'expected an IPv6 address').refine((s) => s.includes(':'), 'expected an IPv6 address');
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a short name: lower-case letters, digits and dashes');
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
+/** A free-text setting handed to a cloud API (region, size, image): one printable word. */
+const word = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'expected one word of printable characters (at most 128)');
+/** Request path: printable ASCII without spaces (Node refuses anything else in a request line). */
+const probePath = z.string().regex(/^\/[\x21-\x7e]{0,2047}$/, 'expected a path starting with / (printable characters, no spaces, e.g. /health)');
+/** Substring, or `/regex/flags` (flags i, m, s, u) as the probe reads it: a regex must compile here, not at 3 am. */
+const bodyMatch = z
+  .string()
+  .min(1)
+  .max(1000)
+  .superRefine((s, ctx) => {
+    const r = /^\/(.+)\/([imsu]*)$/s.exec(s);
+    if (!r) return;
+    try {
+      new RegExp(r[1], r[2]);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(e as Error).message}` });
+    }
+  });
+/** An etcd client URL (`http://127.0.0.1:2379`; the scheme may be left out, as the client allows). */
+const etcdEndpoint = z.string().superRefine((s, ctx) => {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : `http://${s}`;
+  httpUrl('an environment variable (the etcd client takes no credentials from the stack file)')
+    .safeParse(withScheme)
+    .error?.issues.forEach((i) => ctx.addIssue({ code: 'custom', message: i.message }));
+});
+/** What the controller reaches to learn whether it is itself cut off: an http(s) URL, or host:port for a TCP connect. */
+const canaryTarget = z.string().superRefine((s, ctx) => {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[^:/[\]]+:\d+$/.test(s)) {
+    httpUrl('an environment variable; canaries need no credentials')
+      .safeParse(s)
+      .error?.issues.forEach((i) => ctx.addIssue({ code: 'custom', message: i.message }));
+    return;
+  }
+  if (!parseHostPort(s, true)) ctx.addIssue({ code: 'custom', message: `expected an http(s) URL or host:port (IPv6 in brackets: [::1]:53, port 1-65535), found ${JSON.stringify(s)}` });
+});
 
 export const healthSchema = z
   .object({
     probe: z.enum(['http', 'tcp', 'dns']).default('http'),
-    interval: positiveDuration.default(10_000),
-    timeout: positiveDuration.default(2_000),
-    rise: z.number().int().min(1).default(2),
-    fall: z.number().int().min(1).default(3),
-    path: z.string().startsWith('/').default('/'),
-    host: z.string().optional(),
+    interval: interval.default(10_000),
+    timeout: timeout.default(2_000),
+    rise: z.number().int().min(1).max(100).default(2),
+    fall: z.number().int().min(1).max(100).default(3),
+    path: probePath.default('/'),
+    host: hostHeader.optional(),
     scheme: z.enum(['http', 'https']).default('http'),
-    port: z.number().int().min(1).max(65535).optional(),
-    expectStatus: z.array(z.number().int().min(100).max(599)).min(1).default([200]),
-    bodyMatch: z.string().optional(),
+    port: port.optional(),
+    expectStatus: z.array(z.number().int().min(100).max(599)).min(1).max(100).default([200]),
+    bodyMatch: bodyMatch.optional(),
     checkDigest: z.boolean().default(true),
-    tlsMinDays: z.number().int().min(0).default(7),
-    latencyBudget: positiveDuration.optional(),
+    tlsMinDays: z.number().int().min(0).max(3650).default(7),
+    latencyBudget: latencyBudget.optional(),
     jitter: z.number().min(0).max(0.5).default(0.1),
   })
   .strict();
@@ -48,19 +86,19 @@ export const healthSchema = z
 const mirrorHealthSchema = z
   .object({
     probe: z.enum(['http', 'tcp', 'dns']).optional(),
-    interval: positiveDuration.optional(),
-    timeout: positiveDuration.optional(),
-    rise: z.number().int().min(1).optional(),
-    fall: z.number().int().min(1).optional(),
-    path: z.string().startsWith('/').optional(),
-    host: z.string().optional(),
+    interval: interval.optional(),
+    timeout: timeout.optional(),
+    rise: z.number().int().min(1).max(100).optional(),
+    fall: z.number().int().min(1).max(100).optional(),
+    path: probePath.optional(),
+    host: hostHeader.optional(),
     scheme: z.enum(['http', 'https']).optional(),
-    port: z.number().int().min(1).max(65535).optional(),
-    expectStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
-    bodyMatch: z.string().optional(),
+    port: port.optional(),
+    expectStatus: z.array(z.number().int().min(100).max(599)).min(1).max(100).optional(),
+    bodyMatch: bodyMatch.optional(),
     checkDigest: z.boolean().optional(),
-    tlsMinDays: z.number().int().min(0).optional(),
-    latencyBudget: positiveDuration.optional(),
+    tlsMinDays: z.number().int().min(0).max(3650).optional(),
+    latencyBudget: latencyBudget.optional(),
     jitter: z.number().min(0).max(0.5).optional(),
   })
   .strict();
@@ -69,14 +107,13 @@ const mirrorSchema = z
   .object({
     name,
     provider: z.enum(MIRROR_PROVIDERS),
-    ipv4: ipv4.optional(),
-    ipv6: ipv6.optional(),
-    weight: z.number().int().min(0).default(1),
-    region: z.string().optional(),
-    size: z.string().optional(),
-    image: z.string().optional(),
-    sshUser: z.string().optional(),
-    sshKeyEnv: z.string().optional(),
+    ipv4: ipv4Address.optional(),
+    ipv6: ipv6Address.optional(),
+    region: word.optional(),
+    size: word.optional(),
+    image: word.optional(),
+    sshUser: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'expected a user name like deploy').optional(),
+    sshKeyEnv: envVarName.optional(),
     health: mirrorHealthSchema.optional(),
   })
   .strict()
@@ -106,31 +143,32 @@ const registrarSchema = z
     name,
     kind: z.enum(REGISTRAR_KINDS),
     domain: dnsName,
-    accountId: z.string().optional(),
+    accountId: word.optional(),
   })
   .strict();
 
 export const fleetSchema = z
   .object({
-    site: z.object({ name: z.string().min(1), contentDir: z.string().min(1) }).strict(),
+    site: z.object({ name: z.string().min(1).max(200), contentDir: z.string().min(1) }).strict(),
     domain: dnsName,
     alternateDomains: z.array(dnsName).default([]),
     mirrors: z.array(mirrorSchema).min(1, 'expected at least one mirror'),
     dnsProviders: z.array(dnsProviderSchema).min(1, 'expected at least one DNS provider'),
     registrars: z.array(registrarSchema).default([]),
     health: healthSchema.default(healthSchema.parse({})),
-    canaries: z.array(z.object({ target: z.string().min(1) }).strict()).default([]),
+    canaries: z.array(z.object({ target: canaryTarget }).strict()).default([]),
     policy: z
       .object({
-        ttl: z.number().int().min(1).default(60),
+        ttl: z.number().int().min(1).max(TTL_MAX_S, `expected a TTL of at most ${TTL_MAX_S} s (one week): resolvers cache no longer, and the TTL adds to every failover`).default(60),
         minHealthy: z.number().int().min(1).default(1),
         maxRemoveShare: z.number().min(0).max(1).default(0.5),
-        ownerId: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+        // it is written into a TXT marker (one string of at most 255 bytes) on every owned record set
+        ownerId: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'expected letters, digits, _ . - (at most 100)').optional(),
       })
       .strict()
       .default({ ttl: 60, minHealthy: 1, maxRemoveShare: 0.5 }),
     state: z
-      .object({ kind: z.enum(['file', 'etcd']).default('file'), path: z.string().default('.flotilla/state'), endpoints: z.array(z.string()).default([]) })
+      .object({ kind: z.enum(['file', 'etcd']).default('file'), path: z.string().min(1).default('.flotilla/state'), endpoints: z.array(etcdEndpoint).default([]) })
       .strict()
       .default({ kind: 'file', path: '.flotilla/state', endpoints: [] }),
     alerts: z
@@ -139,11 +177,11 @@ export const fleetSchema = z
           .array(
             z
               .object({
-                name: z.string().optional(),
-                url: z.string().url(),
+                name: z.string().min(1).max(100).optional(),
+                url: httpUrl('secretEnv (the HMAC secret)'),
                 kind: z.enum(['json', 'slack']).default('json'),
                 /** Environment variable holding the HMAC secret for `json` webhooks. */
-                secretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable').optional(),
+                secretEnv: envVarName.optional(),
               })
               .strict(),
           )
@@ -152,7 +190,7 @@ export const fleetSchema = z
       .strict()
       .default({ webhooks: [] }),
     server: z
-      .object({ listen: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8080), tokenEnv: z.string().default('FLOTILLA_API_TOKEN') })
+      .object({ listen: listenAddress.default('127.0.0.1'), port: port.default(8080), tokenEnv: envVarName.default('FLOTILLA_API_TOKEN') })
       .strict()
       .default({ listen: '127.0.0.1', port: 8080, tokenEnv: 'FLOTILLA_API_TOKEN' }),
   })
@@ -162,9 +200,22 @@ export const fleetSchema = z
     dupes(f.dnsProviders.map((p) => p.name), ['dnsProviders'], 'DNS provider', ctx);
     if (f.state.kind === 'etcd' && f.state.endpoints.length === 0)
       ctx.addIssue({ code: 'custom', path: ['state', 'endpoints'], message: 'state.kind etcd needs endpoints, e.g. [http://127.0.0.1:2379]' });
-    if (f.health.timeout > f.health.interval)
-      ctx.addIssue({ code: 'custom', path: ['health', 'timeout'], message: 'expected a timeout no longer than the interval' });
+    if (f.policy.minHealthy > f.mirrors.length)
+      ctx.addIssue({ code: 'custom', path: ['policy', 'minHealthy'], message: `expected at most the number of mirrors (${f.mirrors.length})` });
+    timingRules(f.health, ['health'], ctx);
+    f.mirrors.forEach((m, i) => {
+      const own = m.health ?? {};
+      // the fleet's own values are checked once, above; a mirror is checked where it changes one of them
+      if (own.interval !== undefined || own.timeout !== undefined || own.latencyBudget !== undefined) timingRules({ ...f.health, ...own }, ['mirrors', i, 'health'], ctx);
+    });
   });
+
+/** A probe is cut off at its timeout, so the timeout must fit the interval and a latency budget must fit the timeout. */
+function timingRules(h: { interval: number; timeout: number; latencyBudget?: number }, path: (string | number)[], ctx: z.RefinementCtx) {
+  if (h.timeout > h.interval) ctx.addIssue({ code: 'custom', path: [...path, 'timeout'], message: 'expected a timeout no longer than the interval' });
+  if (h.latencyBudget !== undefined && h.latencyBudget > h.timeout)
+    ctx.addIssue({ code: 'custom', path: [...path, 'latencyBudget'], message: 'expected a latency budget no longer than the timeout (a slower probe has already failed)' });
+}
 
 function dupes(names: string[], path: (string | number)[], what: string, ctx: z.RefinementCtx) {
   const seen = new Set<string>();

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { isMap, LineCounter, parseDocument } from 'yaml';
+import { isMap, LineCounter, parseDocument, visit } from 'yaml';
 import type { ZodError } from 'zod';
 import { ConfigError, type ConfigIssue } from '../domain/errors.ts';
 import type { FleetSpec } from '../domain/fleet-spec.ts';
@@ -64,9 +64,15 @@ function listStacks(dir: string): string[] {
   }
 }
 
+/**
+ * Aliases a stack file may expand, in all. A stack file needs a handful at most; the limit stops "billion laughs"
+ * (a few lines of nested aliases expanding to gigabytes) before it costs memory or time.
+ */
+const MAX_ALIAS_COUNT = 100;
+
 function parseYaml(file: string, text: string): unknown {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
@@ -77,7 +83,25 @@ function parseYaml(file: string, text: string): unknown {
     );
   }
   if (!isMap(doc.contents)) throw new ConfigError(file, [{ path: '(top)', message: 'expected a Pulumi stack file: a mapping with a `config:` key' }]);
-  return doc.toJS();
+  const unresolved: ConfigIssue[] = [];
+  visit(doc, {
+    Alias(_, node) {
+      if (node.resolve(doc) !== undefined) return;
+      const pos = lc.linePos(node.range?.[0] ?? 0);
+      unresolved.push({ path: `line ${pos.line}, column ${pos.col}`, message: `not valid YAML: the alias *${node.source} names no anchor (&${node.source}) set before it` });
+    },
+  });
+  if (unresolved.length > 0) throw new ConfigError(file, unresolved);
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    // the yaml package expands aliases only here, and throws a ReferenceError for a runaway expansion
+    const msg = String((e as Error)?.message ?? e).split('\n')[0];
+    const message = /excessive alias count/i.test(msg)
+      ? `too many YAML aliases to expand (the limit is ${MAX_ALIAS_COUNT}): the file looks like an alias bomb; write the values out`
+      : `the YAML cannot be read: ${msg}`;
+    throw new ConfigError(file, [{ path: '(aliases)', message }]);
+  }
 }
 
 function extractFleet(file: string, raw: unknown): { fleetRaw: unknown; issues: ConfigIssue[] } {
@@ -142,7 +166,15 @@ async function toSpec(file: string, projectDir: string, stack: string, f: FleetP
   if (!existsSync(contentDir) || !statSync(contentDir).isDirectory()) {
     throw new ConfigError(file, [{ path: `${FLEET_KEY}.site.contentDir`, message: `expected a directory with the site's files, found nothing at ${contentDir}` }]);
   }
-  const site = await digestSite(contentDir);
+  let site: Awaited<ReturnType<typeof digestSite>>;
+  try {
+    site = await digestSite(contentDir);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const where = err.path ? ` ${err.path}` : '';
+    const why = err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : (err.code ?? err.message);
+    throw new ConfigError(file, [{ path: `${FLEET_KEY}.site.contentDir`, message: `cannot read${where} (${why}): every file of the site must be readable by flotilla, which digests them all` }]);
+  }
   if (Object.keys(site.files).length === 0)
     throw new ConfigError(file, [{ path: `${FLEET_KEY}.site.contentDir`, message: `the directory ${contentDir} holds no files` }]);
   const { latencyBudget, interval, timeout, ...h } = f.health;
@@ -160,7 +192,7 @@ async function toSpec(file: string, projectDir: string, stack: string, f: FleetP
             Object.entries({ ...mh, intervalMs: mh.interval, timeoutMs: mh.timeout, latencyBudgetMs: mh.latencyBudget, interval: undefined, timeout: undefined, latencyBudget: undefined }).filter(([, v]) => v !== undefined),
           )
         : undefined;
-      return { name: m.name, provider: m.provider, ipv4: m.ipv4, ipv6: m.ipv6, weight: m.weight, settings, health };
+      return { name: m.name, provider: m.provider, ipv4: m.ipv4, ipv6: m.ipv6, settings, health: withDnsPort(f.health, health) };
     }),
     dnsProviders: f.dnsProviders,
     registrars: f.registrars.map((r) => ({ name: r.name, kind: r.kind, domain: r.domain, settings: (r.accountId ? { accountId: r.accountId } : {}) as Record<string, string> })),
@@ -171,4 +203,14 @@ async function toSpec(file: string, projectDir: string, stack: string, f: FleetP
     server: f.server,
     alerts: f.alerts,
   };
+}
+
+/**
+ * A dns probe with no port asks port 53, not the http default: the port is made explicit per mirror (not in the
+ * fleet's health, where a mirror switching back to http would inherit it).
+ */
+function withDnsPort(fleet: FleetParsed['health'], own: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  const probe = own?.probe ?? fleet.probe;
+  if (probe !== 'dns' || own?.port !== undefined || fleet.port !== undefined) return own;
+  return { ...own, port: 53 };
 }

@@ -2,7 +2,19 @@
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
 
-/** Parses a duration string to milliseconds; returns undefined when it is not one (callers word the error). */
+/** Node's timers fire after 1 ms when asked to wait longer than this (and warn): no timer may be given more. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The longest duration any text parses to: 100 years. Far above any setting, and far enough inside the range of
+ * `Date` (±8.64e15 ms) that `Date.now() + d` is always a valid date, whatever the caller does with it.
+ */
+export const MAX_DURATION_MS = 100 * 365 * 86_400_000;
+
+/**
+ * Parses a duration string to milliseconds; returns undefined when it is not one, or is longer than
+ * MAX_DURATION_MS (callers word the error; settings bound their own range further, see config/fleet-schema.ts).
+ */
 export function parseDuration(text: string): number | undefined {
   const s = text.trim();
   if (s === '' || s.startsWith('-')) return undefined;
@@ -14,6 +26,8 @@ export function parseDuration(text: string): number | undefined {
     consumed = PART.lastIndex;
   }
   if (consumed !== s.length) return undefined;
+  // digits enough to overflow to Infinity, or a span no clock can hold
+  if (!Number.isFinite(total) || total > MAX_DURATION_MS) return undefined;
   return Math.round(total);
 }
 

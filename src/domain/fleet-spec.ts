@@ -41,7 +41,6 @@ export interface MirrorSpec {
   /** Known address (ssh/local, or a deployed cloud host). Cloud hosts get theirs from the Pulumi outputs. */
   ipv4?: string;
   ipv6?: string;
-  weight: number;
   /** Provider settings (region, instanceType/serverType, image, ssh user, key env var...). */
   settings: Record<string, string | number | boolean>;
   health?: Partial<HealthSettings>;

@@ -1,21 +1,21 @@
 import { z } from 'zod';
+import { durationText, envVarName, hostPort, httpUrl, isHostName, listenAddress, port } from './setting-values.ts';
 
 /**
  * Settings of each DNS provider kind as written under `dnsProviders[i].settings` in a stack file.
  * Secrets are NEVER values here: each `*Env` field names the environment variable that holds the secret.
  * `endpoint`-style fields exist so tests can point a driver at a contract fake on loopback.
  */
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable, e.g. CF_API_TOKEN');
-const hostPort = z.string().regex(/^[^\s:]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/, 'host or host:port');
+const envName = envVarName;
 
 export const cloudflareSettings = z
   .object({
     tokenEnv: envName,
     accountId: z.string().optional(),
     /** API base URL; default https://api.cloudflare.com/client/v4 */
-    baseUrl: z.string().url().optional(),
-    /** Records per batch request (200 on Free, 3500 on paid plans). */
-    batchSize: z.number().int().positive().optional(),
+    baseUrl: httpUrl('tokenEnv').optional(),
+    /** Records per batch request (200 on Free, 3500 on paid plans: the API refuses more). */
+    batchSize: z.number().int().min(1).max(3500).optional(),
   })
   .strict();
 
@@ -25,7 +25,7 @@ export const route53Settings = z
     secretAccessKeyEnv: envName,
     region: z.string().default('us-east-1'),
     hostedZoneId: z.string().optional(),
-    endpoint: z.string().url().optional(),
+    endpoint: httpUrl('accessKeyIdEnv and secretAccessKeyEnv').optional(),
   })
   .strict();
 
@@ -33,19 +33,19 @@ export const hcloudSettings = z
   .object({
     tokenEnv: envName,
     /** default https://api.hetzner.cloud/v1 */
-    endpoint: z.string().url().optional(),
+    endpoint: httpUrl('tokenEnv').optional(),
   })
   .strict();
 
 export const powerdnsSettings = z
   .object({
-    url: z.string().url(),
+    url: httpUrl('apiKeyEnv'),
     apiKeyEnv: envName,
     serverId: z.string().default('localhost'),
     /** host:port of the server's DNS listener(s), for verification; defaults to the zone's NS set. */
     nameservers: z.array(hostPort).optional(),
     /** Per-request timeout of the API (default 10s). */
-    timeout: z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'a duration like 500ms or 10s').optional(),
+    timeout: durationText(10, 300_000).optional(),
   })
   .strict();
 
@@ -53,20 +53,20 @@ export const rfc2136Settings = z
   .object({
     /** Primary server receiving UPDATE and AXFR, host:port. */
     server: hostPort,
-    tsigKeyName: z.string(),
+    tsigKeyName: z.string().refine(isHostName, 'expected a TSIG key name: a domain-style name like flotilla-key'),
     tsigAlgorithm: z.enum(['hmac-sha256', 'hmac-sha512', 'hmac-sha1']).default('hmac-sha256'),
     tsigSecretEnv: envName,
     nameservers: z.array(hostPort).optional(),
     /** UDP/TCP timeout per message. */
-    timeout: z.string().default('5s'),
+    timeout: durationText(10, 300_000).default('5s'),
   })
   .strict();
 
 export const localSettings = z
   .object({
     /** Address the embedded DNS server listens on (loopback for the demo). */
-    listen: z.string().default('127.0.0.1'),
-    port: z.number().int().min(0).max(65535).default(5353),
+    listen: listenAddress.default('127.0.0.1'),
+    port: port.default(5353),
     /** Directory holding the zone files the embedded server serves; default <state.path>/zones. */
     zoneDir: z.string().optional(),
     nameservers: z.array(hostPort).optional(),

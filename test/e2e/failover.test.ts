@@ -86,7 +86,7 @@ describe('controller e2e: real mirrors, embedded + BIND + PowerDNS', { timeout: 
       site: { name: 'sample', contentDir, digest: site.digest, files: site.files },
       domain: ZONE,
       alternateDomains: [],
-      mirrors: NAMES.map((n, i) => ({ name: n, provider: 'local', ipv4: IPS[i], weight: 1, settings: {}, health: { port: ports[i] } })),
+      mirrors: NAMES.map((n, i) => ({ name: n, provider: 'local', ipv4: IPS[i], settings: {}, health: { port: ports[i] } })),
       dnsProviders: [
         { name: 'embedded', kind: 'local', settings: { listen: '127.0.0.1', port: embedded.port, zoneDir: join(stateDir, 'zones') } },
         { name: 'bind', kind: 'rfc2136', settings: { server: bind.address, tsigKeyName: bind.keyName, tsigSecretEnv: 'E2E_TSIG' } },

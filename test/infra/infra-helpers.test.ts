@@ -32,7 +32,7 @@ const site: WebServerSetup = {
   serverNames: ['example.org'],
   files: [{ path: '/index.html', content: Buffer.from('<h1>hi</h1>') }],
 };
-const mirror = (over: Partial<MirrorSpec>): MirrorSpec => ({ name: 'm1', provider: 'aws', weight: 1, settings: {}, ...over });
+const mirror = (over: Partial<MirrorSpec>): MirrorSpec => ({ name: 'm1', provider: 'aws', settings: {}, ...over });
 
 describe('placeholders and record values', () => {
   it('parses what desiredRecords emits, and nothing else', () => {

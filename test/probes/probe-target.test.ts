@@ -27,7 +27,7 @@ function spec(over: Partial<FleetSpec['health']> = {}): FleetSpec {
     server: { listen: '127.0.0.1', port: 0, tokenEnv: 'T' },
   };
 }
-const mirror = (m: Partial<MirrorSpec> = {}): MirrorSpec => ({ name: 'a', provider: 'local', ipv4: '192.0.2.1', weight: 1, settings: {}, ...m });
+const mirror = (m: Partial<MirrorSpec> = {}): MirrorSpec => ({ name: 'a', provider: 'local', ipv4: '192.0.2.1', settings: {}, ...m });
 
 describe('probeTargetFor', () => {
   it('takes the fleet defaults: address, port 80, Host = domain, digest of the path', () => {

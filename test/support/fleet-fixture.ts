@@ -6,7 +6,6 @@ export function fleetFixture(over: Partial<FleetSpec> = {}, mirrorCount = 3): Fl
     name: `m${i}`,
     provider: 'local',
     ipv4: `127.0.0.${11 + i}`,
-    weight: 1,
     settings: {},
   }));
   return {

@@ -3,6 +3,7 @@ import { startAlerts } from '../../controller/alerts.ts';
 import { FlotillaError } from '../../domain/errors.ts';
 import { buildController, startEmbeddedServers } from '../runtime.ts';
 import { specFrom, stackOptions, type StackOpts } from '../common.ts';
+import { listenFailure } from '../listen-failure.ts';
 
 export function registerDaemon(program: Command): void {
   stackOptions(program.command('daemon'))
@@ -12,7 +13,7 @@ export function registerDaemon(program: Command): void {
     .action(async (o: StackOpts & { http: boolean }) => {
       const spec = await specFrom(o);
       const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-      const dns = await startEmbeddedServers(spec);
+      const dns = await startEmbeddedServers(spec, spec.file);
       for (const s of dns) log(`embedded DNS server on ${s.address}`);
       const controller = await buildController(spec, { log });
       controller.on('audit', (e) => log(`${e.kind}: ${e.message}`));
@@ -20,9 +21,15 @@ export function registerDaemon(program: Command): void {
       await controller.start();
       if (o.http) {
         const { startHttpServer } = await import('../../server/http-server.ts');
-        const server = await startHttpServer({ controller, listen: spec.server.listen, port: spec.server.port, token: process.env[spec.server.tokenEnv], log });
-        http = server;
-        log(`status page ${server.url}/`);
+        try {
+          http = await startHttpServer({ controller, listen: spec.server.listen, port: spec.server.port, token: process.env[spec.server.tokenEnv], log });
+        } catch (e) {
+          // a port taken or an address not on this host: undo what started, then say which setting to change
+          await controller.stop();
+          await Promise.all(dns.map((s) => s.close()));
+          throw listenFailure(e, { file: spec.file, setting: 'server', what: 'the status page / API', listen: spec.server.listen, port: spec.server.port }) ?? e;
+        }
+        log(`status page ${http.url}/`);
       }
       const hooks = spec.alerts?.webhooks ?? [];
       const alerts = hooks.length > 0
