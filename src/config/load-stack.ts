@@ -83,15 +83,18 @@ function parseYaml(file: string, text: string): unknown {
     );
   }
   if (!isMap(doc.contents)) throw new ConfigError(file, [{ path: '(top)', message: 'expected a Pulumi stack file: a mapping with a `config:` key' }]);
-  const unresolved: ConfigIssue[] = [];
+  const badAliases: ConfigIssue[] = [];
   visit(doc, {
-    Alias(_, node) {
-      if (node.resolve(doc) !== undefined) return;
+    Alias(_, node, ancestors) {
+      const target = node.resolve(doc);
       const pos = lc.linePos(node.range?.[0] ?? 0);
-      unresolved.push({ path: `line ${pos.line}, column ${pos.col}`, message: `not valid YAML: the alias *${node.source} names no anchor (&${node.source}) set before it` });
+      const at = `line ${pos.line}, column ${pos.col}`;
+      if (target === undefined) badAliases.push({ path: at, message: `not valid YAML: the alias *${node.source} names no anchor (&${node.source}) set before it` });
+      // a value that contains itself has no end: nothing can read it
+      else if (ancestors.includes(target as never)) badAliases.push({ path: at, message: `the alias *${node.source} is inside the value it names (a circular reference)` });
     },
   });
-  if (unresolved.length > 0) throw new ConfigError(file, unresolved);
+  if (badAliases.length > 0) throw new ConfigError(file, badAliases);
   try {
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e) {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { REPO, runCli } from '../support/run-cli.ts';
+import { BIN, REPO, runCli, type CliResult } from '../support/run-cli.ts';
 
 /** A project dir holding a copy of the local stack with one edit applied. */
 function project(edit: (yaml: string) => string): string {
@@ -21,6 +22,28 @@ function assertUserError(r: { code: number; stderr: string }, ...needles: string
   for (const n of needles) assert.ok(r.stderr.includes(n), `stderr lacks ${JSON.stringify(n)}:\n${r.stderr}`);
   assert.ok(!/\n\s+at .*\(.*:\d+:\d+\)/.test(r.stderr), `stack trace printed:\n${r.stderr}`);
   assert.ok(r.stderr.includes('Pulumi.t.yaml'), 'names the file');
+}
+
+/**
+ * The CLI as a user without the right to read other people's files. Tests run as root here, and root reads a
+ * mode-000 file: drop the two capabilities that let it (setpriv, util-linux) so the read fails as it would for them.
+ */
+function runUnprivileged(args: string[], cwd: string): Promise<CliResult> {
+  const root = process.getuid?.() === 0;
+  const [cmd, argv] = root ? ['setpriv', ['--bounding-set=-dac_override,-dac_read_search', '--inh-caps=-all', process.execPath, BIN, ...args]] : [process.execPath, [BIN, ...args]];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv as string[], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(t);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
 }
 
 describe('flotilla validate', () => {
@@ -73,6 +96,47 @@ describe('flotilla validate', () => {
     assert.match(r.stderr, /stack file not found.*local/);
     const dir = project((y) => y + '\n  bad: [unclosed\n');
     assertUserError(await runCli(['validate', '--stack', 't'], { cwd: dir }), 'line', 'not valid YAML');
+  });
+
+  it('a malformed IPv6 address is refused by validate and plan alike (path and what was expected)', async () => {
+    const dir = project((y) => y.replace('{ name: local-b, provider: local, ipv4: 127.0.0.12 }', '{ name: local-b, provider: local, ipv6: "1:2:3:4:5:6:7:8::9" }'));
+    for (const cmd of ['validate', 'plan']) assertUserError(await runCli([cmd, '--stack', 't'], { cwd: dir }), 'flotilla:fleet.mirrors[1].ipv6', 'expected an IPv6 address', '1:2:3:4:5:6:7:8::9');
+  });
+
+  it('values no timer, socket or resolver can take are refused: huge durations, TTL, canary ports and targets', async () => {
+    const dir = project((y) =>
+      y.replace('interval: 250ms', 'interval: 25d').replace('ttl: 5', 'ttl: 4294967296').replace('- target: 127.0.0.1:5353', '- target: 127.0.0.1:99999\n      - target: "::::"\n      - target: "http://[::1"'),
+    );
+    assertUserError(await runCli(['validate', '--stack', 't'], { cwd: dir }), 'health.interval', 'policy.ttl', 'canaries[0].target', 'canaries[1].target', 'canaries[2].target');
+  });
+
+  it('a secret pasted into tokenEnv is refused and never printed', async () => {
+    const secret = 'ghp_R2d2C3poBB8Luke0Leia1Han2Solo3Chewie';
+    const dir = project((y) => y.replace('    server:\n', `    server:\n      tokenEnv: ${secret}\n`));
+    const r = await runCli(['validate', '--stack', 't'], { cwd: dir });
+    assertUserError(r, 'flotilla:fleet.server.tokenEnv', 'NAME of an environment variable');
+    assert.ok(!(r.stderr + r.stdout).includes(secret.slice(4)), r.stderr);
+  });
+
+  it('weight, never honoured by the planner, is now an unknown key', async () => {
+    const dir = project((y) => y.replace('{ name: local-a, provider: local, ipv4: 127.0.0.11 }', '{ name: local-a, provider: local, ipv4: 127.0.0.11, weight: 3 }'));
+    assertUserError(await runCli(['validate', '--stack', 't'], { cwd: dir }), 'flotilla:fleet.mirrors[0].weight', 'unknown key');
+  });
+
+  it('an alias bomb and an unresolved alias are clear errors naming the file', async () => {
+    const levels = ['  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let i = 1; i < 12; i++) levels.push(`  l${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(', ')}]`);
+    const bomb = project((y) => y.replace('config:\n', `config:\n${levels.join('\n')}\n`));
+    assertUserError(await runCli(['validate', '--stack', 't'], { cwd: bomb, timeoutMs: 20_000 }), 'alias bomb');
+    const dangling = project((y) => y.replace('      rise: 2', '      rise: *two'));
+    assertUserError(await runCli(['validate', '--stack', 't'], { cwd: dangling }), 'line ', 'alias *two names no anchor');
+  });
+
+  it('an unreadable file in contentDir is a clear error naming it', async () => {
+    const dir = project((y) => y);
+    writeFileSync(join(dir, 'site', 'secret.html'), 'x');
+    chmodSync(join(dir, 'site', 'secret.html'), 0o000);
+    assertUserError(await runUnprivileged(['validate', '--stack', 't'], dir), 'flotilla:fleet.site.contentDir', 'secret.html', 'permission denied');
   });
 
   it('validate without a stack is a usage error', async () => {

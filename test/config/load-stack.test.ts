@@ -75,6 +75,13 @@ describe('loadStack: hostile YAML', () => {
     assert.match(e.issues[0].message, /alias \*nowhere names no anchor/);
   });
 
+  it('an alias inside the value it names (a circular reference) is refused, not followed forever', async () => {
+    const file = stackFile((y) => y.replace('  flotilla:fleet:\n', '  flotilla:fleet: &fleet\n').replace('      rise: 2', '      rise: *fleet'));
+    const e = await configError(file);
+    assert.match(e.issues[0].path, /^line \d+, column \d+$/);
+    assert.match(e.issues[0].message, /circular reference/);
+  });
+
   it('aliases used as intended still work', async () => {
     const file = stackFile((y) => y.replace('      rise: 2', '      rise: &two 2\n      fall: *two').replace('      fall: 3\n', ''));
     const spec = await loadStack({ file });
