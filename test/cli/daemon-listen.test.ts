@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -6,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../support/ports.ts';
-import { REPO, runCli, type CliResult } from '../support/run-cli.ts';
+import { BIN, REPO, runCli, type CliResult } from '../support/run-cli.ts';
 
 /** `flotilla daemon` whose ports are taken: a clear error naming the setting, exit 2, no stack trace, no process left. */
 describe('flotilla daemon: an address it cannot listen on', { timeout: 120_000 }, () => {
@@ -68,6 +69,27 @@ describe('flotilla daemon: an address it cannot listen on', { timeout: 120_000 }
     assertListenError(await daemon(), 'dnsProviders[0].settings.port', `127.0.0.1:${dnsPort}`, 'already in use');
   });
 
+  it('a privileged port without the right to bind it', async (t) => {
+    const start = Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'));
+    if (start === 0) return t.skip('every port is unprivileged on this host');
+    const low = await freeLowPort(Math.min(start, 1024) - 1);
+    stack({ dnsPort: await freePort(), httpPort: low });
+    // root may bind it: drop the capability that allows it, as an ordinary user lacks it
+    const argv = [process.execPath, BIN, 'daemon', '--stack', 'l'];
+    const [cmd, args] = process.getuid?.() === 0 ? ['setpriv', ['--bounding-set=-net_bind_service', '--inh-caps=-all', ...argv]] : [argv[0], argv.slice(1)];
+    const r = await new Promise<CliResult>((resolve, reject) => {
+      const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      child.once('error', reject);
+      child.once('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
+    });
+    assertListenError(r, 'server.port', `127.0.0.1:${low}`, 'permission denied', 'above 1023');
+  });
+
   it('a listen address that is not an IP address is refused before anything starts', async () => {
     stack({ dnsListen: 'dns.example.org', dnsPort: await freePort(), httpPort: await freePort() });
     const r = await daemon();
@@ -75,3 +97,17 @@ describe('flotilla daemon: an address it cannot listen on', { timeout: 120_000 }
     assert.equal(r.stdout, '', 'nothing started');
   });
 });
+
+/** A port below `from`+1 that nothing listens on at 127.0.0.1 (tried by binding it, then let go). */
+async function freeLowPort(from: number): Promise<number> {
+  if (process.getuid?.() !== 0) return from; // an ordinary user cannot bind it to check, and neither can the daemon
+  for (let p = from; p > from - 100; p--) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(p, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (ok) return p;
+  }
+  throw new Error('no free privileged port on 127.0.0.1');
+}
