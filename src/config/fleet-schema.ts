@@ -1,6 +1,8 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.ts';
 import { DNS_PROVIDER_KINDS, MIRROR_PROVIDERS, REGISTRAR_KINDS } from '../domain/fleet-spec.ts';
+import { IANA_DNS_BOOTSTRAP, ROOT_SERVERS } from '../domain/delegation-defaults.ts';
 import { providerSettingsSchemas } from '../domain/provider-settings.ts';
 
 /** zod schema of `flotilla:fleet` in a stack file. Unknown keys are errors everywhere: typos must not pass. */
@@ -22,6 +24,9 @@ const dnsName = z
 const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'expected an IPv4 address');
 const ipv6 = z.string().regex(/^[0-9a-fA-F:]+$/, 'expected an IPv6 address').refine((s) => s.includes(':'), 'expected an IPv6 address');
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a short name: lower-case letters, digits and dashes');
+const hostPort = z
+  .string()
+  .refine((s) => /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)(:\d{1,5})?$/.test(s) && isIpHostPort(s), 'expected an IP address, optionally with :port (e.g. 192.0.2.53 or 127.0.0.1:5300)');
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 export const healthSchema = z
@@ -110,6 +115,19 @@ const registrarSchema = z
   })
   .strict();
 
+const delegationSchema = z
+  .object({
+    parents: z.array(hostPort).max(20).default([]),
+    roots: z.array(hostPort).min(1).max(50).default([...ROOT_SERVERS]),
+    nameserverPort: z.number().int().min(1).max(65535).default(53),
+    nameservers: z.record(z.string(), z.array(dnsName).min(1).max(20)).default({}),
+    resolver: hostPort.optional(),
+    rdapBootstrap: z.string().min(1).default(IANA_DNS_BOOTSTRAP),
+    expiryWarnDays: z.number().int().min(0).max(3650).default(30),
+    timeout: positiveDuration.refine((ms) => ms <= 60_000, 'expected at most 60s').default(2_000),
+  })
+  .strict();
+
 export const fleetSchema = z
   .object({
     site: z.object({ name: z.string().min(1), contentDir: z.string().min(1) }).strict(),
@@ -151,6 +169,7 @@ export const fleetSchema = z
       })
       .strict()
       .default({ webhooks: [] }),
+    delegation: delegationSchema.default(delegationSchema.parse({})),
     server: z
       .object({ listen: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8080), tokenEnv: z.string().default('FLOTILLA_API_TOKEN') })
       .strict()
@@ -165,6 +184,13 @@ export const fleetSchema = z
     if (f.health.timeout > f.health.interval)
       ctx.addIssue({ code: 'custom', path: ['health', 'timeout'], message: 'expected a timeout no longer than the interval' });
   });
+
+/** `ip`, `ip:port` or `[v6]:port` with a real IP and a port in range. */
+function isIpHostPort(s: string): boolean {
+  const b = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  const [host, port] = b ? [b[1], b[2]] : isIP(s) ? [s, undefined] : [s.slice(0, s.lastIndexOf(':')), s.slice(s.lastIndexOf(':') + 1)];
+  return isIP(host) !== 0 && (port === undefined || (Number(port) >= 1 && Number(port) <= 65535));
+}
 
 function dupes(names: string[], path: (string | number)[], what: string, ctx: z.RefinementCtx) {
   const seen = new Set<string>();

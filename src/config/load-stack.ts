@@ -170,5 +170,6 @@ async function toSpec(file: string, projectDir: string, stack: string, f: FleetP
     state: { ...f.state, path: resolve(projectDir, f.state.path) },
     server: f.server,
     alerts: f.alerts,
+    delegation: { ...f.delegation, timeoutMs: f.delegation.timeout, rdapBootstrap: /^https?:\/\//.test(f.delegation.rdapBootstrap) ? f.delegation.rdapBootstrap : resolve(projectDir, f.delegation.rdapBootstrap) },
   };
 }

@@ -71,13 +71,12 @@ const norm = (n: string) => n.toLowerCase().replace(/\.$/, '');
 
 export function classifyDelegation(o: DelegationObservation): DelegationVerdict {
   const reasons: string[] = [];
-  const ours = new Map<string, string>();
-  for (const p of o.expected) for (const n of p.nameservers) ours.set(norm(n), p.provider);
+  const ours = new Set(o.expected.flatMap((p) => p.nameservers.map(norm)));
   const answered = o.parent.filter((a): a is Extract<ParentAnswer, { ok: true }> => a.ok);
   const parentNs = [...new Set(answered.flatMap((a) => a.ns.map(norm)))].sort();
   const foreignNs = parentNs.filter((n) => !ours.has(n));
-  const missingNs = [...ours.keys()].filter((n) => !parentNs.includes(n)).sort();
-  const nsVerdicts = nameserverVerdicts(o, ours, new Set(parentNs));
+  const missingNs = [...ours].filter((n) => !parentNs.includes(n)).sort();
+  const nsVerdicts = nameserverVerdicts(o, new Set(parentNs));
   const providers: ProviderVerdict[] = o.expected.map((p) => {
     const mine = nsVerdicts.filter((v) => v.provider === p.provider);
     const delegated = mine.filter((v) => v.delegated);
@@ -126,30 +125,34 @@ export function classifyDelegation(o: DelegationObservation): DelegationVerdict 
   return { zone: norm(o.zone), state, lost, reasons, parentNs, foreignNs, missingNs, providers };
 }
 
-function nameserverVerdicts(o: DelegationObservation, ours: Map<string, string>, delegated: Set<string>): NameserverVerdict[] {
+function nameserverVerdicts(o: DelegationObservation, delegated: Set<string>): NameserverVerdict[] {
   const byName = new Map(o.soa.map((s) => [norm(s.nameserver), s]));
-  // a nameserver behind the others of its provider (a secondary that missed a NOTIFY) is lame too
-  const bestSerial = new Map<string, number>();
-  for (const [name, s] of byName) {
-    const p = ours.get(name);
-    if (p === undefined || !s.ok || s.serial === undefined) continue;
-    const cur = bestSerial.get(p);
-    if (cur === undefined || serialBehind(cur, s.serial)) bestSerial.set(p, s.serial);
-  }
-  const names = [...new Set([...ours.keys(), ...delegated])].sort();
-  return names.map((name) => {
+  const verdict = (name: string, provider: string | undefined, best: number | undefined): NameserverVerdict => {
     const s = byName.get(name);
-    const provider = ours.get(name);
     const base = { name, provider, delegated: delegated.has(name), address: s?.address, serial: s?.serial };
     if (!s) return { ...base, answering: false, reason: 'not asked' };
     if (!s.ok) return { ...base, answering: false, reason: s.error ?? 'no answer' };
     if (s.rcode !== undefined && LAME_RCODES.has(s.rcode)) return { ...base, answering: false, reason: `answers ${s.rcode}` };
     if (s.authoritative === false) return { ...base, answering: false, reason: 'not authoritative for the zone' };
     if (s.serial === undefined) return { ...base, answering: false, reason: 'no SOA in the answer' };
-    const best = provider === undefined ? undefined : bestSerial.get(provider);
+    // a nameserver behind the others of its provider (a secondary that missed a NOTIFY) is lame too
     if (best !== undefined && serialBehind(s.serial, best)) return { ...base, answering: false, reason: `stale: serial ${s.serial}, its provider's other servers have ${best}` };
     return { ...base, answering: true, reason: `serial ${s.serial}` };
-  });
+  };
+  const out: NameserverVerdict[] = [];
+  const ours = new Set<string>();
+  for (const p of o.expected) {
+    const names = [...new Set(p.nameservers.map(norm))].sort();
+    let best: number | undefined;
+    for (const n of names) {
+      ours.add(n);
+      const s = byName.get(n);
+      if (s?.ok && s.serial !== undefined && (best === undefined || serialBehind(best, s.serial))) best = s.serial;
+    }
+    for (const n of names) out.push(verdict(n, p.provider, best));
+  }
+  for (const n of [...delegated].sort()) if (!ours.has(n)) out.push(verdict(n, undefined, undefined));
+  return out;
 }
 
 /** RFC 1982 serial arithmetic: a is behind b. */

@@ -72,8 +72,18 @@ async function askSoa(name: string, glue: string[] | undefined, resolve: (n: str
   return last!;
 }
 
-async function systemResolve(name: string): Promise<string[]> {
+/** Addresses of a name through the system's resolver (for nameservers without glue). */
+export async function systemResolve(name: string): Promise<string[]> {
   const r = new Resolver({ timeout: 2000, tries: 2 });
   const [v4, v6] = await Promise.all([r.resolve4(name).catch(() => [] as string[]), r.resolve6(name).catch(() => [] as string[])]);
   return [...v4, ...v6];
+}
+
+/** Addresses of a name, asked of one recursive resolver (`host:port`) with the project's own DNS client. */
+export async function resolveVia(resolver: string, name: string, timeoutMs: number): Promise<string[]> {
+  const [v4, v6] = await Promise.all(['A', 'AAAA'].map((type) => queryDns({ server: resolver, name, type, timeoutMs, recursion: true })));
+  const pick = (r: DnsQueryResult, type: string) => (r.ok ? r.answers.filter((a) => a.type === type).map((a) => a.value) : []);
+  const out = [...pick(v4, 'A'), ...pick(v6, 'AAAA')];
+  if (out.length === 0 && !v4.ok) throw new Error(v4.error);
+  return out;
 }

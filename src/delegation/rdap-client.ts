@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { rdapBaseFor, registryStatusOf, type RegistryStatus } from './registry-status.ts';
 
-export const IANA_DNS_BOOTSTRAP = 'https://data.iana.org/rdap/dns.json';
+export { IANA_DNS_BOOTSTRAP } from '../domain/delegation-defaults.ts';
 
 export interface RdapOptions {
   /** URL or file path of the bootstrap registry (IANA's by default). */

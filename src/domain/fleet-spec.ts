@@ -97,6 +97,25 @@ export interface WebhookSpec {
   secretEnv?: string;
 }
 
+/** How the delegation of every domain is watched at its parent zone and its registry. */
+export interface DelegationSpec {
+  /** The parent zone's servers (`host` or `host:port`); empty = found by walking down from `roots`. */
+  parents: string[];
+  /** Where the walk starts (the root servers by default). */
+  roots: string[];
+  /** Port the delegated nameservers answer on: 53 in the world. */
+  nameserverPort: number;
+  /** NS names of each DNS provider (by provider name); default: the provider's nameservers that are names. */
+  nameservers: Record<string, string[]>;
+  /** A resolver (`host:port`) for nameserver names without glue; default the system's. */
+  resolver?: string;
+  /** RDAP bootstrap registry, URL or file (RFC 9224); IANA's by default. */
+  rdapBootstrap: string;
+  /** Alert this many days before the registration expires. */
+  expiryWarnDays: number;
+  timeoutMs: number;
+}
+
 export interface FleetSpec {
   stack: string;
   site: {
@@ -117,6 +136,8 @@ export interface FleetSpec {
   policy: PolicySpec;
   state: StateSpec;
   server: ServerSpec;
+  /** Always set by the stack loader; optional for specs built in code (tests, benches). */
+  delegation?: DelegationSpec;
   /** Where flips, fail-open, fail-static, apply errors and overrides are announced. Optional: none by default. */
   alerts?: { webhooks: WebhookSpec[] };
 }

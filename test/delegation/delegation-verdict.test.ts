@@ -94,4 +94,10 @@ describe('classifyDelegation', () => {
     assert.equal(v.lost, true);
     assert.equal(v.state, 'lame-provider');
   });
+
+  it('two providers listing one nameserver name both get their verdict', () => {
+    const shared = [{ provider: 'a', nameservers: ['ns.shared.test'] }, { provider: 'b', nameservers: ['ns.shared.test'] }];
+    const v = classifyDelegation({ zone: 'drill.test', expected: shared, parent: [{ server: 'p', ok: true, rcode: 'NOERROR', ns: ['ns.shared.test'], ds: [] }], soa: [{ nameserver: 'ns.shared.test', ok: true, rcode: 'NOERROR', authoritative: true, serial: 1 }] });
+    assert.deepEqual(v.providers.map((p) => [p.provider, p.state, p.nameservers.length]), [['a', 'answering', 1], ['b', 'answering', 1]]);
+  });
 });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { classifyDelegation } from '../../src/delegation/delegation-verdict.ts';
 import { observeDelegation } from '../../src/delegation/delegation-watch.ts';
+import { findParentServers } from '../../src/delegation/find-parent.ts';
 import { nsupdate, startBind, type DnsServerHandle } from '../support/bind-server.ts';
 import { startPdnsServer, type PdnsServer } from '../support/pdns-server.ts';
 import { freePort } from '../support/ports.ts';
@@ -49,6 +50,15 @@ describe('delegation watch (real parent and child servers)', () => {
     assert.deepEqual(v.parentNs, ['ns1.bind.drill.test', 'ns1.pdns.drill.test']);
     assert.deepEqual(v.providers.map((p) => [p.provider, p.state]), [['bind', 'answering'], ['pdns', 'answering']]);
     assert.equal(v.providers[1].nameservers[0].address, `127.0.3.2:${port}`);
+  });
+
+  it('finds the parent by asking from the roots (a dead root is skipped; here the parent is its own root)', async () => {
+    const dead = `127.0.0.1:${await freePort()}`;
+    const r = await findParentServers(ZONE, [dead, parent.address], { timeoutMs: 300, resolveName: async () => [] });
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.deepEqual(r.ok && r.servers, [dead, parent.address]);
+    const none = await findParentServers(ZONE, [dead], { timeoutMs: 300, resolveName: async () => [] });
+    assert.equal(none.ok, false);
   });
 
   it('a provider deletes the zone: that provider is lame, the domain is not lost', async () => {

@@ -3,6 +3,7 @@ import { registerApply } from './apply.ts';
 import { registerCheck } from './check.ts';
 import { registerDaemon } from './daemon.ts';
 import { registerDemo } from './demo.ts';
+import { registerDomains } from './domains.ts';
 import { registerHistory } from './history.ts';
 import { registerOverrides } from './overrides.ts';
 import { registerPlan } from './plan.ts';
@@ -23,4 +24,5 @@ export function registerCommands(program: Command): void {
   registerRecords(program);
   registerOverrides(program);
   registerDemo(program);
+  registerDomains(program);
 }
