@@ -5,6 +5,7 @@ import { registerDaemon } from './daemon.ts';
 import { registerDemo } from './demo.ts';
 import { registerDomains } from './domains.ts';
 import { registerHistory } from './history.ts';
+import { registerManifest } from './manifest.ts';
 import { registerOverrides } from './overrides.ts';
 import { registerPlan } from './plan.ts';
 import { registerPulumi } from './pulumi.ts';
@@ -25,4 +26,5 @@ export function registerCommands(program: Command): void {
   registerOverrides(program);
   registerDemo(program);
   registerDomains(program);
+  registerManifest(program);
 }
