@@ -9,6 +9,8 @@ export interface DomainReport {
   zone: string;
   /** The parent servers asked, or why none could be found. */
   parents: string[];
+  /** Our providers and their NS names for this zone, as compared. */
+  expected: { provider: string; nameservers: string[] }[];
   verdict: DelegationVerdict;
   registry: RdapResult;
 }
@@ -40,7 +42,7 @@ export async function checkDomains(spec: FleetSpec, d: DelegationSpec, o: CheckD
       }
       const observation = await observeDelegation({ zone, expected, parents, nameserverPort: d.nameserverPort, timeoutMs: d.timeoutMs, resolveName, signal: o.signal });
       if (parentError) observation.parent = [{ server: 'roots', ok: false, error: parentError }];
-      return { zone, parents, verdict: classifyDelegation(observation) };
+      return { zone, parents, expected, verdict: classifyDelegation(observation) };
     }),
   );
   const registry = await rdap;

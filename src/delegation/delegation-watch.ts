@@ -33,7 +33,12 @@ export async function observeDelegation(o: DelegationWatchOptions): Promise<Dele
     }),
   );
   const names = new Set<string>([...o.expected.flatMap((p) => p.nameservers), ...parent.flatMap((p) => (p.ok ? p.ns : []))].map((n) => n.toLowerCase().replace(/\.$/, '')));
-  const resolve = o.resolveName ?? systemResolve;
+  const port = o.nameserverPort ?? 53;
+  const zone = o.zone.toLowerCase().replace(/\.$/, '');
+  const glued = [...names].filter((n) => glue.has(n));
+  const inZoneServers = glued.flatMap((n) => glue.get(n)!.map((a) => withPort(a, port)));
+  // a name inside the zone without glue (a provider pruned from the delegation) is asked of the zone's own servers
+  const resolve = async (n: string) => (n === zone || n.endsWith(`.${zone}`)) && inZoneServers.length > 0 ? addressesFrom(inZoneServers, n, o.timeoutMs) : (o.resolveName ?? systemResolve)(n);
   const soa = await Promise.all([...names].map((n) => askSoa(n, glue.get(n), resolve, o)));
   return { zone: o.zone, expected: o.expected, parent, expectedDs: o.expectedDs, soa };
 }
@@ -59,7 +64,7 @@ async function askSoa(name: string, glue: string[] | undefined, resolve: (n: str
   // the nameserver answers if any of its addresses does
   let last: SoaAnswer | undefined;
   for (const a of addresses) {
-    const address = isIP(a) === 6 ? `[${a}]:${port}` : `${a}:${port}`;
+    const address = withPort(a, port);
     const r = await queryDns({ server: address, name: o.zone, type: 'SOA', timeoutMs: o.timeoutMs, signal: o.signal });
     if (!r.ok) {
       last = { nameserver: name, address, ok: false, error: r.error };
@@ -86,4 +91,18 @@ export async function resolveVia(resolver: string, name: string, timeoutMs: numb
   const out = [...pick(v4, 'A'), ...pick(v6, 'AAAA')];
   if (out.length === 0 && !v4.ok) throw new Error(v4.error);
   return out;
+}
+
+function withPort(a: string, port: number): string {
+  return isIP(a) === 6 ? `[${a}]:${port}` : `${a}:${port}`;
+}
+
+/** A and AAAA of `name` from the first of `servers` that answers it authoritatively. */
+async function addressesFrom(servers: readonly string[], name: string, timeoutMs: number): Promise<string[]> {
+  for (const server of servers) {
+    const rs = await Promise.all(['A', 'AAAA'].map((type) => queryDns({ server, name, type, timeoutMs })));
+    const out = rs.flatMap((r) => (r.ok && r.authoritative ? r.answers.filter((a) => (a.type === 'A' || a.type === 'AAAA') && a.name === name).map((a) => a.value) : []));
+    if (out.length > 0) return out;
+  }
+  return [];
 }
