@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseDuration } from '../domain/duration.ts';
 import { DNS_PROVIDER_KINDS, MIRROR_PROVIDERS, REGISTRAR_KINDS } from '../domain/fleet-spec.ts';
 import { IANA_DNS_BOOTSTRAP, ROOT_SERVERS } from '../domain/delegation-defaults.ts';
+import { rfc2136RegistrarSettings } from '../domain/registrar-settings.ts';
 import { providerSettingsSchemas } from '../domain/provider-settings.ts';
 
 /** zod schema of `flotilla:fleet` in a stack file. Unknown keys are errors everywhere: typos must not pass. */
@@ -112,8 +113,16 @@ const registrarSchema = z
     kind: z.enum(REGISTRAR_KINDS),
     domain: dnsName,
     accountId: z.string().optional(),
+    /** Registrar settings (rfc2136: the parent zone's primary, TSIG key, parentZone). */
+    settings: z.record(z.string(), z.unknown()).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.kind === 'rfc2136') {
+      const parsed = rfc2136RegistrarSettings.safeParse(r.settings ?? {});
+      if (!parsed.success) for (const i of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['settings', ...(i.path as (string | number)[])], message: i.message });
+    } else if (r.settings !== undefined) ctx.addIssue({ code: 'custom', path: ['settings'], message: `a ${r.kind} registrar takes no settings` });
+  });
 
 const delegationSchema = z
   .object({
@@ -125,6 +134,10 @@ const delegationSchema = z
     rdapBootstrap: z.string().min(1).default(IANA_DNS_BOOTSTRAP),
     expiryWarnDays: z.number().int().min(0).max(3650).default(30),
     timeout: positiveDuration.refine((ms) => ms <= 60_000, 'expected at most 60s').default(2_000),
+    /** 0s = the daemon does not watch delegations. */
+    interval: duration.refine((ms) => ms === 0 || (ms >= 1_000 && ms <= 86_400_000), 'expected 0s (off) or between 1s and 24h').default(0),
+    pruneAfter: z.number().int().min(1).max(1000).default(3),
+    restoreAfter: z.number().int().min(1).max(1000).default(3),
   })
   .strict();
 

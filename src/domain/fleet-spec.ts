@@ -6,7 +6,7 @@ export const MIRROR_PROVIDERS = ['aws', 'hcloud', 'ssh', 'local'] as const;
 export type MirrorProvider = (typeof MIRROR_PROVIDERS)[number];
 export const DNS_PROVIDER_KINDS = ['cloudflare', 'route53', 'hcloud', 'powerdns', 'rfc2136', 'local'] as const;
 export type DnsProviderKind = (typeof DNS_PROVIDER_KINDS)[number];
-export const REGISTRAR_KINDS = ['cloudflare', 'route53domains', 'manual'] as const;
+export const REGISTRAR_KINDS = ['cloudflare', 'route53domains', 'rfc2136', 'manual'] as const;
 export type RegistrarKind = (typeof REGISTRAR_KINDS)[number];
 
 export interface HealthSettings {
@@ -114,6 +114,12 @@ export interface DelegationSpec {
   /** Alert this many days before the registration expires. */
   expiryWarnDays: number;
   timeoutMs: number;
+  /** The daemon checks every domain this often; 0 = the daemon does not watch (`flotilla domains` still works). */
+  intervalMs: number;
+  /** Lame checks in a row before a provider's nameservers are pruned from the delegation. */
+  pruneAfter: number;
+  /** Good checks in a row before a pruned provider is put back. */
+  restoreAfter: number;
 }
 
 export interface FleetSpec {

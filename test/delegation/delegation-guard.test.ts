@@ -49,7 +49,7 @@ describe('delegation guard: prune a lost provider at the parent, restore it', ()
 
   it('prunes after 2 lame checks, never earlier; restores after 2 good ones; each transition told once', async () => {
     const spec = fleetFixture({ domain: ZONE, alternateDomains: [], dnsProviders: [{ name: 'bind', kind: 'rfc2136', settings: {} }, { name: 'pdns', kind: 'powerdns', settings: {} }] });
-    const delegation = { parents: [parent!.address], roots: [], nameserverPort: port, nameservers: NS, rdapBootstrap: '/nonexistent.json', expiryWarnDays: 30, timeoutMs: 1000 };
+    const delegation = { parents: [parent!.address], roots: [], nameserverPort: port, nameservers: NS, rdapBootstrap: '/nonexistent.json', expiryWarnDays: 30, timeoutMs: 1000, intervalMs: 0, pruneAfter: 2, restoreAfter: 2 };
     const registrar = createRfc2136Registrar({ name: 'parent', settings: { server: parent!.address, tsigKeyName: parent!.keyName, tsigAlgorithm: 'hmac-sha256', tsigSecretEnv: 'PARENT_TSIG', timeout: '2s', parentZone: 'test', ttl: 300 }, env: { PARENT_TSIG: parent!.secret } });
     const events: GuardEvent[] = [];
     const guard = new DelegationGuard({

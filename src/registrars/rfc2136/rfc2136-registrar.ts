@@ -1,19 +1,7 @@
-import { z } from 'zod';
 import { normalizeName, type RecordSet } from '../../domain/records.ts';
-import { rfc2136Settings } from '../../domain/provider-settings.ts';
 import { createRfc2136Driver } from '../../drivers/rfc2136/rfc2136-driver.ts';
 import type { RegistrarDriver } from '../registrar-driver.ts';
-
-/** A parent zone you run (BIND, Knot, PowerDNS) as the "registrar": the delegation is its NS RRset for the domain. */
-export const rfc2136RegistrarSettings = rfc2136Settings
-  .extend({
-    /** The zone holding the delegation; default the domain without its first label. */
-    parentZone: z.string().optional(),
-    /** TTL of the NS RRset written at the parent (seconds). */
-    ttl: z.number().int().min(1).max(604_800).default(3600),
-  })
-  .strict();
-export type Rfc2136RegistrarSettings = z.infer<typeof rfc2136RegistrarSettings>;
+import type { Rfc2136RegistrarSettings } from '../../domain/registrar-settings.ts';
 
 export function createRfc2136Registrar(o: { name: string; settings: Rfc2136RegistrarSettings; env: Record<string, string | undefined> }): RegistrarDriver {
   const dns = createRfc2136Driver({ name: o.name, settings: o.settings, env: o.env });
