@@ -89,9 +89,11 @@ describe('flotilla domains', () => {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /lame-provider/);
     assert.match(r.stdout, /LAME: answers REFUSED/);
+    assert.match(r.stdout, /plan \(dry run\): prune pdns \(after 3 lame checks\) at no registrar configured: by hand: NS ns1\.bind\.drill\.test/);
     const j = await runCli(['domains', '--config', join(dir, 'Pulumi.drill.yaml'), '--json'], { env });
     const doc = JSON.parse(j.stdout);
     assert.equal(doc.domains[0].verdict.providers.find((p: { provider: string }) => p.provider === 'pdns').state, 'lame');
     assert.equal(doc.domains[0].verdict.lost, false);
+    assert.deepEqual(doc.domains[0].plan.pruned, ['pdns']);
   });
 });

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { checkDomains, type DomainReport } from '../../delegation/check-domains.ts';
+import { planDelegation, type PrunePlan } from '../../delegation/prune-plan.ts';
+import type { DelegationSpec, FleetSpec } from '../../domain/fleet-spec.ts';
 import { createDriver } from '../../drivers/registry.ts';
 import type { DnsDriver } from '../../drivers/dns-driver.ts';
 import { specFrom, stackOptions, type StackOpts } from '../common.ts';
@@ -22,8 +24,9 @@ export function registerDomains(program: Command): void {
       };
       try {
         const reports = await checkDomains(spec, spec.delegation!, { providerNameservers: async (p, zone) => (await driverOf(p)).nameservers(zone) });
-        out.data({ stack: spec.stack, domains: reports });
-        for (const r of reports) render(r, out.log);
+        const plans = reports.map((r) => dryRun(r, spec));
+        out.data({ stack: spec.stack, domains: reports.map((r, i) => ({ ...r, plan: plans[i] })) });
+        reports.forEach((r, i) => render(r, plans[i], spec.delegation!, out.log));
         process.exitCode = reports.every(healthy) ? 0 : 1;
       } finally {
         await Promise.all([...drivers.values()].map((d) => d.then((x) => x.close?.()).catch(() => undefined)));
@@ -35,7 +38,14 @@ function healthy(r: DomainReport): boolean {
   return r.verdict.state === 'healthy' && r.registry.ok && r.registry.status.problems.length === 0 && !r.registry.status.expiringSoon;
 }
 
-function render(r: DomainReport, log: (l?: string) => void): void {
+/** What the daemon's delegation guard would do if this check held for pruneAfter / restoreAfter checks in a row. */
+function dryRun(r: DomainReport, spec: FleetSpec): PrunePlan & { registrar?: string } {
+  const plan = planDelegation(r.verdict, r.expected, {}, { pruneAfter: 1, restoreAfter: 1 });
+  const registrar = spec.registrars.find((x) => x.domain === r.zone);
+  return { ...plan, registrar: registrar ? `${registrar.name} (${registrar.kind})` : undefined };
+}
+
+function render(r: DomainReport, plan: ReturnType<typeof dryRun>, d: DelegationSpec, log: (l?: string) => void): void {
   const v = r.verdict;
   log(`\n${r.zone}: ${v.state}${v.lost ? ' — LOST' : ''}   (parent: ${r.parents.join(', ') || 'not found'})`);
   for (const reason of v.reasons) log(`  · ${reason}`);
@@ -43,6 +53,12 @@ function render(r: DomainReport, log: (l?: string) => void): void {
   const rows = v.providers.flatMap((p) => (p.nameservers.length === 0 ? [[p.provider, p.state, '(no NS names known: set delegation.nameservers)', '', '']] : p.nameservers.map((n) => [p.provider, p.state, n.name, n.delegated ? 'yes' : 'no', n.answering ? `answering (${n.reason})` : `LAME: ${n.reason}`])));
   for (const f of v.foreignNs) rows.push(['(not ours)', '', f, 'yes', '']);
   log(table(['provider', 'state', 'nameserver', 'delegated', 'answer'], rows));
+  if (plan.held) log(`  plan: nothing to change: ${plan.held}`);
+  else if (plan.change) {
+    const what = [plan.pruned.length ? `prune ${plan.pruned.join(', ')} (after ${d.pruneAfter} lame checks)` : '', plan.restored.length ? `restore ${plan.restored.join(', ')} (after ${d.restoreAfter} good checks)` : ''].filter(Boolean).join(' and ');
+    const who = plan.registrar ?? 'no registrar configured: by hand';
+    log(`  plan (dry run): ${what || 'align the delegation'} at ${who}: NS ${plan.nameservers.join(', ')}${d.intervalMs === 0 ? ' — the daemon does not watch (delegation.interval is 0s)' : ''}`);
+  }
   if (!r.registry.ok) log(`  registry: unknown (${r.registry.error})`);
   else {
     const s = r.registry.status;
