@@ -1,5 +1,8 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DNS_PROVIDER_KINDS, MIRROR_PROVIDERS, REGISTRAR_KINDS } from '../domain/fleet-spec.ts';
+import { IANA_DNS_BOOTSTRAP, ROOT_SERVERS } from '../domain/delegation-defaults.ts';
+import { rfc2136RegistrarSettings } from '../domain/registrar-settings.ts';
 import { providerSettingsSchemas } from '../domain/provider-settings.ts';
 import { durationMs, envVarName, hostHeader, httpUrl, ipv4Address, ipv6Address, listenAddress, parseHostPort, port } from '../domain/setting-values.ts';
 
@@ -144,6 +147,37 @@ const registrarSchema = z
     kind: z.enum(REGISTRAR_KINDS),
     domain: dnsName,
     accountId: word.optional(),
+    /** Registrar settings (rfc2136: the parent zone's primary, TSIG key, parentZone). */
+    settings: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.kind === 'rfc2136') {
+      const parsed = rfc2136RegistrarSettings.safeParse(r.settings ?? {});
+      if (!parsed.success) for (const i of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['settings', ...(i.path as (string | number)[])], message: i.message });
+    } else if (r.settings !== undefined) ctx.addIssue({ code: 'custom', path: ['settings'], message: `a ${r.kind} registrar takes no settings` });
+  });
+
+/** The servers flotilla asks directly are IP addresses (never resolved): `ip`, `ip:port`, `[v6]:port`. */
+const ipHostPort = z.string().refine((s) => {
+  const p = parseHostPort(s, false);
+  return p !== undefined && isIP(p.host) !== 0;
+}, 'expected an IP address, optionally with :port (192.0.2.53, 127.0.0.1:5300, [::1]:53)');
+
+const delegationSchema = z
+  .object({
+    parents: z.array(ipHostPort).max(20).default([]),
+    roots: z.array(ipHostPort).min(1).max(50).default([...ROOT_SERVERS]),
+    nameserverPort: z.number().int().min(1).max(65535).default(53),
+    nameservers: z.record(z.string(), z.array(dnsName).min(1).max(20)).default({}),
+    resolver: ipHostPort.optional(),
+    rdapBootstrap: z.string().min(1).default(IANA_DNS_BOOTSTRAP),
+    expiryWarnDays: z.number().int().min(0).max(3650).default(30),
+    timeout: durationMs(10, 60_000).default(2_000),
+    /** 0s = the daemon does not watch delegations. */
+    interval: durationMs(0, 86_400_000).refine((ms) => ms === 0 || (ms >= 1_000 && ms <= 86_400_000), 'expected 0s (off) or between 1s and 24h').default(0),
+    pruneAfter: z.number().int().min(1).max(1000).default(3),
+    restoreAfter: z.number().int().min(1).max(1000).default(3),
   })
   .strict();
 
@@ -189,6 +223,7 @@ export const fleetSchema = z
       })
       .strict()
       .default({ webhooks: [] }),
+    delegation: delegationSchema.default(delegationSchema.parse({})),
     server: z
       .object({ listen: listenAddress.default('127.0.0.1'), port: port.default(8080), tokenEnv: envVarName.default('FLOTILLA_API_TOKEN') })
       .strict()

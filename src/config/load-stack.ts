@@ -198,13 +198,14 @@ async function toSpec(file: string, projectDir: string, stack: string, f: FleetP
       return { name: m.name, provider: m.provider, ipv4: m.ipv4, ipv6: m.ipv6, settings, health: withDnsPort(f.health, health) };
     }),
     dnsProviders: f.dnsProviders,
-    registrars: f.registrars.map((r) => ({ name: r.name, kind: r.kind, domain: r.domain, settings: (r.accountId ? { accountId: r.accountId } : {}) as Record<string, string> })),
+    registrars: f.registrars.map((r) => ({ name: r.name, kind: r.kind, domain: r.domain, settings: { ...(r.settings ?? {}), ...(r.accountId ? { accountId: r.accountId } : {}) } as Record<string, string> })),
     health: { ...h, intervalMs: interval, timeoutMs: timeout, latencyBudgetMs: latencyBudget },
     canaries: f.canaries,
     policy: { ...f.policy, ownerId: f.policy.ownerId ?? `flotilla-${stack}` },
     state: { ...f.state, path: resolve(projectDir, f.state.path) },
     server: f.server,
     alerts: f.alerts,
+    delegation: { ...f.delegation, timeoutMs: f.delegation.timeout, intervalMs: f.delegation.interval, rdapBootstrap: /^https?:\/\//.test(f.delegation.rdapBootstrap) ? f.delegation.rdapBootstrap : resolve(projectDir, f.delegation.rdapBootstrap) },
   };
 }
 

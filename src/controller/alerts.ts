@@ -57,7 +57,7 @@ export interface RunningAlerts {
   stats(): AlertStats;
 }
 
-export const ALERT_KINDS = ['flip', 'fail-open', 'fail-static', 'apply-error', 'override', 'override-expired'] as const;
+export const ALERT_KINDS = ['flip', 'fail-open', 'fail-static', 'apply-error', 'override', 'override-expired', 'delegation'] as const;
 
 /** The JSON alert body. */
 export interface AlertPayload {
@@ -78,6 +78,8 @@ export function severityOf(e: AuditEvent): AlertPayload['severity'] {
   if (e.kind === 'fail-open' || e.kind === 'fail-static') return 'critical';
   if (e.kind === 'flip') return e.data?.state === 'down' ? 'warning' : 'info';
   if (e.kind === 'apply-error') return 'warning';
+  // a lost domain takes the site off the DNS; a pruned, held or failed delegation change needs a look
+  if (e.kind === 'delegation') return e.data?.event === 'lost' ? 'critical' : ['prune', 'held', 'error'].includes(String(e.data?.event)) ? 'warning' : 'info';
   return 'info';
 }
 

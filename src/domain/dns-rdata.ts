@@ -35,6 +35,10 @@ export function rdataToValue(type: string, data: unknown): string {
       const d = data as { mname: string; rname: string; serial: number; refresh: number; retry: number; expire: number; minimum: number };
       return `${normalizeName(d.mname)} ${normalizeName(d.rname)} ${d.serial} ${d.refresh} ${d.retry} ${d.expire} ${d.minimum}`;
     }
+    case 'DS': {
+      const d = data as { keyTag: number; algorithm: number; digestType: number; digest: Buffer };
+      return `${d.keyTag} ${d.algorithm} ${d.digestType} ${Buffer.from(d.digest).toString('hex').toUpperCase()}`;
+    }
     default:
       return Buffer.isBuffer(data) ? data.toString('hex') : JSON.stringify(data);
   }

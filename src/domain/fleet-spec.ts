@@ -6,7 +6,7 @@ export const MIRROR_PROVIDERS = ['aws', 'hcloud', 'ssh', 'local'] as const;
 export type MirrorProvider = (typeof MIRROR_PROVIDERS)[number];
 export const DNS_PROVIDER_KINDS = ['cloudflare', 'route53', 'hcloud', 'powerdns', 'rfc2136', 'local'] as const;
 export type DnsProviderKind = (typeof DNS_PROVIDER_KINDS)[number];
-export const REGISTRAR_KINDS = ['cloudflare', 'route53domains', 'manual'] as const;
+export const REGISTRAR_KINDS = ['cloudflare', 'route53domains', 'rfc2136', 'manual'] as const;
 export type RegistrarKind = (typeof REGISTRAR_KINDS)[number];
 
 export interface HealthSettings {
@@ -96,6 +96,31 @@ export interface WebhookSpec {
   secretEnv?: string;
 }
 
+/** How the delegation of every domain is watched at its parent zone and its registry. */
+export interface DelegationSpec {
+  /** The parent zone's servers (`host` or `host:port`); empty = found by walking down from `roots`. */
+  parents: string[];
+  /** Where the walk starts (the root servers by default). */
+  roots: string[];
+  /** Port the delegated nameservers answer on: 53 in the world. */
+  nameserverPort: number;
+  /** NS names of each DNS provider (by provider name); default: the provider's nameservers that are names. */
+  nameservers: Record<string, string[]>;
+  /** A resolver (`host:port`) for nameserver names without glue; default the system's. */
+  resolver?: string;
+  /** RDAP bootstrap registry, URL or file (RFC 9224); IANA's by default. */
+  rdapBootstrap: string;
+  /** Alert this many days before the registration expires. */
+  expiryWarnDays: number;
+  timeoutMs: number;
+  /** The daemon checks every domain this often; 0 = the daemon does not watch (`flotilla domains` still works). */
+  intervalMs: number;
+  /** Lame checks in a row before a provider's nameservers are pruned from the delegation. */
+  pruneAfter: number;
+  /** Good checks in a row before a pruned provider is put back. */
+  restoreAfter: number;
+}
+
 export interface FleetSpec {
   stack: string;
   site: {
@@ -116,6 +141,8 @@ export interface FleetSpec {
   policy: PolicySpec;
   state: StateSpec;
   server: ServerSpec;
+  /** Always set by the stack loader; optional for specs built in code (tests, benches). */
+  delegation?: DelegationSpec;
   /** Where flips, fail-open, fail-static, apply errors and overrides are announced. Optional: none by default. */
   alerts?: { webhooks: WebhookSpec[] };
 }

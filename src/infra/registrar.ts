@@ -14,13 +14,17 @@ import { normalizeNameservers, resourceName } from './record-values.ts';
  * - cloudflare: @pulumi/cloudflare's RegistrarDomain has no nameserver field, and Cloudflare Registrar requires its
  *   domains to stay on Cloudflare's own nameservers (https://developers.cloudflare.com/registrar/faq/), so nothing
  *   can set the combined list there: the list is exported and a warning says the domain has one DNS provider.
+ * - rfc2136: a parent zone you run; the daemon's delegation guard sets (and prunes) its NS RRset, so the list is
+ *   exported for reference only.
  * - manual: the list is exported for a human to paste at the registrar.
  */
 
-export type RegistrarAction = 'set-by-pulumi' | 'export-only' | 'paste-by-hand';
+export type RegistrarAction = 'set-by-pulumi' | 'set-by-flotilla' | 'export-only' | 'paste-by-hand';
+
+const ACTIONS: Record<RegistrarSpec['kind'], RegistrarAction> = { route53domains: 'set-by-pulumi', rfc2136: 'set-by-flotilla', cloudflare: 'export-only', manual: 'paste-by-hand' };
 
 export function registrarAction(kind: RegistrarSpec['kind']): RegistrarAction {
-  return kind === 'route53domains' ? 'set-by-pulumi' : kind === 'cloudflare' ? 'export-only' : 'paste-by-hand';
+  return ACTIONS[kind];
 }
 
 /** Every provider's nameservers for one zone, merged (lower case, no trailing dot, sorted, deduplicated). */

@@ -37,6 +37,10 @@ export type DnsQueryResult =
       ok: true;
       rcode: string;
       answers: DnsAnswer[];
+      /** Authority section (a referral's NS set, or the SOA of a negative answer), without OPT. */
+      authority: DnsAnswer[];
+      /** Additional section (glue), without OPT. */
+      additional: DnsAnswer[];
       /** The final answer was still truncated (only possible when TCP was not used). */
       truncated: boolean;
       authoritative: boolean;
@@ -150,19 +154,25 @@ export async function queryDns(q: DnsQuery): Promise<DnsQueryResult> {
     if (question && (normalizeName(question.name) !== normalizeName(q.name) || question.type !== q.type.toUpperCase())) {
       return { ok: false, error: `answer from ${q.server} is for another question (${question.name} ${question.type})`, latencyMs: elapsed() };
     }
-    const answers: DnsAnswer[] = [];
-    for (const a of decoded.answers ?? []) {
-      if (a.type === 'OPT') continue;
-      answers.push({ name: normalizeName(a.name), type: a.type, ttl: a.ttl ?? 0, value: rdataToValue(a.type, (a as { data?: unknown }).data) });
-    }
     return {
       ok: true,
       rcode: (decoded as unknown as { rcode: string }).rcode,
-      answers,
+      answers: section(decoded.answers),
+      authority: section(decoded.authorities),
+      additional: section(decoded.additionals),
       truncated: decoded.flag_tc,
       authoritative: decoded.flag_aa,
       transport: tcp ? 'tcp' : 'udp',
       latencyMs: elapsed(),
     };
   }
+}
+
+function section(records: readonly packet.Answer[] | undefined): DnsAnswer[] {
+  const out: DnsAnswer[] = [];
+  for (const a of records ?? []) {
+    if (a.type === 'OPT') continue;
+    out.push({ name: normalizeName(a.name), type: a.type, ttl: a.ttl ?? 0, value: rdataToValue(a.type, (a as { data?: unknown }).data) });
+  }
+  return out;
 }

@@ -34,6 +34,8 @@ export interface DnsServerOptions {
   extraKeys?: { name: string; algorithm: TestTsigAlgorithm; allowed?: boolean }[];
   /** Extra zone-file lines per zone (relative names are fine). */
   extraRecords?: Record<string, string[]>;
+  /** Port on 127.0.0.1 (default: a free one); several servers on one port at different addresses form a lab delegation. */
+  port?: number;
 }
 
 export interface DnsServerHandle {
@@ -136,7 +138,7 @@ export async function startBind(opts: DnsServerOptions = {}): Promise<DnsServerH
   const zones = opts.zones ?? ['example.test'];
   const keys = makeKeys(opts.extraKeys);
   const dir = await mkdtemp(join(tmpdir(), 'flotilla-bind-'));
-  const port = await freePort('127.0.0.1');
+  const port = opts.port ?? (await freePort('127.0.0.1'));
   const keyList = keys.filter((k) => k.allowed).map((k) => `key "${k.name}";`).join(' ');
   const conf = [
     'options {',

@@ -12,7 +12,7 @@ import { ensurePackages } from './ensure-packages.ts';
 import { freePort } from './ports.ts';
 
 export interface PdnsServer {
-  /** `127.0.0.1:port` of the DNS listener. */
+  /** `host:port` of the DNS listener (127.0.0.1 unless asked otherwise). */
   dnsAddress: string;
   /** Base URL of the webserver, e.g. `http://127.0.0.1:8081` (the API is under /api/v1). */
   apiUrl: string;
@@ -42,13 +42,15 @@ function ensureBackendPackage(): void {
   if (!SCHEMA_CANDIDATES.some(existsSync)) throw new Error('installed pdns-backend-sqlite3 but its sqlite schema is missing');
 }
 
-export async function startPdnsServer(opts: { zones?: string[] } = {}): Promise<PdnsServer> {
+/** `dnsAddress`/`dnsPort`: where the DNS listener binds (default 127.0.0.1 and a free port). */
+export async function startPdnsServer(opts: { zones?: string[]; dnsAddress?: string; dnsPort?: number } = {}): Promise<PdnsServer> {
   ensurePdnsPackages();
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-pdns-'));
   const db = join(dir, 'pdns.sqlite3');
   const schema = SCHEMA_CANDIDATES.find(existsSync)!;
   execFileSync('sqlite3', [db], { input: readFileSync(schema) });
-  const dnsPort = await freePort();
+  const dnsHost = opts.dnsAddress ?? '127.0.0.1';
+  const dnsPort = opts.dnsPort ?? (await freePort());
   let webPort = await freePort();
   while (webPort === dnsPort) webPort = await freePort();
   const apiKey = randomBytes(16).toString('hex');
@@ -57,7 +59,7 @@ export async function startPdnsServer(opts: { zones?: string[] } = {}): Promise<
     [
       'launch=gsqlite3',
       `gsqlite3-database=${db}`,
-      'local-address=127.0.0.1',
+      `local-address=${dnsHost}`,
       `local-port=${dnsPort}`,
       'api=yes',
       // no security-status lookup through the system resolver: nothing outside loopback is ever contacted
@@ -139,5 +141,5 @@ export async function startPdnsServer(opts: { zones?: string[] } = {}): Promise<
     await stop();
     throw err;
   }
-  return { dnsAddress: `127.0.0.1:${dnsPort}`, apiUrl, apiKey, serverId, createZone, stop, pid: child.pid! };
+  return { dnsAddress: `${dnsHost}:${dnsPort}`, apiUrl, apiKey, serverId, createZone, stop, pid: child.pid! };
 }

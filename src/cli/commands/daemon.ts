@@ -36,12 +36,20 @@ export function registerDaemon(program: Command): void {
         ? startAlerts({ controller, webhooks: hooks.map((w) => ({ name: w.name, url: w.url, kind: w.kind, secret: w.secretEnv ? process.env[w.secretEnv] : undefined })), registry: http?.registry, log })
         : undefined;
       if (alerts) log(`alerts to ${hooks.length} webhook(s)`);
+      const { startGuardLoop } = await import('../../delegation/guard-loop.ts');
+      const guard = await startGuardLoop(spec, {
+        drivers: controller.drivers,
+        env: process.env,
+        onEvent: (e) => controller.audit({ kind: 'delegation', message: e.message, data: { ...e.data, event: e.kind, zone: e.zone } }),
+      });
+      if (guard) log(`watching the delegation of ${spec.domain} every ${spec.delegation!.intervalMs / 1000}s`);
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = async (sig: string) => {
           if (stopping) return;
           stopping = true;
           log(`${sig}: finishing the current apply and stopping`);
+          await guard?.stop();
           await controller.stop();
           await alerts?.stop();
           await http?.close();

@@ -3,7 +3,9 @@ import { registerApply } from './apply.ts';
 import { registerCheck } from './check.ts';
 import { registerDaemon } from './daemon.ts';
 import { registerDemo } from './demo.ts';
+import { registerDomains } from './domains.ts';
 import { registerHistory } from './history.ts';
+import { registerManifest } from './manifest.ts';
 import { registerOverrides } from './overrides.ts';
 import { registerPlan } from './plan.ts';
 import { registerPulumi } from './pulumi.ts';
@@ -23,4 +25,6 @@ export function registerCommands(program: Command): void {
   registerRecords(program);
   registerOverrides(program);
   registerDemo(program);
+  registerDomains(program);
+  registerManifest(program);
 }

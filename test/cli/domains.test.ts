@@ -1,0 +1,99 @@
+/**
+ * `flotilla domains` as a user runs it, against real servers: a BIND parent delegating the site's zone to a BIND
+ * child (RFC 2136 provider) and PowerDNS, with a local RDAP server. Then PowerDNS loses the zone.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startBind, type DnsServerHandle } from '../support/bind-server.ts';
+import { startPdnsServer, type PdnsServer } from '../support/pdns-server.ts';
+import { freePort } from '../support/ports.ts';
+import { REPO, runCli } from '../support/run-cli.ts';
+
+const ZONE = 'drill.test';
+
+describe('flotilla domains', () => {
+  let parent: DnsServerHandle | undefined;
+  let child: DnsServerHandle | undefined;
+  let pdns: PdnsServer | undefined;
+  let rdap: Server | undefined;
+  let dir = '';
+  let env: Record<string, string> = {};
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'flotilla-domains-'));
+    const port = await freePort('127.0.0.1');
+    const started = await Promise.allSettled([
+      startBind({ zones: ['test'], extraRecords: { test: ['drill NS ns1.bind.drill.test.', 'drill NS ns1.pdns.drill.test.', 'ns1.bind.drill A 127.0.0.1', 'ns1.pdns.drill A 127.0.3.2'] } }),
+      startBind({ zones: [ZONE], port }),
+      startPdnsServer({ zones: [ZONE], dnsAddress: '127.0.3.2', dnsPort: port }),
+    ]);
+    parent = started[0].status === 'fulfilled' ? started[0].value : undefined;
+    child = started[1].status === 'fulfilled' ? started[1].value : undefined;
+    pdns = started[2].status === 'fulfilled' ? started[2].value : undefined;
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    rdap = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/bootstrap.json') return res.end(JSON.stringify({ services: [[['test'], [`http://127.0.0.1:${(rdap!.address() as AddressInfo).port}/`]]] }));
+      if (req.url === `/domain/${ZONE}`)
+        return res.end(JSON.stringify({ objectClassName: 'domain', status: ['active'], events: [{ eventAction: 'expiration', eventDate: new Date(Date.now() + 400 * 86_400_000).toISOString() }] }));
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => rdap!.listen(0, '127.0.0.1', r));
+    const rdapPort = (rdap.address() as AddressInfo).port;
+    env = { DRILL_TSIG: child!.secret, DRILL_PDNS_KEY: pdns!.apiKey };
+    await writeFile(
+      join(dir, 'Pulumi.drill.yaml'),
+      [
+        'config:',
+        '  flotilla:fleet:',
+        `    site: { name: drill, contentDir: ${join(REPO, 'site')} }`,
+        `    domain: ${ZONE}`,
+        '    mirrors: [{ name: a, provider: local, ipv4: 127.0.0.11 }]',
+        '    dnsProviders:',
+        `      - { name: bind, kind: rfc2136, settings: { server: "${child!.address}", tsigKeyName: ${child!.keyName}, tsigSecretEnv: DRILL_TSIG } }`,
+        `      - { name: pdns, kind: powerdns, settings: { url: "${pdns!.apiUrl}", apiKeyEnv: DRILL_PDNS_KEY, nameservers: ["${pdns!.dnsAddress}"] } }`,
+        '    delegation:',
+        `      parents: ["${parent!.address}"]`,
+        `      nameserverPort: ${port}`,
+        '      nameservers: { bind: [ns1.bind.drill.test], pdns: [ns1.pdns.drill.test] }',
+        `      rdapBootstrap: http://127.0.0.1:${rdapPort}/bootstrap.json`,
+        '      timeout: 1s',
+        `    state: { path: ${join(dir, 'state')} }`,
+        '',
+      ].join('\n'),
+    );
+  });
+  after(async () => {
+    await Promise.all([parent?.stop(), child?.stop(), pdns?.stop(), rdap && new Promise((r) => rdap!.close(r))]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('healthy: exit 0, both providers answering, registry status and expiry shown', async () => {
+    const r = await runCli(['domains', '--config', join(dir, 'Pulumi.drill.yaml')], { env });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /drill\.test: healthy/);
+    assert.match(r.stdout, /ns1\.pdns\.drill\.test\s+yes\s+answering/);
+    assert.match(r.stdout, /registry: active; expires \d{4}-\d\d-\d\d \((399|400) days/);
+  });
+
+  it('a provider lost its zone: exit 1, the provider named lame, JSON says so', async () => {
+    const res = await fetch(`${pdns!.apiUrl}/api/v1/servers/${pdns!.serverId}/zones/${ZONE}.`, { method: 'DELETE', headers: { 'X-API-Key': pdns!.apiKey } });
+    assert.equal(res.status, 204);
+    const r = await runCli(['domains', '--config', join(dir, 'Pulumi.drill.yaml')], { env });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /lame-provider/);
+    assert.match(r.stdout, /LAME: answers REFUSED/);
+    assert.match(r.stdout, /plan \(dry run\): prune pdns \(after 3 lame checks\) at no registrar configured: by hand: NS ns1\.bind\.drill\.test/);
+    const j = await runCli(['domains', '--config', join(dir, 'Pulumi.drill.yaml'), '--json'], { env });
+    const doc = JSON.parse(j.stdout);
+    assert.equal(doc.domains[0].verdict.providers.find((p: { provider: string }) => p.provider === 'pdns').state, 'lame');
+    assert.equal(doc.domains[0].verdict.lost, false);
+    assert.deepEqual(doc.domains[0].plan.pruned, ['pdns']);
+  });
+});
