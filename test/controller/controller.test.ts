@@ -55,14 +55,14 @@ afterEach(async () => {
   }
 });
 
-async function rig(o: { seed?: (s: State) => void; driver?: MemoryDriver; probe?: FakeProbe; start?: boolean } = {}): Promise<Rig> {
+async function rig(o: { seed?: (s: State) => void; driver?: MemoryDriver; probe?: FakeProbe; start?: boolean; verifyDeadlineMs?: number; stuck?: () => boolean } = {}): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-controller-'));
   const driver = o.driver ?? new MemoryDriver('memdns');
   const spec = fleetFixture({ alternateDomains: [], dnsProviders: [{ name: 'memdns', kind: 'local', settings: {} }], state: { kind: 'file', path: dir, endpoints: [] } });
   const store = new BreakableStore(dir);
   if (o.seed) await updateState(store, o.seed);
   const probe = o.probe ?? new FakeProbe();
-  const controller = new Controller({ spec, store, drivers: [driver], probe, query: async (q) => ({ ok: true, values: driver.answer(q.name, q.type) }), verifyDeadlineMs: 2000, resyncMs: 60_000, overridePollMs: 100 });
+  const controller = new Controller({ spec, store, drivers: [driver], probe, query: async (q) => (o.stuck?.() ? { ok: true, values: ['127.0.0.1'] } : { ok: true, values: driver.answer(q.name, q.type) }), verifyDeadlineMs: o.verifyDeadlineMs ?? 2000, resyncMs: 60_000, overridePollMs: 100 });
   rigs.push({ c: controller, dir });
   const audits: AuditEvent[] = [];
   const alerts: AuditEvent[] = [];
@@ -157,6 +157,22 @@ describe('Controller', { timeout: 60_000 }, () => {
     assert.deepEqual(r.controller.providerStatus.memdns.conflicts?.length, 1);
     assert.deepEqual(driver.answer('example.test', 'A'), ['192.0.2.1'], 'the foreign record is untouched');
     assert.ok(r.audits.every((e) => e.kind !== 'verify' || !/not converged/.test(e.message)));
+  });
+
+  it('a server that never converges does not hold up the next decision: its verification is superseded', async () => {
+    let stuck = false;
+    const r = await rig({ verifyDeadlineMs: 60_000, stuck: () => stuck });
+    await waitFor('all three published', () => r.served().join(',') === ALL.join(','));
+    await waitFor('verified', () => r.audits.some((e) => e.kind === 'verify'));
+    stuck = true;
+    r.probe.fail('m0');
+    await waitFor('m0 removed', () => r.served().join(',') === ALL.slice(1).join(','));
+    r.probe.fail('m1');
+    // with verification inside the worker this waits for the 60 s deadline of the first decision
+    await waitFor('m1 removed while the first verification still waits', () => r.served().join(',') === ALL[2]);
+    stuck = false;
+    await waitFor('the latest decision verified', () => r.audits.some((e) => e.kind === 'verify' && /answer m2,/.test(e.message)));
+    assert.ok(!r.audits.some((e) => e.kind === 'verify' && /not converged/.test(e.message)), 'a superseded verification is not reported as a failure');
   });
 
   it('after a restart, a mirror saved as up is not published again before a fresh probe says so', async () => {

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { directQuery } from '../../controller/dns-query.ts';
-import { reconcileAll } from '../../controller/reconcile.ts';
+import { conflictKeys, reconcileAll } from '../../controller/reconcile.ts';
 import { verifyAll } from '../../controller/verify.ts';
 import { createDrivers } from '../../drivers/registry.ts';
 import { desiredRecords } from '../../planner/desired-records.ts';
 import { isMarkerName } from '../../planner/ownership.ts';
+import { rrsetKey } from '../../domain/records.ts';
 import { updateState } from '../../state/state-store.ts';
 import { openStateStore, specFrom, stackOptions, whoami, type StackOpts } from '../common.ts';
 import { makeOut, table } from '../output.ts';
@@ -37,8 +38,12 @@ export function registerApply(program: Command): void {
         let verify: Awaited<ReturnType<typeof verifyAll>> = [];
         if (!o.dryRun) {
           const okProviders = new Set(drivers.map((d) => d.name).filter((n) => reports.filter((r) => r.provider === n).every((r) => r.ok)));
-          const expect = Object.values(desired.zones).flat().filter((r) => !isMarkerName(r.name));
-          const targets = await Promise.all(drivers.filter((d) => okProviders.has(d.name)).map(async (d) => ({ provider: d.name, servers: [...new Set((await Promise.all(Object.keys(desired.zones).map((z) => d.nameservers(z).catch(() => [] as string[])))).flat())], expect })));
+          // only what was written is verified: an RRset held by a foreign record never answers ours
+          const expectAt = (provider: string) => {
+            const blocked = conflictKeys(reports.filter((r) => r.provider === provider));
+            return Object.values(desired.zones).flat().filter((r) => !isMarkerName(r.name) && !blocked.has(rrsetKey(r)));
+          };
+          const targets = await Promise.all(drivers.filter((d) => okProviders.has(d.name)).map(async (d) => ({ provider: d.name, servers: [...new Set((await Promise.all(Object.keys(desired.zones).map((z) => d.nameservers(z).catch(() => [] as string[])))).flat())], expect: expectAt(d.name) })));
           verify = await verifyAll({ targets, query: directQuery, startedAt: Date.now(), deadlineMs: 10_000 });
           await updateState(store, (s) => {
             for (const r of reports) if (r.ok) s.providers[r.provider] = { ...s.providers[r.provider], records: { ...(s.providers[r.provider]?.records ?? {}), [r.zone]: r.records ?? [] }, lastAppliedAt: Date.now(), lastError: undefined };
@@ -51,6 +56,7 @@ export function registerApply(program: Command): void {
             const x = c.action === 'delete' ? c.before : c.after;
             out.log(`  ${c.action.padEnd(6)} ${x.name} ${x.type} ${x.values.join(' ')}`);
           }
+          for (const c of r.plan?.conflicts ?? []) out.log(`  conflict: ${c.reason}`);
         }
         if (verify.length > 0) out.log('\n' + table(['provider', 'server', 'converged', 'ms', 'last'], verify.map((v) => [v.provider, v.server, v.converged ? 'yes' : 'NO', v.ms === undefined ? '' : Math.round(v.ms), v.last ?? ''])));
         process.exitCode = reports.every((r) => r.ok) && verify.every((v) => v.converged) ? 0 : 1;
