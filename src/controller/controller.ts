@@ -330,7 +330,6 @@ export class Controller extends EventEmitter {
     f.attempts++;
     if (first) {
       const ev: AuditEvent = { at: this.now(), kind: 'store-error', message: `the state store failed: ${msg}; serving and failing over from memory, retrying the save` };
-      this.log(`${ev.kind}: ${ev.message}`);
       // alerted whether or not the audit log can take it (it may sit on the same failing disk)
       this.emit('alert', ev);
       void this.audit(ev).catch(() => undefined);
