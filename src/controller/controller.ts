@@ -5,9 +5,7 @@ import { unknownHealth, type Health } from '../domain/health.ts';
 import { activeOverrides, type Override } from '../domain/override.ts';
 import type { State } from '../domain/state.ts';
 import type { DnsDriver } from '../drivers/dns-driver.ts';
-import { rrsetKey } from '../domain/records.ts';
 import { desiredRecords, type DesiredState } from '../planner/desired-records.ts';
-import { isMarkerName } from '../planner/ownership.ts';
 import { DnsProbe } from '../probes/dns-probe.ts';
 import { HttpProbe } from '../probes/http-probe.ts';
 import { TcpProbe } from '../probes/tcp-probe.ts';
@@ -19,8 +17,9 @@ import { updateState } from '../state/state-store.ts';
 import { checkCanaries, type CanaryResult } from './canaries.ts';
 import { lastGoodAt, recordDecision, settleMsFor, type LastGood } from './last-good.ts';
 import { hysteresisFor, observe } from './health-tracker.ts';
-import { conflictKeys, reconcileAll, type ZoneReport } from './reconcile.ts';
-import { verifyAll, type DnsQueryFn, type ServerVerdict } from './verify.ts';
+import { applyEvent, convergeMs, verifyEvent, verifyProvider } from './provider-pass.ts';
+import { reconcileAll, type ZoneReport } from './reconcile.ts';
+import type { DnsQueryFn, ServerVerdict } from './verify.ts';
 import { WriteBudget } from './write-budget.ts';
 
 export interface ControllerOptions {
@@ -272,10 +271,9 @@ export class Controller extends EventEmitter {
     const passes = await Promise.all(this.drivers.map((d) => this.worker(d).request()));
     const reports = passes.flatMap((p) => p.reports);
     const verify = (await Promise.all(passes.map((p) => p.verify))).flat();
-    const convergeMs = verify.length > 0 && verify.every((v) => v.converged) ? Math.max(...verify.map((v) => v.ms ?? 0)) : undefined;
     if (reports.every((r) => r.ok)) this.lastServing = desired.serving;
     if (changed) await this.saveState();
-    const outcome: ReconcileOutcome = { reason, decidedAt, desired: summary, reports, verify, convergeMs };
+    const outcome: ReconcileOutcome = { reason, decidedAt, desired: summary, reports, verify, convergeMs: convergeMs(verify) };
     this.lastOutcome = outcome;
     this.emit('reconcile', outcome);
     return outcome;
@@ -380,13 +378,14 @@ export class Controller extends EventEmitter {
       if (r.ok) {
         st.records = { ...(st.records ?? {}), [r.zone]: r.records ?? [] };
         st.lastError = undefined;
-        if (r.applied > 0) {
+        const ev = applyEvent(r);
+        if (ev) {
           st.lastAppliedAt = this.now();
-          await this.audit({ kind: 'apply', message: `${r.provider} ${r.zone}: ${r.applied} change(s)`, data: { provider: r.provider, zone: r.zone, changes: r.plan?.changes.length, ms: Math.round(r.ms) } });
+          await this.audit(ev);
         }
       } else {
         // an outage is audited when it starts or changes, not on every retry
-        if (st.lastError !== r.error) await this.audit({ kind: 'apply-error', message: r.error ?? 'failed', data: { provider: r.provider, zone: r.zone, code: r.errorCode } });
+        if (st.lastError !== r.error) await this.audit(applyEvent(r)!);
         st.lastError = r.error;
       }
     }
@@ -411,22 +410,11 @@ export class Controller extends EventEmitter {
   /** Verifies one provider's servers after its write, and audits the verdict (not when a newer write superseded it). */
   private async verifyProvider(d: DnsDriver, desired: DesiredState, reports: ZoneReport[], decidedAt: number, signal: AbortSignal): Promise<ServerVerdict[]> {
     const st = (this.providerStatus[d.name] ??= {});
-    const want = desired.serving.join(',');
-    const blocked = conflictKeys(reports);
-    const verify = await this.verify(desired, d, blocked, decidedAt, signal);
+    const verify = await verifyProvider({ driver: d, zones: desired.zones, reports, query: this.query, decidedAt, deadlineMs: this.o.verifyDeadlineMs ?? 10_000, now: this.now, signal: AbortSignal.any([signal, this.abort.signal]) });
     if (verify.some((v) => v.superseded)) return verify;
-    if (verify.length > 0 && verify.every((v) => v.converged)) {
-      const ms = Math.max(...verify.map((v) => v.ms ?? 0));
-      Object.assign(st, { lastConvergedAt: this.now(), lastConvergeMs: Math.round(ms), verifiedServing: want });
-    }
-    const unverified = blocked.size > 0 ? ` (not verified, held by a foreign record: ${[...blocked].sort().join(', ')})` : '';
-    await this.audit({
-      kind: 'verify',
-      message: verify.every((v) => v.converged)
-        ? `${d.name}: all ${verify.length} authoritative server(s) answer ${desired.serving.join(', ')}, ${Math.round(Math.max(0, ...verify.map((v) => v.ms ?? 0)))}ms after the decision${unverified}`
-        : `${d.name}: not converged: ${verify.filter((v) => !v.converged).map((v) => `${v.server}: ${v.last}`).join('; ')}`,
-      data: { provider: d.name, servers: verify.map((v) => ({ server: v.server, converged: v.converged, ms: v.ms === undefined ? undefined : Math.round(v.ms) })) },
-    });
+    const ms = convergeMs(verify);
+    if (ms !== undefined) Object.assign(st, { lastConvergedAt: this.now(), lastConvergeMs: Math.round(ms), verifiedServing: desired.serving.join(',') });
+    await this.audit(verifyEvent(d.name, desired.serving, verify, reports));
     return verify;
   }
 
@@ -444,20 +432,6 @@ export class Controller extends EventEmitter {
     this.reportedConflicts.set(provider, key);
     if (conflicts.length > 0) await this.audit({ kind: 'conflict', message: `${provider}: ${conflicts.join('; ')}: that name is neither written nor verified there until the record is removed or marked as ours`, data: { provider, conflicts } });
     else await this.audit({ kind: 'conflict', message: `${provider}: no foreign record left at a published name`, data: { provider, conflicts: [], resolved: true } });
-  }
-
-  private async verify(desired: DesiredState, d: DnsDriver, blocked: Set<string>, decidedAt: number, signal: AbortSignal): Promise<ServerVerdict[]> {
-    const expect = Object.values(desired.zones).flat().filter((r) => !isMarkerName(r.name) && !blocked.has(rrsetKey(r)));
-    const servers = new Set<string>();
-    for (const zone of Object.keys(desired.zones)) {
-      try {
-        for (const s of await d.nameservers(zone)) servers.add(s);
-      } catch {
-        /* reported by the apply path */
-      }
-    }
-    const targets = [{ provider: d.name, servers: [...servers], expect }];
-    return verifyAll({ targets, query: this.query, startedAt: decidedAt, deadlineMs: this.o.verifyDeadlineMs ?? 10_000, now: this.now, signal: AbortSignal.any([signal, this.abort.signal]) });
   }
 
   private retrySoon(): void {

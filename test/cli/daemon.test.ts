@@ -81,6 +81,8 @@ describe('flotilla daemon', { timeout: 120_000 }, () => {
     await d.waitFor(/stack file reloaded/);
     await mirrors[1].stop();
     await d.waitFor(/decision: serve m1 \(m2 down\)/);
+    // the decision is audited before it is written: wait for its verification
+    await d.waitFor(/verify: embedded: all 1 authoritative server\(s\) answer m1,/);
     assert.deepEqual(await answer(), ['127.0.0.21']);
     d.child.kill('SIGTERM');
     assert.equal(await d.exited, 0);
