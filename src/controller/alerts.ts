@@ -19,7 +19,10 @@ export interface WebhookConfig {
 }
 
 export interface AlertsOptions {
-  /** Emits 'audit' (AuditEvent); the Controller does. `spec.stack` names the stack in every alert. */
+  /**
+   * Emits 'audit' (AuditEvent) and 'alert' (AuditEvent that alerts whatever its kind, even when it could not be
+   * audited); the Controller does. `spec.stack` names the stack in every alert.
+   */
   controller: EventEmitter & { spec: { stack: string } };
   webhooks: WebhookConfig[];
   /** Audit kinds that alert (default ALERT_KINDS). */
@@ -57,7 +60,7 @@ export interface RunningAlerts {
   stats(): AlertStats;
 }
 
-export const ALERT_KINDS = ['flip', 'fail-open', 'fail-static', 'apply-error', 'override', 'override-expired', 'delegation'] as const;
+export const ALERT_KINDS = ['flip', 'fail-open', 'fail-static', 'apply-error', 'conflict', 'override', 'override-expired', 'delegation'] as const;
 
 /** The JSON alert body. */
 export interface AlertPayload {
@@ -77,7 +80,8 @@ export interface AlertPayload {
 export function severityOf(e: AuditEvent): AlertPayload['severity'] {
   if (e.kind === 'fail-open' || e.kind === 'fail-static') return 'critical';
   if (e.kind === 'flip') return e.data?.state === 'down' ? 'warning' : 'info';
-  if (e.kind === 'apply-error') return 'warning';
+  if (e.kind === 'store-error') return 'critical';
+  if (e.kind === 'apply-error' || e.kind === 'conflict') return 'warning';
   // a lost domain takes the site off the DNS; a pruned, held or failed delegation change needs a look
   if (e.kind === 'delegation') return e.data?.event === 'lost' ? 'critical' : ['prune', 'held', 'error'].includes(String(e.data?.event)) ? 'warning' : 'info';
   return 'info';
@@ -132,7 +136,10 @@ export function startAlerts(o: AlertsOptions): RunningAlerts {
   let idleWaiters: (() => void)[] = [];
 
   const onAudit = (e: AuditEvent) => {
-    if (!kinds.has(e.kind) || stop.signal.aborted) return;
+    if (kinds.has(e.kind)) onAlert(e);
+  };
+  const onAlert = (e: AuditEvent) => {
+    if (stop.signal.aborted) return;
     const payload = alertPayload(o.controller.spec.stack, e);
     for (const q of queues) {
       if (q.items.length >= maxQueue) {
@@ -147,6 +154,7 @@ export function startAlerts(o: AlertsOptions): RunningAlerts {
     }
   };
   o.controller.on('audit', onAudit);
+  o.controller.on('alert', onAlert);
 
   async function work(q: Queue): Promise<void> {
     q.busy = true;
@@ -216,6 +224,7 @@ export function startAlerts(o: AlertsOptions): RunningAlerts {
   return {
     async stop() {
       o.controller.off('audit', onAudit);
+      o.controller.off('alert', onAlert);
       stop.abort();
       for (const q of queues) {
         stats.queued -= q.items.length;

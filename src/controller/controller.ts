@@ -6,7 +6,6 @@ import { activeOverrides, type Override } from '../domain/override.ts';
 import type { State } from '../domain/state.ts';
 import type { DnsDriver } from '../drivers/dns-driver.ts';
 import { desiredRecords, type DesiredState } from '../planner/desired-records.ts';
-import { isMarkerName } from '../planner/ownership.ts';
 import { DnsProbe } from '../probes/dns-probe.ts';
 import { HttpProbe } from '../probes/http-probe.ts';
 import { TcpProbe } from '../probes/tcp-probe.ts';
@@ -16,9 +15,11 @@ import { probeTargetFor, type ProbeTarget } from '../probes/probe-target.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { updateState } from '../state/state-store.ts';
 import { checkCanaries, type CanaryResult } from './canaries.ts';
+import { lastGoodAt, recordDecision, settleMsFor, type LastGood } from './last-good.ts';
 import { hysteresisFor, observe } from './health-tracker.ts';
+import { applyEvent, convergeMs, verifyEvent, verifyProvider } from './provider-pass.ts';
 import { reconcileAll, type ZoneReport } from './reconcile.ts';
-import { verifyAll, type DnsQueryFn, type ServerVerdict } from './verify.ts';
+import type { DnsQueryFn, ServerVerdict } from './verify.ts';
 import { WriteBudget } from './write-budget.ts';
 
 export interface ControllerOptions {
@@ -57,8 +58,15 @@ export interface ReconcileOutcome {
  * every change of the serving set reconciles all providers in parallel, then verifies every authoritative server.
  * Writes are coalesced: a decision arriving while a reconcile runs is applied right after it, with the latest data.
  *
+ * Verification runs beside the provider's worker, not inside it: a server that is slow to answer (or a zone where
+ * a foreign record sits) never delays the next decision; a newer write supersedes the verification of an older one.
+ *
+ * On start, nothing is published until every mirror has been probed afresh (saved health may predate the last
+ * decision of a killed daemon). A store that fails (disk full, read-only, etcd away) never stops the controller:
+ * it keeps deciding and writing DNS from memory, alerts once per outage and retries the save with backoff.
+ *
  * Events: 'probe' (ProbeResult), 'flip' ({mirror, state}), 'reconcile' (ReconcileOutcome), 'audit' (AuditEvent),
- * 'canaries' (CanaryResult).
+ * 'canaries' (CanaryResult), 'alert' (AuditEvent that must alert even when it could not be audited).
  */
 export class Controller extends EventEmitter {
   spec: FleetSpec;
@@ -66,7 +74,6 @@ export class Controller extends EventEmitter {
   readonly drivers: DnsDriver[];
   health: Health = {};
   overrides: Override[] = [];
-  lastGood: string[] = [];
   lastServing: string[] | undefined;
   cutOff = false;
   lastCanaries: CanaryResult | undefined;
@@ -92,6 +99,16 @@ export class Controller extends EventEmitter {
   private decisionAt: number | undefined;
   private stopped = true;
   private targets = new Map<string, ProbeTarget>();
+  /** The fail-open fallback: the set that served before an outage began (see last-good.ts). */
+  private lastGoodTrack: LastGood = { good: [] };
+  /** Mirrors not yet probed since start; while any is left, nothing is published. undefined once all were. */
+  private warming: Set<string> | undefined;
+  /** The verification in flight per provider; a newer write aborts it. */
+  private readonly verifying = new Map<string, AbortController>();
+  /** Conflicts (foreign RRsets at names we publish) last reported per provider, to report each once. */
+  private readonly reportedConflicts = new Map<string, string>();
+  /** The state store failed and the latest state is held in memory only; the save is being retried. */
+  private storeFailing: { since: number; attempts: number; timer?: NodeJS.Timeout } | undefined;
 
   constructor(private readonly o: ControllerOptions) {
     super();
@@ -105,6 +122,27 @@ export class Controller extends EventEmitter {
     this.log = o.log ?? (() => {});
     for (const d of o.drivers) this.budgets.set(d.name, new WriteBudget(d.capabilities.writeBudget.requests, d.capabilities.writeBudget.perMs));
     this.buildTargets();
+    // a probe result ends the start-up hold of its mirror once its health is known afresh
+    this.on('probe', (r: ProbeResult) => { if (this.warming) queueMicrotask(() => this.warmedUp(r)); });
+    // entering or leaving fail open is a decision of its own even when the serving set stays the same
+    this.on('flip', () => {
+      const d = this.desired();
+      if (d.failOpen !== this.failingOpen && this.lastDecided !== undefined && d.serving.join(',') === this.lastDecided.join(',')) this.reconcileSoon(d.failOpen ? 'every mirror down' : 'a mirror is back');
+    });
+  }
+
+  /** The fail-open fallback now: the latest decision that stood long enough (see last-good.ts). */
+  get lastGood(): string[] {
+    return lastGoodAt(this.lastGoodTrack, this.now(), settleMsFor(this.spec));
+  }
+
+  set lastGood(v: string[]) {
+    this.lastGoodTrack = { good: [...v] };
+  }
+
+  /** True while the state store fails and state lives in memory only. */
+  get storeDegraded(): boolean {
+    return this.storeFailing !== undefined;
   }
 
   /** Loads state, publishes once, and starts the probe, canary and override loops. */
@@ -115,6 +153,7 @@ export class Controller extends EventEmitter {
     this.lastGood = st.lastGood;
     this.providerStatus = st.providers;
     for (const m of this.spec.mirrors) this.health[m.name] ??= unknownHealth();
+    this.warming = this.spec.mirrors.length > 0 ? new Set(this.spec.mirrors.map((m) => m.name)) : undefined;
     this.stopped = false;
     this.startedOnce = true;
     await this.audit({ kind: 'daemon', message: `controller started for stack ${this.spec.stack} (${this.spec.mirrors.length} mirrors, ${this.drivers.length} providers)` });
@@ -123,8 +162,9 @@ export class Controller extends EventEmitter {
     this.every(this.spec.health.intervalMs, () => this.runCanaries(), this.spec.canaries.length > 0);
     this.every(this.o.overridePollMs ?? 500, () => this.pollOverrides(), true);
     this.every(this.o.resyncMs ?? 10_000, () => this.requestReconcile('resync'), true);
-    this.every(5_000, () => this.persist(), true);
-    await this.requestReconcile('startup');
+    this.every(5_000, () => this.saveState(), true);
+    // with mirrors, the first decision waits for their first probes (warmedUp)
+    if (!this.warming) await this.requestReconcile('startup');
   }
 
   /** Stops the loops, lets the reconcile in flight finish, saves state. */
@@ -163,7 +203,11 @@ export class Controller extends EventEmitter {
       this.every(spec.health.intervalMs, () => this.runCanaries(), spec.canaries.length > 0);
       this.every(this.o.overridePollMs ?? 500, () => this.pollOverrides(), true);
       this.every(this.o.resyncMs ?? 10_000, () => this.requestReconcile('resync'), true);
-      this.every(5_000, () => this.persist(), true);
+      this.every(5_000, () => this.saveState(), true);
+      if (this.warming) {
+        this.warming = new Set([...this.warming].filter((n) => this.targets.has(n)));
+        if (this.warming.size === 0) this.warming = undefined;
+      }
     }
     await this.audit({ kind: 'daemon', message: 'spec reloaded' });
     await this.requestReconcile('spec reloaded');
@@ -182,12 +226,28 @@ export class Controller extends EventEmitter {
   /**
    * Decides now and asks every provider's worker to converge to the decision. Each provider has its own worker that
    * coalesces requests (one write in flight per provider, the latest decision next), so a slow or dead provider never
-   * delays the others. Resolves when every provider has finished a pass covering this decision.
+   * delays the others. Resolves when every provider has finished a pass covering this decision and its verification.
+   * Never rejects: whatever fails (a store, a bug in a pass) is logged and reported in the outcome, and the daemon
+   * keeps serving.
    */
   async requestReconcile(reason: string): Promise<ReconcileOutcome> {
     const decidedAt = this.now();
+    try {
+      return await this.decideAndAct(reason, decidedAt);
+    } catch (e) {
+      const why = `reconcile (${reason}) failed: ${(e as Error)?.message ?? String(e)}`;
+      this.log(why);
+      return { reason, decidedAt, desired: { serving: this.lastDecided ?? [], failOpen: this.failingOpen, degraded: false, notes: [] }, skipped: why, reports: [], verify: [] };
+    }
+  }
+
+  private async decideAndAct(reason: string, decidedAt: number): Promise<ReconcileOutcome> {
     if (this.stopped && this.startedOnce) {
       return { reason, decidedAt, desired: { serving: this.lastDecided ?? [], failOpen: false, degraded: false, notes: [] }, skipped: 'controller stopped', reports: [], verify: [] };
+    }
+    if (this.warming) {
+      // saved health may be older than the last decision of a killed daemon: publish nothing before fresh probes
+      return { reason, decidedAt, desired: { serving: this.lastDecided ?? [], failOpen: false, degraded: false, notes: [] }, skipped: `waiting for the first probe of ${[...this.warming].join(', ')} since start`, reports: [], verify: [] };
     }
     const desired = this.desired();
     const summary = { serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, notes: desired.notes };
@@ -198,24 +258,89 @@ export class Controller extends EventEmitter {
       return outcome;
     }
     const changed = this.lastDecided === undefined || this.lastDecided.join(',') !== desired.serving.join(',');
+    const enteringFailOpen = desired.failOpen && !this.failingOpen;
+    // set before any await: concurrent requests must not audit one transition twice
+    this.failingOpen = desired.failOpen;
     if (changed) {
       this.lastDecided = desired.serving;
       this.decisionAt = decidedAt;
-      await this.audit({ kind: 'decision', message: `serve ${desired.serving.join(', ')} (${reason})`, data: { ...summary, reason } });
-      if (!desired.failOpen) this.lastGood = desired.serving;
+      this.lastGoodTrack = recordDecision(this.lastGoodTrack, desired.serving, desired.failOpen, decidedAt, settleMsFor(this.spec));
     }
-    if (desired.failOpen && !this.failingOpen) await this.audit({ kind: 'fail-open', message: desired.notes.join('; ') });
-    this.failingOpen = desired.failOpen;
+    if (enteringFailOpen) await this.audit({ kind: 'fail-open', message: desired.notes.join('; '), data: { serving: desired.serving } });
+    if (changed) await this.audit({ kind: 'decision', message: `serve ${desired.serving.join(', ')} (${reason})`, data: { ...summary, reason } });
     const passes = await Promise.all(this.drivers.map((d) => this.worker(d).request()));
     const reports = passes.flatMap((p) => p.reports);
-    const verify = passes.flatMap((p) => p.verify);
-    const convergeMs = verify.length > 0 && verify.every((v) => v.converged) ? Math.max(...verify.map((v) => v.ms ?? 0)) : undefined;
+    const verify = (await Promise.all(passes.map((p) => p.verify))).flat();
     if (reports.every((r) => r.ok)) this.lastServing = desired.serving;
-    if (changed) await this.persist();
-    const outcome: ReconcileOutcome = { reason, decidedAt, desired: summary, reports, verify, convergeMs };
+    if (changed) await this.saveState();
+    const outcome: ReconcileOutcome = { reason, decidedAt, desired: summary, reports, verify, convergeMs: convergeMs(verify) };
     this.lastOutcome = outcome;
     this.emit('reconcile', outcome);
     return outcome;
+  }
+
+  /** A probe result ends its mirror's start-up hold once its health is known afresh; the last one publishes. */
+  private warmedUp(r: ProbeResult): void {
+    if (!this.warming || this.stopped) return;
+    // a success confirms what we hold; a failure confirms only a mirror already down (else hysteresis must decide)
+    if (r.ok || this.health[r.mirror]?.state === 'down') this.warming.delete(r.mirror);
+    if (this.warming.size > 0) return;
+    this.warming = undefined;
+    this.reconcileSoon('startup: every mirror probed');
+  }
+
+  /** Starts a reconcile without waiting for it (requestReconcile never rejects; the catch is a last resort). */
+  private reconcileSoon(reason: string): void {
+    this.requestReconcile(reason).catch((e) => this.log(`reconcile (${reason}) failed: ${(e as Error)?.message ?? String(e)}`));
+  }
+
+  /** Tracks a task stop() must wait for; it never rejects (requestReconcile and saveState do not). */
+  private inBackground(p: Promise<unknown>): void {
+    const task = p.catch((e) => this.log(`background task failed: ${(e as Error)?.message ?? String(e)}`));
+    this.background.add(task);
+    void task.finally(() => this.background.delete(task));
+  }
+
+  /**
+   * Saves health, provider status and the fail-open fallback. A failing store never stops failover: the state
+   * stays in memory, the first failure of an outage is alerted (and audited if the audit log still takes it), the
+   * save is retried with backoff (1 s doubling to 30 s) and the recovery is audited. Never rejects.
+   */
+  private async saveState(): Promise<void> {
+    try {
+      await this.persist();
+    } catch (e) {
+      this.storeFault(e);
+      return;
+    }
+    const was = this.storeFailing;
+    if (!was) return;
+    clearTimeout(was.timer);
+    if (was.timer) this.timers.delete(was.timer);
+    this.storeFailing = undefined;
+    await this.audit({ kind: 'store', message: `state saved again after ${was.attempts} failed attempt(s) over ${Math.round((this.now() - was.since) / 1000)}s`, data: { recovered: true } }).catch(() => undefined);
+  }
+
+  private storeFault(e: unknown): void {
+    const msg = (e as Error)?.message ?? String(e);
+    const first = !this.storeFailing;
+    const f = (this.storeFailing ??= { since: this.now(), attempts: 0 });
+    f.attempts++;
+    if (first) {
+      const ev: AuditEvent = { at: this.now(), kind: 'store-error', message: `the state store failed: ${msg}; serving and failing over from memory, retrying the save` };
+      // alerted whether or not the audit log can take it (it may sit on the same failing disk)
+      this.emit('alert', ev);
+      void this.audit(ev).catch(() => undefined);
+    }
+    if (f.timer || this.stopped) return;
+    const delay = Math.min(30_000, 1000 * 2 ** Math.min(5, f.attempts - 1));
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      f.timer = undefined;
+      if (!this.stopped) this.inBackground(this.saveState());
+    }, delay);
+    f.timer = t;
+    this.timers.add(t);
   }
 
   private worker(d: DnsDriver): ProviderWorker {
@@ -227,10 +352,14 @@ export class Controller extends EventEmitter {
     return w;
   }
 
-  /** One pass for one provider: list → plan → apply the LATEST decision, then verify its servers. */
-  private async providerPass(d: DnsDriver): Promise<{ reports: ZoneReport[]; verify: ServerVerdict[] }> {
+  /**
+   * One pass for one provider: list → plan → apply the LATEST decision. Verification of its servers starts when
+   * the write has finished and runs beside the worker (the returned `verify`), so the next decision never waits
+   * for it; only what was written is verified (an RRset held by a foreign record is reported, not awaited).
+   */
+  private async providerPass(d: DnsDriver): Promise<Pass> {
     const desired = this.desired();
-    const startedAt = this.decisionAt ?? this.now();
+    const decidedAt = this.decisionAt ?? this.now();
     const reports = await reconcileAll({
       drivers: [d],
       zones: desired.zones,
@@ -249,54 +378,60 @@ export class Controller extends EventEmitter {
       if (r.ok) {
         st.records = { ...(st.records ?? {}), [r.zone]: r.records ?? [] };
         st.lastError = undefined;
-        if (r.applied > 0) {
+        const ev = applyEvent(r);
+        if (ev) {
           st.lastAppliedAt = this.now();
-          await this.audit({ kind: 'apply', message: `${r.provider} ${r.zone}: ${r.applied} change(s)`, data: { provider: r.provider, zone: r.zone, changes: r.plan?.changes.length, ms: Math.round(r.ms) } });
+          await this.audit(ev);
         }
       } else {
         // an outage is audited when it starts or changes, not on every retry
-        if (st.lastError !== r.error) await this.audit({ kind: 'apply-error', message: r.error ?? 'failed', data: { provider: r.provider, zone: r.zone, code: r.errorCode } });
+        if (st.lastError !== r.error) await this.audit(applyEvent(r)!);
         st.lastError = r.error;
       }
     }
+    await this.reportConflicts(d.name, reports);
+    const none = Promise.resolve<ServerVerdict[]>([]);
     if (reports.some((r) => !r.ok)) {
       if (!this.stopped) this.retrySoon();
-      return { reports, verify: [] };
+      return { reports, verify: none };
     }
-    const served = st.verifiedServing;
     const want = desired.serving.join(',');
-    if (reports.every((r) => r.applied === 0) && served === want) return { reports, verify: [] };
-    const verify = await this.verify(desired, new Set([d.name]), startedAt);
-    if (verify.length > 0 && verify.every((v) => v.converged)) {
-      const ms = Math.max(...verify.map((v) => v.ms ?? 0));
-      Object.assign(st, { lastConvergedAt: this.now(), lastConvergeMs: Math.round(ms), verifiedServing: want });
-    }
-    await this.audit({
-      kind: 'verify',
-      message: verify.every((v) => v.converged)
-        ? `${d.name}: all ${verify.length} authoritative server(s) answer ${desired.serving.join(', ')}, ${Math.round(Math.max(0, ...verify.map((v) => v.ms ?? 0)))}ms after the decision`
-        : `${d.name}: not converged: ${verify.filter((v) => !v.converged).map((v) => `${v.server}: ${v.last}`).join('; ')}`,
-      data: { provider: d.name, servers: verify.map((v) => ({ server: v.server, converged: v.converged, ms: v.ms === undefined ? undefined : Math.round(v.ms) })) },
-    });
+    if (reports.every((r) => r.applied === 0) && st.verifiedServing === want) return { reports, verify: none };
+    // a newer write makes the answer an older verification waits for impossible: abandon it
+    this.verifying.get(d.name)?.abort();
+    const ac = new AbortController();
+    this.verifying.set(d.name, ac);
+    const verify = this.verifyProvider(d, desired, reports, decidedAt, ac.signal)
+      .catch((e) => { this.log(`verify ${d.name} failed: ${(e as Error)?.message ?? String(e)}`); return [] as ServerVerdict[]; })
+      .finally(() => { if (this.verifying.get(d.name) === ac) this.verifying.delete(d.name); });
     return { reports, verify };
   }
 
-  private async verify(desired: DesiredState, providers: Set<string>, startedAt: number): Promise<ServerVerdict[]> {
-    const expect = Object.values(desired.zones).flat().filter((r) => !isMarkerName(r.name));
-    const targets = [];
-    for (const d of this.drivers) {
-      if (!providers.has(d.name)) continue;
-      const servers = new Set<string>();
-      for (const zone of Object.keys(desired.zones)) {
-        try {
-          for (const s of await d.nameservers(zone)) servers.add(s);
-        } catch {
-          /* reported by the apply path */
-        }
-      }
-      targets.push({ provider: d.name, servers: [...servers], expect });
-    }
-    return verifyAll({ targets, query: this.query, startedAt, deadlineMs: this.o.verifyDeadlineMs ?? 10_000, now: this.now });
+  /** Verifies one provider's servers after its write, and audits the verdict (not when a newer write superseded it). */
+  private async verifyProvider(d: DnsDriver, desired: DesiredState, reports: ZoneReport[], decidedAt: number, signal: AbortSignal): Promise<ServerVerdict[]> {
+    const st = (this.providerStatus[d.name] ??= {});
+    const verify = await verifyProvider({ driver: d, zones: desired.zones, reports, query: this.query, decidedAt, deadlineMs: this.o.verifyDeadlineMs ?? 10_000, now: this.now, signal: AbortSignal.any([signal, this.abort.signal]) });
+    if (verify.some((v) => v.superseded)) return verify;
+    const ms = convergeMs(verify);
+    if (ms !== undefined) Object.assign(st, { lastConvergedAt: this.now(), lastConvergeMs: Math.round(ms), verifiedServing: desired.serving.join(',') });
+    await this.audit(verifyEvent(d.name, desired.serving, verify, reports));
+    return verify;
+  }
+
+  /**
+   * Reports a foreign RRset at a name we publish once per provider when it appears or changes (status, audit and
+   * so alert), and once more when it is gone. The planner leaves such RRsets alone.
+   */
+  private async reportConflicts(provider: string, reports: ZoneReport[]): Promise<void> {
+    const st = (this.providerStatus[provider] ??= {});
+    const conflicts = reports.flatMap((r) => (r.plan?.conflicts ?? []).map((c) => `${r.zone}: ${c.reason}`)).sort();
+    if (reports.some((r) => !r.ok && !r.plan)) return; // not listed this time: nothing new is known
+    st.conflicts = conflicts.length > 0 ? conflicts : undefined;
+    const key = conflicts.join('\n');
+    if ((this.reportedConflicts.get(provider) ?? '') === key) return;
+    this.reportedConflicts.set(provider, key);
+    if (conflicts.length > 0) await this.audit({ kind: 'conflict', message: `${provider}: ${conflicts.join('; ')}: that name is neither written nor verified there until the record is removed or marked as ours`, data: { provider, conflicts } });
+    else await this.audit({ kind: 'conflict', message: `${provider}: no foreign record left at a published name`, data: { provider, conflicts: [], resolved: true } });
   }
 
   private retrySoon(): void {
@@ -304,7 +439,7 @@ export class Controller extends EventEmitter {
     // back off while a provider stays down: 1 s, 2 s, 4 s ... 30 s
     const worst = Math.max(1, ...this.failures.values());
     const delay = Math.min(30_000, 1000 * 2 ** (worst - 1));
-    const t = setTimeout(() => { this.timers.delete(t); this.retryTimer = undefined; void this.requestReconcile('retry after provider error'); }, delay);
+    const t = setTimeout(() => { this.timers.delete(t); this.retryTimer = undefined; this.reconcileSoon('retry after provider error'); }, delay);
     this.retryTimer = t;
     this.timers.add(t);
   }
@@ -380,19 +515,25 @@ export class Controller extends EventEmitter {
     if (cut !== this.cutOff) {
       this.cutOff = cut;
       await this.audit({ kind: cut ? 'fail-static' : 'daemon', message: cut ? `every canary failed (${r.results.map((x) => `${x.target}: ${x.reason}`).join('; ')}): changing nothing until they answer` : 'canaries answer again: resuming' });
-      if (!cut) void this.requestReconcile('canaries answer again');
+      if (!cut) this.reconcileSoon('canaries answer again');
     }
   }
 
   private async pollOverrides(): Promise<void> {
-    const st = await this.store.load();
+    let st: State;
+    try {
+      st = await this.store.load();
+    } catch (e) {
+      this.storeFault(e); // keep the overrides we hold
+      return;
+    }
     const now = this.now();
     const expired = this.overrides.filter((o) => o.expiresAt !== undefined && o.expiresAt <= now && !st.overrides.some((x) => x.id === o.id && x.expiresAt !== o.expiresAt));
     for (const o of expired) await this.audit({ kind: 'override-expired', message: `${o.kind} of ${o.mirror} expired (was: ${o.reason}, by ${o.author})`, data: { id: o.id } });
     this.overrides = activeOverrides(st.overrides, now);
     if (expired.length > 0) await updateState(this.store, (s) => { s.overrides = activeOverrides(s.overrides, now); });
     const d = this.desired();
-    if (this.lastDecided !== undefined && d.serving.join(',') !== this.lastDecided.join(',')) void this.requestReconcile('overrides changed');
+    if (this.lastDecided !== undefined && d.serving.join(',') !== this.lastDecided.join(',')) this.reconcileSoon('overrides changed');
   }
 
   async persist(): Promise<void> {
@@ -448,4 +589,5 @@ class ProviderWorker {
     await this.current?.catch(() => undefined);
   }
 }
-type Pass = { reports: ZoneReport[]; verify: ServerVerdict[] };
+/** A pass's writes, and the verification of them that runs on after the worker is free again. */
+type Pass = { reports: ZoneReport[]; verify: Promise<ServerVerdict[]> };

@@ -67,6 +67,11 @@ async function reconcileZone(d: DnsDriver, zone: string, o: ReconcileOptions): P
   }
 }
 
+/** `name/TYPE` keys of desired RRsets left alone because a foreign record holds them (never written, so never verified). */
+export function conflictKeys(reports: readonly ZoneReport[]): Set<string> {
+  return new Set(reports.flatMap((r) => (r.plan?.conflicts ?? []).map((c) => c.key)).filter((k) => !k.startsWith('_flotilla-')));
+}
+
 /** The zone after a successful apply, without another list call. */
 function applyLocally(current: RecordSet[], plan: Plan): RecordSet[] {
   const key = (r: RecordSet) => `${r.name}/${r.type}`;

@@ -1,3 +1,5 @@
+import { abortableSleep } from '../drivers/retry.ts';
+
 /**
  * A token bucket per provider account: `requests` writes per `perMs`. The controller takes a token before each
  * write, so flapping or a burst of decisions can never spend a provider's rate limit into a lockout.
@@ -20,10 +22,7 @@ export class WriteBudget {
   /** Waits for and takes `n` tokens. */
   async take(n = 1, signal?: AbortSignal): Promise<void> {
     for (let w = this.waitMs(n); w > 0; w = this.waitMs(n)) {
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(resolve, w);
-        signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
-      });
+      await abortableSleep(w, signal);
     }
     if (Number.isFinite(this.requests)) this.tokens -= n;
   }

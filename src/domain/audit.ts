@@ -1,7 +1,10 @@
+/** Every kind of audit event flotilla writes (for filters and their errors). */
+export const AUDIT_KINDS = ['decision', 'apply', 'apply-error', 'verify', 'flip', 'fail-open', 'fail-static', 'conflict', 'override', 'override-expired', 'store', 'store-error', 'error', 'daemon', 'delegation'] as const;
+
 /** One line of the append-only audit log. */
 export interface AuditEvent {
   at: number;
-  /** decision | apply | apply-error | verify | override | override-expired | fail-open | fail-static | error | daemon | delegation */
+  /** One of AUDIT_KINDS. */
   kind: string;
   message: string;
   actor?: string;

@@ -12,6 +12,8 @@ export interface ProviderStatus {
   lastError?: string;
   /** The serving set (comma-joined) every server of this provider was last verified to answer. */
   verifiedServing?: string;
+  /** Foreign RRsets found at names flotilla publishes (left alone, not verified), as reported. */
+  conflicts?: string[];
   /** What the provider held at the last reconcile, per zone (for `plan` and `status` without API calls). */
   records?: Record<string, RecordSet[]>;
 }

@@ -10,11 +10,15 @@ export interface RetryOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const defaultSleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
+/** Sleeps `ms`, or rejects when `signal` aborts; the abort listener is removed when the sleep ends either way. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => { clearTimeout(t); reject(signal!.reason); };
+    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
 
 /**
  * Runs `fn`, retrying DriverErrors marked retryable with exponential backoff and jitter.
@@ -31,7 +35,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
       if (!(err instanceof DriverError) || !err.retryable || attempt >= attempts) throw err;
       const backoff = Math.min(max, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
       const wait = err.retryAfterMs !== undefined ? Math.max(err.retryAfterMs, 0) : backoff;
-      await (opts.sleep ? opts.sleep(wait) : defaultSleep(wait, opts.signal));
+      await (opts.sleep ? opts.sleep(wait) : abortableSleep(wait, opts.signal));
     }
   }
 }

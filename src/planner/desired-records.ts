@@ -22,7 +22,7 @@ export interface DesiredState {
   serving: string[];
   /** Every mirror looked down; the last good set (or all) is published instead of nothing. */
   failOpen: boolean;
-  /** Fewer mirrors serve than policy.minHealthy: alert. */
+  /** Fewer mirrors serve than policy.minHealthy, or none is healthy (fail open): alert. */
   degraded: boolean;
   /** Human-readable notes on why the answer is what it is. */
   notes: string[];
@@ -71,7 +71,8 @@ export function servingMirrors(
     serving = last.length > 0 ? names.filter((n) => last.includes(n)) : names;
     notes.push(`every mirror looks down: failing open to ${last.length > 0 ? 'the last good set' : 'all mirrors'} (${serving.join(', ')})`);
   }
-  const degraded = serving.length < spec.policy.minHealthy;
+  // failing open, nothing serves that we know to be healthy: always degraded, whatever the count
+  const degraded = failOpen || serving.length < spec.policy.minHealthy;
   if (degraded && !failOpen) notes.push(`only ${serving.length} mirror(s) serving, policy wants ${spec.policy.minHealthy}`);
   return { serving, failOpen, degraded, notes };
 }

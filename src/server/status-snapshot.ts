@@ -31,6 +31,8 @@ export interface ProviderRow {
   lastConvergedAt?: number;
   lastConvergeMs?: number;
   lastError?: string;
+  /** Foreign RRsets at names flotilla publishes (left alone, not verified). */
+  conflicts?: string[];
 }
 
 /** What the status page, GET /api/status and the event stream show. Plain JSON. */
@@ -82,7 +84,7 @@ export function statusSnapshot(controller: Controller, now: number): StatusSnaps
     const records = Object.entries(st.records ?? {}).flatMap(([zone, sets]) =>
       sets.filter((r) => r.type === 'A' || r.type === 'AAAA').map((r) => ({ zone, ...r })),
     );
-    return { name: p.name, kind: p.kind, records, lastAppliedAt: st.lastAppliedAt, lastConvergedAt: st.lastConvergedAt, lastConvergeMs: st.lastConvergeMs, lastError: st.lastError };
+    return { name: p.name, kind: p.kind, records, lastAppliedAt: st.lastAppliedAt, lastConvergedAt: st.lastConvergedAt, lastConvergeMs: st.lastConvergeMs, lastError: st.lastError, conflicts: st.conflicts };
   });
   return {
     stack: spec.stack,

@@ -19,6 +19,7 @@ describe('flotilla daemon', { timeout: 120_000 }, () => {
   let mirrors: MirrorServer[] = [];
   let dnsPort = 0;
   let stackText = '';
+  const children = new Set<ReturnType<typeof spawn>>();
 
   before(async () => {
     mkdirSync(join(dir, 'stacks'));
@@ -40,16 +41,19 @@ describe('flotilla daemon', { timeout: 120_000 }, () => {
     writeFileSync(stackFile, stackText);
   });
   after(async () => {
+    // a failed assertion must not leave a daemon holding its port
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await Promise.all(mirrors.map((m) => m.stop()));
   });
 
   function startDaemon() {
     const child = spawn(process.execPath, [BIN, 'daemon', '--config', stackFile, '--no-http'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    const waitFor = async (re: RegExp, ms = 15_000) => {
+    const waitFor = async (re: RegExp, ms = 30_000) => {
       const t0 = Date.now();
       while (!re.test(out)) {
         if (Date.now() - t0 > ms) assert.fail(`daemon never printed ${re}:\n${out}`);
@@ -77,6 +81,8 @@ describe('flotilla daemon', { timeout: 120_000 }, () => {
     await d.waitFor(/stack file reloaded/);
     await mirrors[1].stop();
     await d.waitFor(/decision: serve m1 \(m2 down\)/);
+    // the decision is audited before it is written: wait for its verification
+    await d.waitFor(/verify: embedded: all 1 authoritative server\(s\) answer m1,/);
     assert.deepEqual(await answer(), ['127.0.0.21']);
     d.child.kill('SIGTERM');
     assert.equal(await d.exited, 0);

@@ -77,7 +77,10 @@ describe('desiredRecords', () => {
     const spec = fleetFixture();
     const d = desiredRecords(spec, { m0: h('down'), m1: h('down'), m2: h('down') }, [], { now: NOW, lastGood: ['m1'] });
     assert.equal(d.failOpen, true);
+    assert.equal(d.degraded, true, 'failing open is degraded whatever the count kept');
     assert.deepEqual(d.serving, ['m1']);
+    const all = desiredRecords(spec, { m0: h('down'), m1: h('down'), m2: h('down') }, [], { now: NOW, lastGood: ['m0', 'm1', 'm2'] });
+    assert.equal(all.degraded, true);
     assert.deepEqual(d.zones['example.test'].find((r) => r.name === 'example.test' && r.type === 'A')!.values, ['127.0.0.12']);
   });
 

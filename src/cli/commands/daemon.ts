@@ -17,6 +17,8 @@ export function registerDaemon(program: Command): void {
       for (const s of dns) log(`embedded DNS server on ${s.address}`);
       const controller = await buildController(spec, { log });
       controller.on('audit', (e) => log(`${e.kind}: ${e.message}`));
+      // alerts that must be seen even when the audit log cannot take them (a failing state store)
+      controller.on('alert', (e) => log(`alert ${e.kind}: ${e.message}`));
       let http: Awaited<ReturnType<typeof import('../../server/http-server.ts').startHttpServer>> | undefined;
       await controller.start();
       if (o.http) {

@@ -46,14 +46,17 @@ export function registerOverrides(program: Command): void {
     .addHelpText('after', '\nExamples:\n  flotilla undrain local-b --stack local\n')
     .action((mirror: string, o: Opts) => run(o, (author) => ({ kind: 'undrain', mirror, author })));
 
-  stackOptions(program.command('failover'))
+  // the mirror is a flag; a bare name is caught to point at --to instead of commander's "too many arguments"
+  stackOptions(program.command('failover').allowExcessArguments())
     .description('Force all traffic to one mirror, with a reason and an optional expiry. A mirror that is down needs --force.')
     .option('--to <mirror>', 'the mirror that takes all traffic (required)')
     .option('-r, --reason <text>', 'why (required; audited)')
     .option('--for <duration>', 'lapse after this long, e.g. 30m')
     .option('--force', 'allow failing over to a mirror that looks down')
     .addHelpText('after', '\nExamples:\n  flotilla failover --to local-a --stack local --reason "b and c serve a stale release" --for 30m\n  flotilla undrain / clear with: flotilla clear local-a --stack local\n')
-    .action((o: Opts) => {
+    .action((o: Opts, cmd: Command) => {
+      const [mirror] = cmd.args;
+      if (mirror !== undefined) throw new UsageError(`failover takes the mirror as --to ${mirror}, e.g. flotilla failover --to ${mirror} --reason "..." (found it as an argument)`);
       if (!o.to) throw new UsageError('failover needs --to MIRROR');
       return run(o, (author) => ({ kind: 'failover', mirror: o.to!, reason: needReason(o, 'failover'), author, for: o.for, force: o.force }));
     });
