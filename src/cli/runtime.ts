@@ -19,7 +19,7 @@ export async function buildController(spec: FleetSpec, opts: Partial<ControllerO
  */
 export async function startEmbeddedServers(spec: FleetSpec): Promise<EmbeddedDnsServer[]> {
   const servers: EmbeddedDnsServer[] = [];
-  for (const { settings, store } of await ensureLocalZones(spec)) servers.push(await startEmbeddedDnsServer({ listen: settings.listen, port: settings.port, store }));
+  for (const { settings, store } of await ensureLocalZones(spec)) servers.push(await startEmbeddedDnsServer({ listen: settings.listen, port: settings.port, store, axfrAllow: settings.axfrAllow }));
   return servers;
 }
 

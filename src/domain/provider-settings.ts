@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -6,6 +7,11 @@ import { z } from 'zod';
  * `endpoint`-style fields exist so tests can point a driver at a contract fake on loopback.
  */
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable, e.g. CF_API_TOKEN');
+const cidr = z.string().refine((v) => {
+  const [addr, bits, ...rest] = v.split('/');
+  const family = isIP(addr);
+  return family !== 0 && rest.length === 0 && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)));
+}, 'an IP address or CIDR, e.g. 192.0.2.0/24 or 2001:db8::/48');
 const hostPort = z.string().regex(/^[^\s:]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/, 'host or host:port');
 
 export const cloudflareSettings = z
@@ -70,6 +76,8 @@ export const localSettings = z
     /** Directory holding the zone files the embedded server serves; default <state.path>/zones. */
     zoneDir: z.string().optional(),
     nameservers: z.array(hostPort).optional(),
+    /** Clients allowed to transfer the zones (AXFR), as addresses or CIDRs; default loopback only. */
+    axfrAllow: z.array(cidr).optional(),
   })
   .strict();
 
