@@ -81,8 +81,9 @@ describe('embedded DNS server under abuse', { timeout: 60_000 }, () => {
     const q = dnsPacket.encode({ type: 'query', id: 7, flags: 0, questions: [{ name: Z, type: 'AXFR', class: 'IN' }] });
     const out = handleMessage(store, q, 'tcp', undefined, { client: '192.0.2.7', axfrAllowed: addressMatcher(LOOPBACK) });
     assert.equal(out.length, 1);
-    assert.equal(dnsPacket.decode(out[0]).rcode, 'REFUSED');
-    assert.equal(dnsPacket.decode(handleMessage(store, q, 'tcp', undefined, { client: '::1', axfrAllowed: addressMatcher(LOOPBACK) })[0]).answers?.length! > 2, true);
+    assert.equal((dnsPacket.decode(out[0]).flags ?? 0) & 0xf, 5, 'REFUSED');
+    const ok = dnsPacket.decode(handleMessage(store, q, 'tcp', undefined, { client: '::1', axfrAllowed: addressMatcher(LOOPBACK) })[0]);
+    assert.ok((ok.answers?.length ?? 0) > 2, 'loopback over IPv6 transfers');
   });
 
   it('ANY is answered with one RRset (RFC 8482), over UDP and TCP', async () => {
