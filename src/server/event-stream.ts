@@ -114,8 +114,10 @@ export class EventStream {
   }
 
   private write(res: ServerResponse, event: string, data: unknown): void {
-    // JSON.stringify never emits a raw newline, so one data: line carries the whole message
-    const ok = res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    // JSON.stringify never emits a raw CR or LF, so one data: line carries the whole message; the Unicode line
+    // separators (which some line readers split on) go out escaped too
+    const json = JSON.stringify(data).replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const ok = res.write(`event: ${event}\ndata: ${json}\n\n`);
     if (!ok && res.writableLength > (this.o.maxBufferedBytes ?? 1024 * 1024)) {
       this.clients.delete(res);
       res.destroy();
