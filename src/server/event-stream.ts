@@ -14,7 +14,7 @@ export interface EventStreamOptions {
   /** Open streams in all (default 64) and from one client address (default 4); more are answered 503. */
   maxClients?: number;
   maxClientsPerAddress?: number;
-  /** A client whose unsent output grows past this many bytes is dropped (default 1 MiB). */
+  /** A client whose unsent output grows past this many bytes (or two messages, if more) is dropped (default 1 MiB). */
   maxBufferedBytes?: number;
 }
 
@@ -117,8 +117,10 @@ export class EventStream {
     // JSON.stringify never emits a raw CR or LF, so one data: line carries the whole message; the Unicode line
     // separators (which some line readers split on) go out escaped too
     const json = JSON.stringify(data).replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-    const ok = res.write(`event: ${event}\ndata: ${json}\n\n`);
-    if (!ok && res.writableLength > (this.o.maxBufferedBytes ?? 1024 * 1024)) {
+    const msg = `event: ${event}\ndata: ${json}\n\n`;
+    const ok = res.write(msg);
+    // a client that reads keeps its backlog near one message (a status of thousands of mirrors can exceed the limit)
+    if (!ok && res.writableLength > Math.max(this.o.maxBufferedBytes ?? 1024 * 1024, 2 * msg.length)) {
       this.clients.delete(res);
       res.destroy();
     }
