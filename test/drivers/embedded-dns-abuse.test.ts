@@ -98,13 +98,16 @@ describe('embedded DNS server under abuse', { timeout: 60_000 }, () => {
   });
 
   it('UDP answers are rate-limited per client network: over the limit some slip (TC=1, no records), the rest are dropped', async () => {
-    const s = await start({ rateLimit: { responsesPerSecond: 5, slip: 2, exempt: [] } });
+    const s = await start({ rateLimit: { responsesPerSecond: 2, slip: 2, exempt: [] } });
+    const t0 = Date.now();
     const got = await burst(s, '127.0.0.1', 40);
+    // the bucket refills 2 a second while the burst is handled (a loaded machine makes that longer)
+    const refill = Math.ceil(((Date.now() - t0) / 1000) * 2);
     const full = got.filter((p) => ((p.flags ?? 0) & TC) === 0);
     const slipped = got.filter((p) => ((p.flags ?? 0) & TC) !== 0);
-    assert.ok(full.length >= 5 && full.length <= 8, `${full.length} full answers (limit 5/s)`);
+    assert.ok(full.length >= 2 && full.length <= 2 + refill, `${full.length} full answers (limit 2/s, burst 2)`);
     assert.ok(full.every((p) => p.answers?.length === 2));
-    assert.ok(slipped.length >= 14 && slipped.length <= 18, `${slipped.length} slipped (every 2nd of ~35 over the limit)`);
+    assert.equal(slipped.length, Math.floor((40 - full.length) / 2), 'every 2nd response over the limit slips');
     assert.ok(slipped.every((p) => p.answers?.length === 0 && p.questions?.[0]?.name === Z), 'a slip carries only the question');
     assert.ok(got.length < 40, 'some answers were dropped');
     assert.equal(s.stats().udpDropped + s.stats().udpSlipped, 40 - full.length);
