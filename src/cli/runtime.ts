@@ -23,7 +23,7 @@ export async function startEmbeddedServers(spec: FleetSpec, file: string): Promi
   const servers: EmbeddedDnsServer[] = [];
   for (const { settings, store, index } of await ensureLocalZones(spec)) {
     try {
-      servers.push(await startEmbeddedDnsServer({ listen: settings.listen, port: settings.port, store }));
+      servers.push(await startEmbeddedDnsServer({ listen: settings.listen, port: settings.port, store, axfrAllow: settings.axfrAllow }));
     } catch (e) {
       await Promise.all(servers.map((s) => s.close()));
       throw listenFailure(e, { file, setting: `dnsProviders[${index}].settings`, what: 'the embedded DNS server', listen: settings.listen, port: settings.port }) ?? e;

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { durationText, envVarName, hostPort, httpUrl, isHostName, listenAddress, port } from './setting-values.ts';
 
@@ -7,6 +8,11 @@ import { durationText, envVarName, hostPort, httpUrl, isHostName, listenAddress,
  * `endpoint`-style fields exist so tests can point a driver at a contract fake on loopback.
  */
 const envName = envVarName;
+const cidr = z.string().refine((v) => {
+  const [addr, bits, ...rest] = v.split('/');
+  const family = isIP(addr);
+  return family !== 0 && rest.length === 0 && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)));
+}, 'an IP address or CIDR, e.g. 192.0.2.0/24 or 2001:db8::/48');
 
 export const cloudflareSettings = z
   .object({
@@ -70,6 +76,8 @@ export const localSettings = z
     /** Directory holding the zone files the embedded server serves; default <state.path>/zones. */
     zoneDir: z.string().optional(),
     nameservers: z.array(hostPort).optional(),
+    /** Clients allowed to transfer the zones (AXFR), as addresses or CIDRs; default loopback only. */
+    axfrAllow: z.array(cidr).optional(),
   })
   .strict();
 

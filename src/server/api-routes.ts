@@ -7,12 +7,17 @@ import type { Controller } from '../controller/controller.ts';
 import { applyOverrideCommand, OverrideConflictError, type OverrideCommand, type OverrideResult } from '../controller/overrides.ts';
 import { updateState } from '../state/state-store.ts';
 import { authorOf, checkBearer, HttpError, readJson, sendJson } from './http-util.ts';
+import type { RecentAudit } from './recent-audit.ts';
 import { fullSnapshot } from './status-snapshot.ts';
 
 export interface ApiContext {
   controller: Controller;
   token: string | undefined;
   now: () => number;
+  /** Recent audit events held in memory: status requests never read the log. */
+  recent: RecentAudit;
+  /** Reads of the audit log for /api/history, one at a time (the log can be large). */
+  historyGate: { busy: boolean };
 }
 
 const setOverride = z
@@ -28,18 +33,35 @@ const setOverride = z
 const removeOverride = z.object({ mirror: z.string().min(1, 'name the mirror'), id: z.string().optional(), wait: z.boolean().optional() }).strict();
 
 const WAIT_LIMIT_MS = 15_000;
+/** Audit events in /api/status and on the status page. */
+export const STATUS_AUDIT_EVENTS = 50;
+/** Most events one /api/history answer carries. */
+const HISTORY_MAX = 1000;
 
 /** GET /api/status: everything the status page shows. */
-export async function getStatus(ctx: ApiContext, res: ServerResponse): Promise<void> {
-  sendJson(res, 200, await fullSnapshot(ctx.controller, ctx.now()));
+export function getStatus(ctx: ApiContext, res: ServerResponse): void {
+  sendJson(res, 200, fullSnapshot(ctx.controller, ctx.now(), ctx.recent.recent(STATUS_AUDIT_EVENTS)));
 }
 
-/** GET /api/history?since=<ms>&limit=<n>: audit events at or after `since`, oldest first (the last `limit`). */
+/**
+ * GET /api/history?since=<ms>&limit=<n>: audit events at or after `since`, oldest first (the last `limit`, at most
+ * 1000; `truncated` says when older ones were left out). Served from memory when it holds every event since
+ * `since`; otherwise one read of the log at a time, others are asked to retry (429).
+ */
 export async function getHistory(ctx: ApiContext, res: ServerResponse, url: URL): Promise<void> {
   const since = intParam(url, 'since', 0);
-  const limit = intParam(url, 'limit', 1000);
-  const events = await ctx.controller.store.audit(since);
-  sendJson(res, 200, { since, events: events.slice(-limit) });
+  const limit = Math.min(intParam(url, 'limit', HISTORY_MAX), HISTORY_MAX);
+  let events = ctx.recent.since(since);
+  if (!events) {
+    if (ctx.historyGate.busy) throw new HttpError(429, 'the audit log is being read for another request; retry in a second', { retryAfter: 1 });
+    ctx.historyGate.busy = true;
+    try {
+      events = await ctx.controller.store.audit(since);
+    } finally {
+      ctx.historyGate.busy = false;
+    }
+  }
+  sendJson(res, 200, { since, events: events.slice(-limit), truncated: events.length > limit });
 }
 
 /** POST /api/drain | /api/failover | /api/undrain | /api/clear. */

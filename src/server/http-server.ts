@@ -3,12 +3,42 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Controller } from '../controller/controller.ts';
-import { getHistory, getStatus, postOverride, type ApiContext } from './api-routes.ts';
+import { capConnections } from '../drivers/local/connection-cap.ts';
+import { getHistory, getStatus, postOverride, STATUS_AUDIT_EVENTS, type ApiContext } from './api-routes.ts';
 import { EventStream } from './event-stream.ts';
+import { healthVerdict } from './health-verdict.ts';
 import { HttpError, sendJson, sendText } from './http-util.ts';
 import { createMetrics } from './metrics.ts';
+import { RecentAudit } from './recent-audit.ts';
 import { renderStatusPage, statusPageCsp } from './status-page.ts';
 import { fullSnapshot, statusSnapshot } from './status-snapshot.ts';
+
+/** How many clients the server holds and for how long: slow or idle clients cannot exhaust file descriptors. */
+export interface HttpLimits {
+  /** Open connections in all (default 256); beyond it new connections are reset at once. */
+  maxConnections: number;
+  /** Open connections from one client address (default 32). */
+  maxPerClient: number;
+  /** A client must send the request headers within this (default 10 s), else 408 and closed. */
+  headersTimeoutMs: number;
+  /** ... and the whole request within this (default 30 s). */
+  requestTimeoutMs: number;
+  /** A connection with no traffic either way for this long is closed (default 30 s; event streams push every 5 s). */
+  idleTimeoutMs: number;
+  /** Open event streams in all (default 64) and per client address (default 4). */
+  maxEventStreams: number;
+  maxEventStreamsPerClient: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  maxConnections: 256,
+  maxPerClient: 32,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 30_000,
+  maxEventStreams: 64,
+  maxEventStreamsPerClient: 4,
+};
 
 export interface HttpServerOptions {
   controller: Controller;
@@ -20,6 +50,9 @@ export interface HttpServerOptions {
   token: string | undefined;
   now?: () => number;
   log?: (line: string) => void;
+  limits?: Partial<HttpLimits>;
+  /** Audit events kept in memory for the status page and /api/status (default 500). */
+  recentAuditCapacity?: number;
 }
 
 export interface RunningHttpServer {
@@ -28,6 +61,8 @@ export interface RunningHttpServer {
   port: number;
   /** The server's Prometheus registry, for other parts (alerts) to add their metrics to. */
   registry: Registry;
+  /** Open connections now, and connections reset at accept because a cap was reached. */
+  connections(): { open: number; refused: number; eventStreams: number };
   close(): Promise<void>;
 }
 
@@ -42,21 +77,29 @@ export interface RunningHttpServer {
  *   POST /api/undrain    {mirror, wait?}                                  bearer token
  *   POST /api/clear      {mirror, id?, wait?}                             bearer token
  *   GET  /metrics        Prometheus text format
- *   GET  /healthz        200 while the controller is not cut off, else 503
+ *   GET  /healthz        200 while something is published (see healthVerdict), else 503 with the reasons
+ * Status requests are served from memory (no audit log read); connections are capped and timed out (HttpLimits).
  * Writes answer as soon as the override is saved and audited; the reconcile it triggers runs after (see `wait`).
  */
 export async function startHttpServer(o: HttpServerOptions): Promise<RunningHttpServer> {
   const { controller } = o;
   const now = o.now ?? Date.now;
   const log = o.log ?? (() => {});
-  const ctx: ApiContext = { controller, token: o.token, now };
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...o.limits };
+  const recent = new RecentAudit({ controller, capacity: o.recentAuditCapacity, now, log });
+  const ctx: ApiContext = { controller, token: o.token, now, recent, historyGate: { busy: false } };
   const metrics = createMetrics(controller);
-  const events = new EventStream({ controller, snapshot: () => statusSnapshot(controller, now()) });
+  const events = new EventStream({
+    controller,
+    snapshot: () => statusSnapshot(controller, now()),
+    maxClients: limits.maxEventStreams,
+    maxClientsPerAddress: limits.maxEventStreamsPerClient,
+  });
 
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void> = {
-    'GET /': async (_req, res) => {
+    'GET /': (_req, res) => {
       const nonce = randomBytes(16).toString('base64');
-      const html = renderStatusPage(await fullSnapshot(controller, now()), nonce);
+      const html = renderStatusPage(fullSnapshot(controller, now(), recent.recent(STATUS_AUDIT_EVENTS)), nonce);
       sendText(res, 200, html, 'text/html; charset=utf-8', { 'content-security-policy': statusPageCsp(nonce), 'x-frame-options': 'DENY' });
     },
     'GET /events': (req, res) => events.handle(req, res),
@@ -70,13 +113,25 @@ export async function startHttpServer(o: HttpServerOptions): Promise<RunningHttp
       sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
     },
     'GET /healthz': (_req, res) => {
-      const ok = !controller.cutOff;
-      sendJson(res, ok ? 200 : 503, { ok, cutOff: controller.cutOff, serving: controller.lastServing ?? null });
+      const v = healthVerdict({
+        cutOff: controller.cutOff,
+        names: [controller.spec.domain, ...controller.spec.alternateDomains],
+        desiredZones: controller.desired().zones,
+        lastOutcome: controller.lastOutcome,
+        providers: controller.providerStatus,
+      });
+      sendJson(res, v.ok ? 200 : 503, { ok: v.ok, ...(v.ok ? {} : { reason: v.reasons.join('; '), reasons: v.reasons }), cutOff: controller.cutOff, serving: controller.lastServing ?? null });
     },
   };
   const paths = new Set(Object.keys(routes).map((k) => k.split(' ')[1]));
 
-  const server = createServer((req, res) => {
+  const server = createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // how often Node checks those two timeouts (its default, 30 s, would let an idle socket live 40 s)
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, limits.headersTimeoutMs / 2)),
+    keepAliveTimeout: Math.min(5000, limits.idleTimeoutMs),
+  }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://flotilla.invalid');
     const method = req.method === 'HEAD' ? 'GET' : req.method ?? 'GET';
     const route = routes[`${method} ${url.pathname}`];
@@ -100,9 +155,18 @@ export async function startHttpServer(o: HttpServerOptions): Promise<RunningHttp
         sendJson(res, 500, { error: 'internal error; see the daemon log' });
       });
   });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  // no 'timeout' listener: Node destroys a socket idle this long
+  server.setTimeout(limits.idleTimeoutMs);
+  let refusedLogged = 0;
+  const capped = capConnections(server, limits, (remote, why) => {
+    // one line per second at most: an attack must not flood the log
+    if (now() - refusedLogged < 1000) return;
+    refusedLogged = now();
+    log(`http: connection from ${remote} reset: ${why}`);
+  });
 
+  // the one read of the log at start: bounded wait, so a huge log delays the first page a little, never the daemon
+  await Promise.race([recent.ready, new Promise((r) => setTimeout(r, 2000).unref())]);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.listen, () => {
@@ -116,8 +180,10 @@ export async function startHttpServer(o: HttpServerOptions): Promise<RunningHttp
     url: `http://${host}:${port}`,
     port,
     registry: metrics.registry,
+    connections: () => ({ open: capped.open, refused: capped.refused, eventStreams: events.clientCount }),
     close: async () => {
       events.close();
+      recent.close();
       metrics.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

@@ -102,10 +102,7 @@ export function statusSnapshot(controller: Controller, now: number): StatusSnaps
   };
 }
 
-/** The snapshot plus the most recent audit events (reads the store). */
-export async function fullSnapshot(controller: Controller, now: number, auditLimit = 50): Promise<StatusSnapshot> {
-  const snap = statusSnapshot(controller, now);
-  // a day back is plenty for "recent"; the full log is at /api/history
-  const events = await controller.store.audit(now - 86_400_000);
-  return { ...snap, audit: events.slice(-auditLimit) };
+/** The snapshot plus the most recent audit events (from memory: see RecentAudit). */
+export function fullSnapshot(controller: Controller, now: number, audit: readonly AuditEvent[]): StatusSnapshot {
+  return { ...statusSnapshot(controller, now), audit: [...audit] };
 }

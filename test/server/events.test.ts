@@ -99,4 +99,23 @@ describe('/events (server-sent events)', () => {
       await post(h, '/api/undrain', { mirror: 'm2' }, auth(h));
     }
   });
+
+  it('a reason with line breaks and escape codes cannot forge an event: it arrives as one audit event, verbatim', async () => {
+    const raw: string[] = [];
+    const s = await listen(`${h.url}/events`);
+    s.res.on('data', (c: string) => raw.push(c));
+    const reason = 'x\r\n\r\nevent: status\ndata: {"stack":"forged"}\n\n\u001b[2J\u2028\u0085 done';
+    try {
+      assert.equal((await post(h, '/api/drain', { mirror: 'm2', reason }, auth(h))).status, 200);
+      const audit = await waitFor('the audit event', () => s.events.find((e) => e.event === 'audit' && String((e.data as { message: string }).message).includes('forged')));
+      assert.ok(String((audit.data as { message: string }).message).endsWith(reason));
+      assert.ok(!s.events.some((e) => e.event === 'status' && (e.data as StatusSnapshot).stack === 'forged'), 'a forged status event');
+      const text = raw.join('');
+      assert.doesNotMatch(text, /[\r\u001b\u2028\u0085]/, 'raw control characters on the stream');
+      for (const block of text.split('\n\n').filter(Boolean)) assert.match(block, /^(retry: \d+|event: (status|audit)\ndata: [^\n]*)$/, block.slice(0, 80));
+    } finally {
+      s.close();
+      await post(h, '/api/undrain', { mirror: 'm2' }, auth(h));
+    }
+  });
 });

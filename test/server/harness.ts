@@ -11,7 +11,7 @@ import { RECORD_TYPES, rrsetKey, type ApplyReport, type Change, type RecordSet }
 import type { DnsDriver } from '../../src/drivers/dns-driver.ts';
 import type { Probe, ProbeResult } from '../../src/probes/probe-result.ts';
 import type { ProbeTarget } from '../../src/probes/probe-target.ts';
-import { startHttpServer, type RunningHttpServer } from '../../src/server/http-server.ts';
+import { startHttpServer, type HttpServerOptions, type RunningHttpServer } from '../../src/server/http-server.ts';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
 import { fleetFixture } from '../support/fleet-fixture.ts';
 
@@ -79,11 +79,23 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(o: { token?: string | null; spec?: Partial<FleetSpec>; mirrors?: number; probe?: FakeProbe } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  token?: string | null;
+  spec?: Partial<FleetSpec>;
+  mirrors?: number;
+  probe?: FakeProbe;
+  /** Server options beyond the controller, listen address and token (limits, audit capacity). */
+  server?: Partial<Omit<HttpServerOptions, 'controller' | 'listen' | 'port' | 'token'>>;
+  /** Runs before the controller starts (seed the store, wrap it). */
+  prepare?: (store: FileStateStore, dir: string) => Promise<void> | void;
+}
+
+export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-server-'));
   const driver = new MemoryDriver('memdns');
   const spec = fleetFixture({ dnsProviders: [{ name: 'memdns', kind: 'local', settings: {} }], state: { kind: 'file', path: dir, endpoints: [] }, ...o.spec }, o.mirrors ?? 3);
   const store = new FileStateStore(dir);
+  await o.prepare?.(store, dir);
   const probe = o.probe ?? new FakeProbe();
   const controller = new Controller({
     spec,
@@ -97,7 +109,7 @@ export async function startHarness(o: { token?: string | null; spec?: Partial<Fl
   controller.on('audit', (e) => audit.push(e));
   await controller.start();
   const token = o.token === null ? undefined : o.token ?? 'test-token-0123456789';
-  const server = await startHttpServer({ controller, listen: '127.0.0.1', port: 0, token });
+  const server = await startHttpServer({ ...o.server, controller, listen: '127.0.0.1', port: 0, token });
   return {
     spec,
     controller,

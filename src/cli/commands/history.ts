@@ -3,7 +3,7 @@ import { AUDIT_KINDS } from '../../domain/audit.ts';
 import { parseDuration } from '../../domain/duration.ts';
 import { UsageError } from '../../domain/errors.ts';
 import { openStateStore, specFrom, stackOptions, type StackOpts } from '../common.ts';
-import { makeOut } from '../output.ts';
+import { escapeControl, makeOut } from '../output.ts';
 
 export function registerHistory(program: Command): void {
   stackOptions(program.command('history'))
@@ -20,6 +20,6 @@ export function registerHistory(program: Command): void {
       const events = (await openStateStore(spec).audit(Date.now() - ms)).filter((e) => !o.kind || e.kind === o.kind);
       out.data({ stack: spec.stack, events });
       if (events.length === 0) out.log(`no events in the last ${o.since}`);
-      for (const e of events) out.log(`${new Date(e.at).toISOString()}  ${e.kind.padEnd(15)} ${e.actor ? `[${e.actor}] ` : ''}${e.message}`);
+      for (const e of events) out.log(escapeControl(`${new Date(e.at).toISOString()}  ${e.kind.padEnd(15)} ${e.actor ? `[${e.actor}] ` : ''}${e.message}`));
     });
 }

@@ -11,6 +11,7 @@
  * - writes return an Action `{ id, command, status: running|success|error, error }`, followed at /zones/actions/{id}.
  */
 import { DriverError } from '../../domain/errors.ts';
+import { isRedirect, RedirectRefusedError } from '../redirect-refused.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
 
 export interface HcloudApiOptions {
@@ -96,10 +97,15 @@ export function createHcloudApi(o: HcloudApiOptions): HcloudApi {
         headers: { authorization: `Bearer ${o.token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        redirect: 'manual',
       });
     } catch (err) {
       const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       throw new DriverError({ provider: o.provider, zone, code: 'DRIVER_FAILED', retryable: !signal?.aborted, message: scrub(`${what}: request failed (${msg})`, secrets) });
+    }
+    if (isRedirect(res.status)) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new RedirectRefusedError({ provider: o.provider, zone, method, status: res.status, location: res.headers.get('location'), setting: 'settings.endpoint' });
     }
     const text = await res.text();
     let json: unknown;

@@ -2,7 +2,10 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket, OptAnswer, Packet, Question } from 'dns-packet';
+import { addressMatcher, LOOPBACK } from './address-list.ts';
+import { capConnections, type ConnectionCap } from './connection-cap.ts';
 import { RCODE, resolveQuestion, zoneTransfer, type Resolution } from './dns-answer.ts';
+import { ResponseRateLimiter, type RateLimitOptions } from './response-rate-limit.ts';
 import type { ZoneStore } from './zone-store.ts';
 
 export interface EmbeddedDnsServerOptions {
@@ -14,12 +17,20 @@ export interface EmbeddedDnsServerOptions {
   store: ZoneStore;
   /** Called for internal faults (a query that could not be answered); default: ignored. */
   onError?: (err: unknown) => void;
+  /** Client addresses/CIDRs allowed to transfer a zone (AXFR/IXFR); default loopback only. Others get REFUSED. */
+  axfrAllow?: readonly string[];
+  /** Response-rate limiting of UDP answers per client network; `false` turns it off. */
+  rateLimit?: (RateLimitOptions & { /** CIDRs never limited; default loopback (a local verifier is never throttled). */ exempt?: readonly string[] }) | false;
+  /** TCP: open connections in all (default 64) and per client address (default 8), idle timeout (default 10 s). */
+  tcp?: Partial<ConnectionCap> & { idleTimeoutMs?: number };
 }
 
 export interface EmbeddedDnsServer {
   /** `host:port` (`[::1]:port` for IPv6), ready for `dig @host -p port`. */
   address: string;
   port: number;
+  /** Counters for tests and metrics: TCP connections open and reset at accept, UDP answers dropped or slipped. */
+  stats(): { tcpOpen: number; tcpRefused: number; udpDropped: number; udpSlipped: number; rateTableSize: number };
   close(): Promise<void>;
 }
 
@@ -31,25 +42,34 @@ const OUR_UDP_SIZE = 1232;
 /** An AXFR message is flushed when it grows past this many bytes (TCP messages max out at 65535). */
 const AXFR_MESSAGE_BYTES = 16_000;
 const TCP_IDLE_MS = 10_000;
+/** A TCP client with this much unsent output is not reading its answers: it is disconnected. */
+const TCP_MAX_UNSENT = 256 * 1024;
 
 /**
  * Starts an authoritative DNS server for the zones in `store`, on UDP and TCP at listen:port.
  * Answers A/AAAA/CNAME/TXT/NS/SOA/MX/SRV/CAA with the AA flag, NXDOMAIN/NODATA with the SOA in authority,
  * REFUSED outside its zones, TC over UDP when the answer exceeds 512 bytes (or the client's EDNS size),
- * and AXFR over TCP. No recursion, no NOTIFY, no DNSSEC.
+ * and AXFR over TCP to the clients in `axfrAllow`. ANY gets one RRset (RFC 8482). UDP answers are rate-limited per
+ * client network (slip: some go out truncated); TCP connections are capped and timed out.
+ * No recursion, no NOTIFY, no DNSSEC.
  */
 export async function startEmbeddedDnsServer(opts: EmbeddedDnsServerOptions): Promise<EmbeddedDnsServer> {
   const onError = opts.onError ?? (() => undefined);
-  const handler = (msg: Buffer, transport: 'udp' | 'tcp') => handleMessage(opts.store, msg, transport, onError);
+  const axfrAllowed = addressMatcher(opts.axfrAllow ?? LOOPBACK);
+  const handler: Handler = (msg, transport, client) => handleMessage(opts.store, msg, transport, onError, { client, axfrAllowed });
+  const rl = opts.rateLimit === false ? undefined : opts.rateLimit ?? {};
+  const limiter = rl && { limiter: new ResponseRateLimiter(rl), exempt: addressMatcher(rl.exempt ?? LOOPBACK), dropped: 0, slipped: 0 };
+  const tcpOpts = { maxConnections: opts.tcp?.maxConnections ?? 64, maxPerClient: opts.tcp?.maxPerClient ?? 8, idleTimeoutMs: opts.tcp?.idleTimeoutMs ?? TCP_IDLE_MS };
   // With port 0, the UDP port picked by the kernel may be taken for TCP: try again with another.
   for (let attempt = 0; ; attempt++) {
-    const udp = await bindUdp(opts.listen, opts.port, handler, onError);
+    const udp = await bindUdp(opts.listen, opts.port, handler, onError, limiter);
     const port = udp.address().port;
     try {
-      const tcp = await listenTcp(opts.listen, port, handler, onError);
+      const tcp = await listenTcp(opts.listen, port, handler, onError, tcpOpts);
       return {
         address: isIPv6(opts.listen) ? `[${opts.listen}]:${port}` : `${opts.listen}:${port}`,
         port,
+        stats: () => ({ tcpOpen: tcp.capped.open, tcpRefused: tcp.capped.refused, udpDropped: limiter?.dropped ?? 0, udpSlipped: limiter?.slipped ?? 0, rateTableSize: limiter?.limiter.size ?? 0 }),
         close: async () => {
           await Promise.all([new Promise<void>((r) => udp.close(() => r())), tcp.close()]);
         },
@@ -61,14 +81,29 @@ export async function startEmbeddedDnsServer(opts: EmbeddedDnsServerOptions): Pr
   }
 }
 
-type Handler = (msg: Buffer, transport: 'udp' | 'tcp') => Buffer[];
+type Handler = (msg: Buffer, transport: 'udp' | 'tcp', client: string) => Buffer[];
 
-function bindUdp(host: string, port: number, handler: Handler, onError: (e: unknown) => void): Promise<UdpSocket> {
+interface UdpLimiter { limiter: ResponseRateLimiter; exempt: (addr: string) => boolean; dropped: number; slipped: number }
+
+function bindUdp(host: string, port: number, handler: Handler, onError: (e: unknown) => void, rl: UdpLimiter | undefined): Promise<UdpSocket> {
   return new Promise((resolve, reject) => {
     const sock = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
     sock.once('error', reject);
     sock.on('message', (msg, rinfo) => {
-      for (const out of handler(msg, 'udp')) sock.send(out, rinfo.port, rinfo.address, (err) => err && onError(err));
+      for (let out of handler(msg, 'udp', rinfo.address)) {
+        if (rl && !rl.exempt(rinfo.address)) {
+          const d = rl.limiter.decide(rinfo.address, Date.now());
+          if (d === 'drop') {
+            rl.dropped++;
+            continue;
+          }
+          if (d === 'slip') {
+            rl.slipped++;
+            out = truncated(out);
+          }
+        }
+        sock.send(out, rinfo.port, rinfo.address, (err) => err && onError(err));
+      }
     });
     sock.bind(port, host, () => {
       sock.off('error', reject);
@@ -78,11 +113,17 @@ function bindUdp(host: string, port: number, handler: Handler, onError: (e: unkn
   });
 }
 
-function listenTcp(host: string, port: number, handler: Handler, onError: (e: unknown) => void): Promise<{ close(): Promise<void> }> {
+function listenTcp(
+  host: string,
+  port: number,
+  handler: Handler,
+  onError: (e: unknown) => void,
+  o: ConnectionCap & { idleTimeoutMs: number },
+): Promise<{ capped: ReturnType<typeof capConnections>; close(): Promise<void> }> {
   const conns = new Set<Socket>();
   const server: Server = createServer((conn) => {
     conns.add(conn);
-    conn.setTimeout(TCP_IDLE_MS, () => conn.destroy());
+    conn.setTimeout(o.idleTimeoutMs, () => conn.destroy());
     conn.on('close', () => conns.delete(conn));
     conn.on('error', () => conn.destroy());
     let pending = Buffer.alloc(0);
@@ -94,7 +135,11 @@ function listenTcp(host: string, port: number, handler: Handler, onError: (e: un
         if (pending.length < 2 + len) break;
         const msg = pending.subarray(2, 2 + len);
         pending = pending.subarray(2 + len);
-        for (const out of handler(msg, 'tcp')) {
+        if (conn.writableLength > TCP_MAX_UNSENT) {
+          conn.destroy();
+          return;
+        }
+        for (const out of handler(msg, 'tcp', conn.remoteAddress ?? '')) {
           const frame = Buffer.alloc(2 + out.length);
           frame.writeUInt16BE(out.length, 0);
           out.copy(frame, 2);
@@ -103,12 +148,14 @@ function listenTcp(host: string, port: number, handler: Handler, onError: (e: un
       }
     });
   });
+  const capped = capConnections(server, o);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
       server.on('error', onError);
       resolve({
+        capped,
         close: () =>
           new Promise<void>((r) => {
             for (const c of conns) c.destroy();
@@ -119,8 +166,16 @@ function listenTcp(host: string, port: number, handler: Handler, onError: (e: un
   });
 }
 
+/** Who asks, for the decisions that depend on it. */
+export interface QueryContext {
+  /** The client's address. */
+  client?: string;
+  /** Whether that client may transfer a zone; default: nobody. */
+  axfrAllowed?: (addr: string) => boolean;
+}
+
 /** Turns one query message into the response message(s). Never throws; garbage gets FORMERR or silence. */
-export function handleMessage(store: ZoneStore, msg: Buffer, transport: 'udp' | 'tcp', onError: (e: unknown) => void = () => undefined): Buffer[] {
+export function handleMessage(store: ZoneStore, msg: Buffer, transport: 'udp' | 'tcp', onError: (e: unknown) => void = () => undefined, ctx: QueryContext = {}): Buffer[] {
   let query: DecodedPacket & { opcode?: string };
   try {
     query = dnsPacket.decode(msg) as DecodedPacket & { opcode?: string };
@@ -147,7 +202,11 @@ export function handleMessage(store: ZoneStore, msg: Buffer, transport: 'udp' | 
     if (opt && opt.ednsVersion > 0) return [dnsPacket.encode(reply(16))]; // BADVERS (RFC 6891 6.1.3)
     const q: Question = questions[0];
     if (q.class !== undefined && q.class !== 'IN' && q.class !== 'ANY') return [dnsPacket.encode(reply(RCODE.REFUSED))];
-    if (q.type === 'AXFR' || q.type === 'IXFR') return transfer(store, q, transport, reply);
+    if (q.type === 'AXFR' || q.type === 'IXFR') {
+      // zone transfers hand out every name: only to the allowed clients (BIND answers REFUSED too)
+      if (!ctx.client || !ctx.axfrAllowed?.(ctx.client)) return [dnsPacket.encode(reply(RCODE.REFUSED))];
+      return transfer(store, q, transport, reply);
+    }
     const r = resolveQuestion((n) => store.zoneFor(n), q.name, q.type);
     const full = dnsPacket.encode(reply(r.rcode, r));
     if (transport === 'udp' && full.length > udpLimit(opt)) {
@@ -198,6 +257,16 @@ function transfer(store: ZoneStore, q: Question, transport: 'udp' | 'tcp', reply
 function axfrMessage(reply: (rcode: number, r?: Partial<Resolution>) => Packet, n: number, answers: Answer[]): Packet {
   const p = reply(RCODE.NOERROR, { authoritative: true, answers });
   return n === 0 ? p : { ...p, questions: [] };
+}
+
+/** A response cut to its header and question, with TC set: the rate limiter's "slip" (the client retries over TCP). */
+function truncated(response: Buffer): Buffer {
+  try {
+    const p = dnsPacket.decode(response);
+    return dnsPacket.encode({ ...p, flags: (p.flags ?? 0) | FLAG_TC, answers: [], authorities: [], additionals: (p.additionals ?? []).filter((a) => a.type === 'OPT') });
+  } catch {
+    return headerOnly(response.readUInt16BE(0), RCODE.SERVFAIL);
+  }
 }
 
 function headerOnly(id: number, rcode: number): Buffer {

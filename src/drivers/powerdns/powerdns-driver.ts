@@ -2,6 +2,7 @@ import { DriverError } from '../../domain/errors.ts';
 import type { DriverContext, PowerdnsSettings } from '../../domain/provider-settings.ts';
 import { normalizeName, RECORD_TYPES, rrsetKey, type ApplyReport, type Change, type RecordSet, type RecordType } from '../../domain/records.ts';
 import { chunk, type DnsDriver, type DriverCapabilities } from '../dns-driver.ts';
+import { isRedirect, RedirectRefusedError } from '../redirect-refused.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
 import { fromPdnsContent, toPdnsContent } from './pdns-content.ts';
 
@@ -58,11 +59,16 @@ export function createPowerdnsDriver(ctx: DriverContext<PowerdnsSettings>, opts:
         headers: { 'X-API-Key': apiKey, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        redirect: 'manual',
       });
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       const what = timeout.aborted ? `no answer within ${timeoutMs} ms` : `request failed: ${scrub(String((err as Error)?.cause ?? err))}`;
       throw new DriverError({ code: 'DRIVER_FAILED', provider, zone, message: `${method} ${what}`, retryable: true, cause: err });
+    }
+    if (isRedirect(res.status)) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new RedirectRefusedError({ provider, zone, method, status: res.status, location: res.headers.get('location'), setting: 'settings.url' });
     }
     const text = await res.text().catch(() => '');
     if (res.ok) return text ? JSON.parse(text) : undefined;
