@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.ts';
 import { DNS_PROVIDER_KINDS, MIRROR_PROVIDERS, REGISTRAR_KINDS } from '../domain/fleet-spec.ts';
-import { providerSettingsSchemas } from '../domain/provider-settings.ts';
+import { providerDescriptor } from '../drivers/registry.ts';
 
 /** zod schema of `flotilla:fleet` in a stack file. Unknown keys are errors everywhere: typos must not pass. */
 
@@ -93,7 +93,7 @@ const dnsProviderSchema = z
   .object({ name, kind: z.enum(DNS_PROVIDER_KINDS), settings: z.record(z.string(), z.unknown()).default({}) })
   .strict()
   .transform((p, ctx) => {
-    const r = providerSettingsSchemas[p.kind].safeParse(p.settings);
+    const r = providerDescriptor(p.kind).settings.safeParse(p.settings);
     if (!r.success) {
       for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: ['settings', ...(i.path as (string | number)[])], message: i.message });
       return z.NEVER;

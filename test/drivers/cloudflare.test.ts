@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DriverError } from '../../src/domain/errors.ts';
-import type { CloudflareSettings } from '../../src/domain/provider-settings.ts';
+import type { CloudflareSettings } from '../../src/drivers/cloudflare/cloudflare-settings.ts';
 import type { Change } from '../../src/domain/records.ts';
 import { createCloudflareDriver, type CloudflareDriverOptions } from '../../src/drivers/cloudflare/cloudflare-driver.ts';
 import { batchForChange, packBatches, quoteTxt, unquoteTxt } from '../../src/drivers/cloudflare/cloudflare-records.ts';
