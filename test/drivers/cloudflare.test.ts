@@ -24,6 +24,8 @@ function driverFor(fake: CloudflareFake, token: string, settings: Partial<Cloudf
 let fake: CloudflareFake;
 conformanceSuite({
   label: 'cloudflare (official SDK → contract fake)',
+  kind: 'cloudflare',
+  refusesBelowMinTtl: true,
   zone: ZONE,
   async setup() {
     fake = await startCloudflareFake({ token: SECRET, zones: [ZONE, 'other.example'], pageSize: 20, retryAfterSeconds: 1 });

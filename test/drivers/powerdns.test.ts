@@ -34,6 +34,7 @@ async function patchDirect(server: PdnsServer, r: RecordSet): Promise<void> {
 
 conformanceSuite({
   label: 'powerdns (pdns_server, gsqlite3)',
+  kind: 'powerdns',
   zone,
   missingZone: 'absent.test',
   async setup() {

@@ -54,6 +54,7 @@ for (const s of servers) {
   let srv: DnsServerHandle;
   conformanceSuite({
     label: `rfc2136 (${s.label})`,
+    kind: 'rfc2136',
     zone: s.zone,
     missingZone: 'missing.test',
     async setup() {

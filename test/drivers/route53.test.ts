@@ -32,6 +32,7 @@ function driverFor(fake: Route53Fake, secret = SECRET, settings: Partial<Route53
 let fake: Route53Fake;
 conformanceSuite({
   label: 'route53 (official AWS SDK → contract fake)',
+  kind: 'route53',
   zone: ZONE,
   async setup() {
     fake = await startRoute53Fake({ accessKeyId: KEY_ID, secretAccessKey: SECRET, zones: [ZONE, 'example.net', 'zz.example'], pageSize: 7, insyncAfterMs: 30 });
