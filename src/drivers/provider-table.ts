@@ -2,7 +2,7 @@ import type { DriverCapabilities } from './dns-driver.ts';
 import type { ProviderDescriptor } from './provider-descriptor.ts';
 import { DNS_PROVIDERS } from './registry.ts';
 
-/** Markers around the generated table in README.md (`npm run docs:providers` rewrites what is between them). */
+/** Markers around the generated table and settings list in README.md (`npm run docs:providers` rewrites what is between them). */
 export const TABLE_BEGIN = '<!-- provider-table:begin (generated from src/drivers/*/…-provider.ts by `npm run docs:providers`) -->';
 export const TABLE_END = '<!-- provider-table:end -->';
 
@@ -37,10 +37,24 @@ export function renderProviderTable(): string {
   return [line(head), `|${head.map(() => '---').join('|')}|`, ...Object.values(DNS_PROVIDERS).map((d) => line(row(d)))].join('\n');
 }
 
+/** One line per kind: its settings keys, each with its `.describe()` hint or its default. Pure. */
+export function renderProviderSettings(): string {
+  return Object.values(DNS_PROVIDERS)
+    .map((d) => {
+      const shape = (d.settings as unknown as { shape: Record<string, { description?: string; _zod: { def: { type: string; defaultValue?: unknown } } }> }).shape;
+      const keys = Object.entries(shape).map(([k, f]) => {
+        const hint = f.description ?? (f._zod.def.type === 'default' ? String(f._zod.def.defaultValue) : undefined);
+        return hint === undefined ? `\`${k}\`` : `\`${k}\` (${hint})`;
+      });
+      return `- \`${d.kind}\`: ${keys.join(', ')}.`;
+    })
+    .join('\n');
+}
+
 /** README text with the table between the markers replaced; throws when the markers are missing. */
 export function withProviderTable(readme: string): string {
   const a = readme.indexOf(TABLE_BEGIN);
   const b = readme.indexOf(TABLE_END);
   if (a < 0 || b < a) throw new Error(`README.md lacks the markers ${TABLE_BEGIN} … ${TABLE_END}`);
-  return `${readme.slice(0, a + TABLE_BEGIN.length)}\n${renderProviderTable()}\n${readme.slice(b)}`;
+  return `${readme.slice(0, a + TABLE_BEGIN.length)}\n${renderProviderTable()}\n\nSettings (\`dnsProviders[i].settings\`):\n\n${renderProviderSettings()}\n${readme.slice(b)}`;
 }

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DNS_PROVIDER_KINDS } from '../../src/domain/fleet-spec.ts';
-import { renderProviderTable, withProviderTable } from '../../src/drivers/provider-table.ts';
+import { renderProviderSettings, renderProviderTable, withProviderTable } from '../../src/drivers/provider-table.ts';
 import { DNS_PROVIDERS } from '../../src/drivers/registry.ts';
 
 const README = join(import.meta.dirname, '..', '..', 'README.md');
@@ -25,5 +25,16 @@ describe('README provider table', () => {
       assert.ok(cells[5].startsWith(String(caps.minTtl)), `${kind}: min TTL cell ${cells[5]}`);
       assert.equal(cells[6], caps.types.join(' '), kind);
     }
+  });
+
+  it('lists every settings key of every kind, with its default', () => {
+    const lines = renderProviderSettings().split('\n');
+    for (const kind of DNS_PROVIDER_KINDS) {
+      const line = lines.find((l) => l.startsWith(`- \`${kind}\`: `));
+      assert.ok(line, kind);
+      const shape = (DNS_PROVIDERS[kind].settings as unknown as { shape: Record<string, unknown> }).shape;
+      for (const key of Object.keys(shape)) assert.ok(line!.includes(`\`${key}\``), `${kind}: ${key}`);
+    }
+    assert.ok(lines.some((l) => l.includes('`tsigAlgorithm` (hmac-sha256)')), 'a default is shown');
   });
 });

@@ -7,8 +7,8 @@ export const localSettings = z
     /** Address the embedded DNS server listens on (loopback for the demo). */
     listen: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(5353),
-    /** Directory holding the zone files the embedded server serves; default <state.path>/zones. */
-    zoneDir: z.string().optional(),
+    /** Directory holding the zone files the embedded server serves. */
+    zoneDir: z.string().optional().describe('default `<state.path>/zones`'),
     nameservers: z.array(hostPort).optional(),
   })
   .strict();

@@ -4,13 +4,13 @@ import { envName, hostPort } from '../settings-fields.ts';
 /** `dnsProviders[i].settings` of a powerdns provider (the Authoritative server's HTTP API). */
 export const powerdnsSettings = z
   .object({
-    url: z.string().url(),
+    url: z.string().url().describe('the webserver, e.g. http://127.0.0.1:8081'),
     apiKeyEnv: envName,
     serverId: z.string().default('localhost'),
     /** host:port of the server's DNS listener(s), for verification; defaults to the zone's NS set. */
     nameservers: z.array(hostPort).optional(),
-    /** Per-request timeout of the API (default 10s). */
-    timeout: z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'a duration like 500ms or 10s').optional(),
+    /** Per-request timeout of the API. */
+    timeout: z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'a duration like 500ms or 10s').optional().describe('10s'),
   })
   .strict();
 

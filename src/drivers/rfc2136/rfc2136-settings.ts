@@ -5,7 +5,7 @@ import { envName, hostPort } from '../settings-fields.ts';
 export const rfc2136Settings = z
   .object({
     /** Primary server receiving UPDATE and AXFR, host:port. */
-    server: hostPort,
+    server: hostPort.describe('host:port'),
     tsigKeyName: z.string(),
     tsigAlgorithm: z.enum(['hmac-sha256', 'hmac-sha512', 'hmac-sha1']).default('hmac-sha256'),
     tsigSecretEnv: envName,
