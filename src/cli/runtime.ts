@@ -1,8 +1,8 @@
 import { zonesOf, type FleetSpec } from '../domain/fleet-spec.ts';
-import { localSettings } from '../domain/provider-settings.ts';
 import { Controller, type ControllerOptions } from '../controller/controller.ts';
 import { directQuery } from '../controller/dns-query.ts';
 import { startEmbeddedDnsServer, type EmbeddedDnsServer } from '../drivers/local/embedded-dns-server.ts';
+import { localSettings } from '../drivers/local/local-settings.ts';
 import { openZoneStore } from '../drivers/local/zone-store.ts';
 import { createDrivers, localZoneDir } from '../drivers/registry.ts';
 import { openStateStore } from './common.ts';

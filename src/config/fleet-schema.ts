@@ -2,9 +2,9 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DNS_PROVIDER_KINDS, MIRROR_PROVIDERS, REGISTRAR_KINDS } from '../domain/fleet-spec.ts';
 import { IANA_DNS_BOOTSTRAP, ROOT_SERVERS } from '../domain/delegation-defaults.ts';
-import { rfc2136RegistrarSettings } from '../domain/registrar-settings.ts';
-import { providerSettingsSchemas } from '../domain/provider-settings.ts';
 import { durationMs, envVarName, hostHeader, httpUrl, ipv4Address, ipv6Address, listenAddress, parseHostPort, port } from '../domain/setting-values.ts';
+import { providerDescriptor } from '../drivers/registry.ts';
+import { rfc2136RegistrarSettings } from '../registrars/rfc2136/rfc2136-registrar-settings.ts';
 
 /**
  * zod schema of `flotilla:fleet` in a stack file. Unknown keys are errors everywhere: typos must not pass.
@@ -133,7 +133,7 @@ const dnsProviderSchema = z
   .object({ name, kind: z.enum(DNS_PROVIDER_KINDS), settings: z.record(z.string(), z.unknown()).default({}) })
   .strict()
   .transform((p, ctx) => {
-    const r = providerSettingsSchemas[p.kind].safeParse(p.settings);
+    const r = providerDescriptor(p.kind).settings.safeParse(p.settings);
     if (!r.success) {
       for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: ['settings', ...(i.path as (string | number)[])], message: i.message });
       return z.NEVER;

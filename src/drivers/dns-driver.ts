@@ -34,6 +34,15 @@ export interface DnsDriver {
   close?(): Promise<void>;
 }
 
+/** Everything a driver factory gets. */
+export interface DriverContext<S> {
+  /** The provider's name in the stack file. */
+  name: string;
+  settings: S;
+  /** Where secrets are read from (process.env in production, a map in tests). */
+  env: Record<string, string | undefined>;
+}
+
 /** Splits a list into chunks of at most `size`. */
 export function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];

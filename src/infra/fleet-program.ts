@@ -3,7 +3,7 @@ import { zonesOf, type FleetSpec } from '../domain/fleet-spec.ts';
 import { desiredRecords } from '../planner/desired-records.ts';
 import { AwsMirror, awsInstancePlan } from './aws-mirror.ts';
 import { planZones, publishZones, type MirrorAddresses } from './dns-zones.ts';
-import { readFleetState, type FleetState } from './fleet-state.ts';
+import { readFleetState, stateSourceNote, type FleetState } from './fleet-state.ts';
 import { HcloudMirror, hcloudServerPlan } from './hcloud-mirror.ts';
 import { pulumiLog, type ProgramLog } from './program-log.ts';
 import { checkRegistrars, combinedNameservers, setupRegistrars } from './registrar.ts';
@@ -38,7 +38,7 @@ export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
 
   // 1. decide (data only; throws ConfigError before any resource exists)
   const state = opts.state ?? (await readFleetState(spec));
-  if (!opts.state && spec.state.kind === 'etcd') log.warn('state.kind is etcd: the program does not read etcd yet, so it assumes every mirror is serving');
+  if (!opts.state) log.info(stateSourceNote(spec));
   const files = await readSiteFiles(spec.site.contentDir);
   const site: WebServerSetup = { siteName: spec.site.name, digest: spec.site.digest, serverNames: [spec.domain, ...spec.alternateDomains], files };
   const hosts = spec.mirrors.map((m) => {
@@ -58,7 +58,7 @@ export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
   });
   const zones = zonesOf(spec);
   const desired = desiredRecords(spec, state.health, state.overrides, { now: opts.now ?? Date.now(), lastGood: state.lastGood, placeholders: true });
-  const dns = planZones(spec.dnsProviders, zones.length, spec.policy.ttl);
+  const dns = planZones(spec.dnsProviders, desired.zones, spec.policy.ttl);
   checkRegistrars(spec, zones);
 
   for (const h of hosts) if (h.kind === 'local') log.info(`mirror ${h.m.name} is local: served on this machine, nothing to deploy`);
@@ -83,7 +83,7 @@ export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
     addresses[h.m.name] = a;
     mirrors[h.m.name] = { provider: h.m.provider, ipv4: a.ipv4, ipv6: a.ipv6 };
   }
-  const nameservers = publishZones({ plans: dns.managed, zones: desired.zones, addresses, secrets });
+  const nameservers = publishZones({ plans: dns.managed, addresses, secrets });
   const registrars = setupRegistrars(spec, nameservers, zones, log);
 
   const byZone = Object.fromEntries(

@@ -19,3 +19,9 @@ export async function readFleetState(spec: Pick<FleetSpec, 'stack' | 'state'>): 
   const st = await openStore(spec).load();
   return { health: st.health, overrides: st.overrides, lastGood: st.lastGood };
 }
+
+/** Where the program read the controller's state from, for its log (etcd is read too: the same store the daemon writes). */
+export function stateSourceNote(spec: Pick<FleetSpec, 'stack' | 'state'>): string {
+  const where = spec.state.kind === 'etcd' ? `etcd (${spec.state.endpoints.join(', ')}, prefix /flotilla/${spec.stack}/)` : `the state directory ${spec.state.path}`;
+  return `health, overrides and the last good answer read from the controller's state in ${where}`;
+}

@@ -1,8 +1,10 @@
-import { createHash } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
 import { loadStack } from '../config/load-stack.ts';
 import type { FleetSpec } from '../domain/fleet-spec.ts';
+import { PULUMI_DNS } from './dns/pulumi-dns-table.ts';
+import type { PulumiDnsMocks } from './dns/pulumi-dns-half.ts';
 import { fleetProgram } from './fleet-program.ts';
+import { hex, octet } from './mock-values.ts';
 import type { FleetState } from './fleet-state.ts';
 import { collectingLog } from './program-log.ts';
 import { secretSource } from './secrets.ts';
@@ -165,11 +167,9 @@ function outputValue<T>(o: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => o.apply((x) => (resolve(x), x)));
 }
 
-/** A number 20..219 from a name: mock addresses are stable whatever order resources register in. */
-function octet(name: string): number {
-  return 20 + (createHash('sha256').update(name).digest()[0] % 200);
-}
-const hex = (s: string, n: number) => createHash('sha256').update(s).digest('hex').slice(0, n);
+const dnsMocks: PulumiDnsMocks[] = Object.values(PULUMI_DNS).map((h) => h.mocks);
+const DNS_RESOURCES: PulumiDnsMocks['resources'] = Object.assign({}, ...dnsMocks.map((m) => m.resources));
+const DNS_CALLS: NonNullable<PulumiDnsMocks['calls']> = Object.assign({}, ...dnsMocks.map((m) => m.calls ?? {}));
 
 /** Plausible provider answers (documentation address ranges: RFC 5737, RFC 3849). */
 export function mockResource(type: string, name: string, inputs: Record<string, unknown>): { id: string; state: Record<string, unknown> } {
@@ -182,22 +182,8 @@ export function mockResource(type: string, name: string, inputs: Record<string, 
       return { id: String(10_000_000 + octet(name)), state: { ...inputs, ipv4Address: `192.0.2.${octet(name)}`, ipv6Address: `2001:db8:${octet(name).toString(16)}::1` } };
     case 'hcloud:index/firewall:Firewall':
       return { id: String(20_000_000 + octet(name)), state: inputs };
-    case 'hcloud:index/zone:Zone':
-      return {
-        id: String(30_000_000 + octet(name)),
-        state: { ...inputs, authoritativeNameservers: { assigneds: ['hydrogen.ns.hetzner.com.', 'oxygen.ns.hetzner.com.', 'helium.ns.hetzner.de.'] } },
-      };
-    case 'cloudflare:index/zone:Zone':
-      return { id: hex(name, 32), state: { ...inputs, nameServers: ['ada.ns.cloudflare.com', 'bob.ns.cloudflare.com'], status: 'pending' } };
-    case 'aws:route53/zone:Zone': {
-      const n = octet(name);
-      return {
-        id: `Z${hex(name, 20).toUpperCase()}`,
-        state: { ...inputs, zoneId: `Z${hex(name, 20).toUpperCase()}`, nameServers: [`ns-${n}.awsdns-${n % 64}.org`, `ns-${n + 512}.awsdns-${(n + 1) % 64}.co.uk`, `ns-${n + 1024}.awsdns-${(n + 2) % 64}.com`, `ns-${n + 1536}.awsdns-${(n + 3) % 64}.net`] },
-      };
-    }
     default:
-      return { id: `${name}-id`, state: inputs };
+      return DNS_RESOURCES[type]?.(name, inputs) ?? { id: `${name}-id`, state: inputs };
   }
 }
 
@@ -209,11 +195,8 @@ export function mockCall(token: string, inputs: Record<string, unknown>): Record
       const id = `ami-${hex(JSON.stringify(inputs), 17)}`;
       return { id, imageId: id, architecture: arch, name: filters.find((f) => f.name === 'name')?.values[0] ?? 'mock' };
     }
-    case 'aws:route53/getZone:getZone': {
-      const zoneId = String(inputs.zoneId ?? 'ZMOCK');
-      return { id: zoneId, zoneId, name: 'mock.invalid', nameServers: ['ns-1.awsdns-01.org', 'ns-2.awsdns-02.com'] };
-    }
     default:
+      if (DNS_CALLS[token]) return DNS_CALLS[token](inputs);
       throw new Error(`mock preview: no mock for provider function ${token}`);
   }
 }
@@ -233,16 +216,10 @@ const KEYS: Record<string, string[]> = {
   'aws:ec2/securityGroup:SecurityGroup': ['region', 'ingress'],
   'hcloud:index/server:Server': ['name', 'location', 'serverType', 'image', 'userData'],
   'hcloud:index/firewall:Firewall': ['name', 'rules'],
-  'cloudflare:index/zone:Zone': ['name', 'type'],
-  'cloudflare:index/zoneDnsSettings:ZoneDnsSettings': ['multiProvider'],
-  'cloudflare:index/dnsRecord:DnsRecord': ['name', 'type', 'content', 'ttl'],
-  'aws:route53/zone:Zone': ['name'],
-  'aws:route53/record:Record': ['name', 'type', 'records', 'ttl'],
-  'hcloud:index/zone:Zone': ['name', 'mode'],
-  'hcloud:index/zoneRrset:ZoneRrset': ['zone', 'name', 'type', 'records', 'ttl'],
   'aws:route53domains/registeredDomain:RegisteredDomain': ['domainName', 'nameServers'],
   'command:remote:CopyToRemote': ['source', 'remotePath', 'connection'],
   'command:remote:Command': ['connection', 'create'],
+  ...Object.assign({}, ...dnsMocks.map((m) => m.keyInputs)),
 };
 
 function keyInputs(r: PreviewResource): string {

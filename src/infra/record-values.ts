@@ -4,7 +4,7 @@ import { shortHash } from './web-server-setup.ts';
 
 /**
  * Pure helpers that turn flotilla's RecordSets into what each DNS provider's Pulumi resource expects:
- * placeholders, resource names, TXT quoting, relative names and TTL floors. No Pulumi here.
+ * placeholders, resource names, TXT quoting and relative names. No Pulumi here (TTL floors: planner/shape-for-provider.ts).
  */
 
 /** A `${mirror:NAME:ipv4}` value from desiredRecords({ placeholders: true }). */
@@ -64,16 +64,6 @@ export function relativeName(name: string, zone: string): string {
   if (n === z) return '@';
   if (!n.endsWith(`.${z}`)) throw new Error(`${n} is not inside zone ${z}`);
   return n.slice(0, -(z.length + 1));
-}
-
-/** Lowest TTL each Pulumi-managed provider accepts (published floors; Cloudflare's 1 means "automatic"). */
-export const TTL_FLOOR = { cloudflare: 60, route53: 0, hcloud: 60 } as const;
-
-/** The policy TTL raised to the provider's floor, with a note when it had to be raised. */
-export function providerTtl(kind: keyof typeof TTL_FLOOR, ttl: number): { ttl: number; note?: string } {
-  const floor = TTL_FLOOR[kind];
-  if (ttl >= floor) return { ttl };
-  return { ttl: floor, note: `${kind} accepts no TTL below ${floor}s; policy.ttl ${ttl}s raised to ${floor}s there (failover at this provider is that much slower)` };
 }
 
 /** Normalised nameserver names (lower case, no trailing dot), deduplicated and sorted. */

@@ -1,5 +1,5 @@
 import type { RegistrarSpec } from '../domain/fleet-spec.ts';
-import { rfc2136RegistrarSettings } from '../domain/registrar-settings.ts';
+import { rfc2136RegistrarSettings } from './rfc2136/rfc2136-registrar-settings.ts';
 import type { RegistrarDriver } from './registrar-driver.ts';
 
 /**

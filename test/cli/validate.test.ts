@@ -146,6 +146,45 @@ describe('flotilla validate', () => {
   });
 });
 
+describe('flotilla validate / plan: provider TTL floors', () => {
+  /** A copy of the example stack (Cloudflare, Route 53, Hetzner) with policy.ttl 30. */
+  function example30(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-ttl-floor-'));
+    mkdirSync(join(dir, 'stacks'));
+    mkdirSync(join(dir, 'site'));
+    writeFileSync(join(dir, 'site', 'index.html'), '<h1>hi</h1>');
+    writeFileSync(join(dir, 'Pulumi.yaml'), readFileSync(join(REPO, 'Pulumi.yaml')));
+    const y = readFileSync(join(REPO, 'stacks', 'Pulumi.example.yaml'), 'utf8');
+    assert.ok(y.includes('ttl: 60'));
+    writeFileSync(join(dir, 'stacks', 'Pulumi.t.yaml'), y.replace('ttl: 60', 'ttl: 30'));
+    return dir;
+  }
+  const floorNotes = ["cloudflare: ttl 30 raised to 60, the provider's floor", "hetzner: ttl 30 raised to 60, the provider's floor"];
+
+  it('validate says where policy.ttl is raised to a provider floor (and not at Route 53, whose floor is lower)', async () => {
+    const dir = example30();
+    const r = await runCli(['validate', '--stack', 't'], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    for (const n of floorNotes) assert.ok(r.stdout.includes(`note: ${n}`), r.stdout);
+    assert.ok(!/route53: ttl/.test(r.stdout), r.stdout);
+    const j = JSON.parse((await runCli(['validate', '--stack', 't', '--json'], { cwd: dir })).stdout);
+    assert.deepEqual(j.notes, floorNotes);
+  });
+
+  it('plan shows the raised TTL per provider, the note, and the worst-case TTL in the failover time', async () => {
+    const dir = example30();
+    const r = await runCli(['plan', '--stack', 't', '--json'], { cwd: dir, env: { FLOTILLA_STATE_DIR: undefined } });
+    assert.equal(r.code, 0, r.stderr);
+    const plan = JSON.parse(r.stdout);
+    const ttls = Object.fromEntries(plan.providers.map((p: { provider: string; zones: { desired: { ttl: number }[] }[] }) => [p.provider, [...new Set(p.zones.flatMap((z) => z.desired.map((x) => x.ttl)))]]));
+    assert.deepEqual(ttls, { cloudflare: [60], route53: [30], hetzner: [60] });
+    for (const n of floorNotes) assert.ok(plan.notes.includes(n), JSON.stringify(plan.notes));
+    assert.equal(plan.failover.ttlSeconds, 60);
+    const text = await runCli(['plan', '--stack', 't'], { cwd: dir, env: { FLOTILLA_STATE_DIR: undefined } });
+    for (const n of floorNotes) assert.ok(text.stdout.includes(`note: ${n}`), text.stdout);
+  });
+});
+
 describe('flotilla plan / up', () => {
   it('plan --json lists desired records and changes for every provider', async () => {
     const r = await runCli(['plan', '--stack', 'local', '--json'], { env: { FLOTILLA_STATE_DIR: undefined } });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { localSettings } from '../../src/domain/provider-settings.ts';
+import { localSettings } from '../../src/drivers/local/local-settings.ts';
 import { addressMatcher, LOOPBACK, parseCidr } from '../../src/drivers/local/address-list.ts';
 
 describe('address lists (AXFR allow-list, rate-limit exemptions)', () => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DriverError } from '../../src/domain/errors.ts';
-import type { CloudflareSettings } from '../../src/domain/provider-settings.ts';
+import type { CloudflareSettings } from '../../src/drivers/cloudflare/cloudflare-settings.ts';
 import type { Change } from '../../src/domain/records.ts';
 import { createCloudflareDriver, type CloudflareDriverOptions } from '../../src/drivers/cloudflare/cloudflare-driver.ts';
 import { batchForChange, packBatches, quoteTxt, unquoteTxt } from '../../src/drivers/cloudflare/cloudflare-records.ts';
@@ -24,6 +24,8 @@ function driverFor(fake: CloudflareFake, token: string, settings: Partial<Cloudf
 let fake: CloudflareFake;
 conformanceSuite({
   label: 'cloudflare (official SDK → contract fake)',
+  kind: 'cloudflare',
+  refusesBelowMinTtl: true,
   zone: ZONE,
   async setup() {
     fake = await startCloudflareFake({ token: SECRET, zones: [ZONE, 'other.example'], pageSize: 20, retryAfterSeconds: 1 });

@@ -2,12 +2,17 @@
  * THE shared driver conformance suite. Every driver test file calls `conformanceSuite(target)` once.
  * list → apply → list again → second apply makes zero changes; update/delete round trips; foreign records untouched;
  * batches larger than the provider limit split; throttling retried; permanent errors typed and clear.
+ * Cases follow the kind's declared capabilities (its descriptor in src/drivers/<kind>/): every declared record type
+ * is written and read back (undeclared ones are listed as skipped), a record at the declared TTL floor round-trips,
+ * an atomic batch applies all or nothing (skipped where the kind declares no atomic batch).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DriverError } from '../../src/domain/errors.ts';
-import { normalizeRecordSet, type RecordSet, type RecordType } from '../../src/domain/records.ts';
+import type { DnsProviderKind } from '../../src/domain/fleet-spec.ts';
+import { normalizeRecordSet, RECORD_TYPES, type Change, type RecordSet, type RecordType } from '../../src/domain/records.ts';
 import type { DnsDriver } from '../../src/drivers/dns-driver.ts';
+import { DNS_PROVIDERS } from '../../src/drivers/registry.ts';
 import { markerRecord, isMarkerName } from '../../src/planner/ownership.ts';
 import { planChanges } from '../../src/planner/plan-changes.ts';
 import { assertNoSecretIn, errorOf } from '../support/secret-leaks.ts';
@@ -15,6 +20,10 @@ import { assertNoSecretIn, errorOf } from '../support/secret-leaks.ts';
 export interface ConformanceTarget {
   /** Label in test names, e.g. `rfc2136 (BIND9)`. */
   label: string;
+  /** The provider kind: its descriptor's declared capabilities decide which cases run. */
+  kind: DnsProviderKind;
+  /** The provider (or its contract fake) refuses a TTL below the declared floor, so the floor is a real limit. */
+  refusesBelowMinTtl?: boolean;
   zone: string;
   /** Starts the server or fake (before all tests). */
   setup(): Promise<void>;
@@ -36,6 +45,31 @@ export interface ConformanceTarget {
 
 const OWNER = 'conformance';
 const TTL = 300;
+
+/** One RRset of each type, with values every server accepts (targets outside the zone: no glue needed). */
+function sampleOf(type: RecordType, z: string): RecordSet | undefined {
+  const at = (label: string, values: string[]): RecordSet => ({ name: `${label}.types.${z}`, type, ttl: TTL, values });
+  switch (type) {
+    case 'A':
+      return at('a', ['192.0.2.41', '192.0.2.42']);
+    case 'AAAA':
+      return at('aaaa', ['2001:db8::41']);
+    case 'CNAME':
+      return at('cname', ['target.example.net']);
+    case 'TXT':
+      return at('txt', ['type check', 'second string']);
+    case 'NS':
+      return at('deleg', ['ns1.example.net', 'ns2.example.net']);
+    case 'MX':
+      return at('mx', ['10 mail.example.net']);
+    case 'SRV':
+      return { ...at('srv', ['10 5 5060 sip.example.net']), name: `_sip._tcp.types.${z}` };
+    case 'CAA':
+      return at('caa', ['0 issue "letsencrypt.org"']);
+    case 'SOA':
+      return undefined; // one per zone, the server's own: never written
+  }
+}
 
 function ours(records: RecordSet[], zone: string): RecordSet[] {
   return records
@@ -69,10 +103,69 @@ export function conformanceSuite(t: ConformanceTarget): void {
       await t.teardown();
     });
 
-    it('declares its capabilities', () => {
+    const declared = DNS_PROVIDERS[t.kind].capabilities;
+
+    it('declares the capabilities of its kind (the descriptor the controller and Pulumi read)', () => {
+      const { maxBatch: _driverBatch, ...fromDriver } = d.capabilities;
+      const { maxBatch: _declaredBatch, ...fromDescriptor } = declared;
+      assert.deepEqual(fromDriver, fromDescriptor);
+      assert.equal(d.kind, t.kind);
       assert.ok(['record', 'rrset', 'zone'].includes(d.capabilities.granularity));
       assert.ok(d.capabilities.maxBatch >= 1);
-      assert.ok(d.capabilities.types.includes('A') && d.capabilities.types.includes('TXT'));
+      assert.ok(d.capabilities.types.includes('A') && d.capabilities.types.includes('TXT'), 'the serving records and their markers');
+    });
+
+    for (const type of RECORD_TYPES) {
+      const sample = sampleOf(type, z);
+      if (!sample) continue;
+      if (!declared.types.includes(type)) {
+        it(`${type}: not a declared type`, { skip: `${t.kind} does not declare ${type}` }, () => {});
+        continue;
+      }
+      it(`writes and reads back a ${type} RRset (a declared type)`, async () => {
+        await d.applyChanges(z, [{ action: 'create', after: sample }]);
+        try {
+          const held = ours(await d.listRecords(z), z).find((r) => r.name === sample.name && r.type === type);
+          assert.deepEqual(held, normalizeRecordSet(sample));
+          if (t.query && type !== 'NS') assert.deepEqual((await t.query(sample.name, type)).sort(), [...sample.values].sort());
+        } finally {
+          await d.applyChanges(z, [{ action: 'delete', before: sample }]);
+        }
+        assert.equal(ours(await d.listRecords(z), z).some((r) => r.name === sample.name), false);
+      });
+    }
+
+    it(`holds a record at its declared TTL floor (${declared.minTtl}s)`, async () => {
+      const r: RecordSet = { name: `floor.${z}`, type: 'A', ttl: declared.minTtl, values: ['192.0.2.51'] };
+      await d.applyChanges(z, [{ action: 'create', after: r }]);
+      try {
+        assert.equal(ours(await d.listRecords(z), z).find((x) => x.name === r.name)?.ttl, declared.minTtl);
+      } finally {
+        await d.applyChanges(z, [{ action: 'delete', before: r }]);
+      }
+    });
+
+    it(
+      `refuses a TTL below its declared floor (${declared.minTtl - 1}s): the floor shapeForProvider raises to is real`,
+      { skip: declared.minTtl === 0 ? 'no floor declared' : !t.refusesBelowMinTtl && 'the floor is advice, not a limit of the provider' },
+      async () => {
+        const r: RecordSet = { name: `below.${z}`, type: 'A', ttl: declared.minTtl - 1, values: ['192.0.2.52'] };
+        await assert.rejects(d.applyChanges(z, [{ action: 'create', after: r }]), (e: unknown) => e instanceof DriverError);
+        assert.equal(ours(await d.listRecords(z), z).some((x) => x.name === r.name), false);
+      },
+    );
+
+    it('an atomic batch applies all or nothing', { skip: !declared.atomicBatch && `${t.kind} declares no atomic batch` }, async () => {
+      const good: RecordSet = { name: `atomic.${z}`, type: 'A', ttl: TTL, values: ['192.0.2.61'] };
+      // an address that is no address: refused by every server and API (or by the driver before it sends anything)
+      const poison: RecordSet = { name: `poison.${z}`, type: 'A', ttl: TTL, values: ['not-an-address'] };
+      try {
+        await assert.rejects(d.applyChanges(z, [{ action: 'create', after: good }, { action: 'create', after: poison }]));
+        assert.equal(ours(await d.listRecords(z), z).some((x) => x.name === good.name), false, 'the valid half of a refused batch must not stay');
+      } finally {
+        const left = (await d.listRecords(z)).filter((x) => x.name === good.name || x.name === poison.name);
+        if (left.length > 0) await d.applyChanges(z, left.map((before): Change => ({ action: 'delete', before })));
+      }
     });
 
     it('lists a fresh zone with none of our records', async () => {

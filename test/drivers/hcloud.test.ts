@@ -24,6 +24,8 @@ function driverFor(fake: HcloudFake, token = SECRET, opts: HcloudDriverOptions =
 let fake: HcloudFake;
 conformanceSuite({
   label: 'hcloud (Hetzner Cloud API → contract fake)',
+  kind: 'hcloud',
+  refusesBelowMinTtl: true,
   zone: ZONE,
   async setup() {
     fake = await startHcloudFake({ token: SECRET, zones: [ZONE], pageSize: 3, actionDelayMs: 10, retryAfterSeconds: 1 });

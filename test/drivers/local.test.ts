@@ -23,6 +23,7 @@ const makeDriver = (): DnsDriver =>
 
 conformanceSuite({
   label: 'local (embedded DNS server)',
+  kind: 'local',
   zone,
   missingZone: 'absent.test',
   async setup() {

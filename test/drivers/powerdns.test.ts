@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { DriverError } from '../../src/domain/errors.ts';
-import type { PowerdnsSettings } from '../../src/domain/provider-settings.ts';
+import type { PowerdnsSettings } from '../../src/drivers/powerdns/powerdns-settings.ts';
 import type { Change, RecordSet } from '../../src/domain/records.ts';
 import { createPowerdnsDriver, type PowerdnsDriverOptions } from '../../src/drivers/powerdns/powerdns-driver.ts';
 import { quoteTxt, unquoteTxt } from '../../src/drivers/powerdns/pdns-content.ts';
@@ -34,6 +34,7 @@ async function patchDirect(server: PdnsServer, r: RecordSet): Promise<void> {
 
 conformanceSuite({
   label: 'powerdns (pdns_server, gsqlite3)',
+  kind: 'powerdns',
   zone,
   missingZone: 'absent.test',
   async setup() {

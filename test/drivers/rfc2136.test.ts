@@ -9,7 +9,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { DriverError } from '../../src/domain/errors.ts';
 import { normalizeRecordSet, type Change, type RecordSet } from '../../src/domain/records.ts';
-import type { Rfc2136Settings } from '../../src/domain/provider-settings.ts';
+import type { Rfc2136Settings } from '../../src/drivers/rfc2136/rfc2136-settings.ts';
 import type { DnsDriver } from '../../src/drivers/dns-driver.ts';
 import { createRfc2136Driver } from '../../src/drivers/rfc2136/rfc2136-driver.ts';
 import { signMessage, tsigKey, verifyRequest } from '../../src/drivers/rfc2136/tsig.ts';
@@ -54,6 +54,7 @@ for (const s of servers) {
   let srv: DnsServerHandle;
   conformanceSuite({
     label: `rfc2136 (${s.label})`,
+    kind: 'rfc2136',
     zone: s.zone,
     missingZone: 'missing.test',
     async setup() {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DriverError } from '../../src/domain/errors.ts';
-import type { Route53Settings } from '../../src/domain/provider-settings.ts';
+import type { Route53Settings } from '../../src/drivers/route53/route53-settings.ts';
 import type { Change } from '../../src/domain/records.ts';
 import { createRoute53Driver, type Route53DriverOptions } from '../../src/drivers/route53/route53-driver.ts';
 import { fromRoute53Name, packChangeBatches, quoteTxt, toRoute53Name, unquoteTxt, weigh } from '../../src/drivers/route53/route53-records.ts';
@@ -32,6 +32,7 @@ function driverFor(fake: Route53Fake, secret = SECRET, settings: Partial<Route53
 let fake: Route53Fake;
 conformanceSuite({
   label: 'route53 (official AWS SDK → contract fake)',
+  kind: 'route53',
   zone: ZONE,
   async setup() {
     fake = await startRoute53Fake({ accessKeyId: KEY_ID, secretAccessKey: SECRET, zones: [ZONE, 'example.net', 'zz.example'], pageSize: 7, insyncAfterMs: 30 });

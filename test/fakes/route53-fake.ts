@@ -27,7 +27,7 @@
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import type { RecordSet } from '../../src/domain/records.ts';
 
 const NS = 'https://route53.amazonaws.com/doc/2013-04-01/';
@@ -279,6 +279,12 @@ export async function startRoute53Fake(opts: Route53FakeOptions): Promise<Route5
       }
       if (!Number.isInteger(set.ttl) || set.ttl < 0 || set.ttl > 2147483647) { problems.push(`Invalid TTL for ${label}`); continue; }
       if (set.values.length === 0) { problems.push(`Invalid request: ResourceRecords must not be empty for ${label}`); continue; }
+      // Route 53 answers InvalidChangeBatch "ARRDATAIllegalIPv4Address" / "AAAARRDATAIllegalIPv6Address"
+      const badAddress = set.type === 'A' ? set.values.find((v) => !isIPv4(v)) : set.type === 'AAAA' ? set.values.find((v) => !isIPv6(v)) : undefined;
+      if (badAddress !== undefined) {
+        problems.push(`Invalid Resource Record: 'FATAL problem: ${set.type === 'A' ? 'ARRDATAIllegalIPv4Address' : 'AAAARRDATAIllegalIPv6Address'} (Value is not a valid IPv${set.type === 'A' ? 4 : 6} address) encountered with '${badAddress}''`);
+        continue;
+      }
       if (set.type === 'TXT') {
         const bad = set.values.find((v) => !/^\s*"/.test(v));
         if (bad !== undefined) {

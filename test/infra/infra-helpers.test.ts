@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, StateError } from '../../src/domain/errors.ts';
 import type { DnsProviderSpec, MirrorSpec } from '../../src/domain/fleet-spec.ts';
+import type { RecordSet } from '../../src/domain/records.ts';
 import { amiChoice, awsArchitecture, awsInstancePlan, awsSecurityGroupRules } from '../../src/infra/aws-mirror.ts';
 import { planZones } from '../../src/infra/dns-zones.ts';
 import { readFleetState } from '../../src/infra/fleet-state.ts';
@@ -12,7 +13,6 @@ import { hcloudFirewallRules, hcloudServerPlan } from '../../src/infra/hcloud-mi
 import {
   normalizeNameservers,
   parsePlaceholder,
-  providerTtl,
   quotedTxt,
   relativeName,
   resourceName,
@@ -77,15 +77,6 @@ describe('placeholders and record values', () => {
     assert.equal(relativeName('WWW.example.org.', 'example.org'), 'www');
     assert.equal(relativeName('_flotilla-a.www.example.org', 'example.org'), '_flotilla-a.www');
     assert.throws(() => relativeName('example.com', 'example.org'), /not inside zone/);
-  });
-
-  it('raises the TTL to the provider floor and says so', () => {
-    assert.deepEqual(providerTtl('cloudflare', 60), { ttl: 60 });
-    const r = providerTtl('cloudflare', 5);
-    assert.equal(r.ttl, 60);
-    assert.match(r.note!, /raised to 60s/);
-    assert.deepEqual(providerTtl('route53', 5), { ttl: 5 });
-    assert.equal(providerTtl('hcloud', 30).ttl, 60);
   });
 
   it('normalises nameserver lists', () => {
@@ -172,6 +163,8 @@ describe('hcloud and ssh mirror args', () => {
 });
 
 describe('zone and registrar planning', () => {
+  const www = (zone: string, ttl: number): RecordSet => ({ name: `www.${zone}`, type: 'A', ttl, values: ['192.0.2.1'] });
+  const oneZone = (ttl: number) => ({ 'example.org': [www('example.org', ttl)] });
   const providers: DnsProviderSpec[] = [
     { name: 'cf', kind: 'cloudflare' as const, settings: { tokenEnv: 'T', accountId: 'acc' } },
     { name: 'r53', kind: 'route53' as const, settings: { accessKeyIdEnv: 'A', secretAccessKeyEnv: 'S', hostedZoneId: 'Z1' } },
@@ -182,25 +175,33 @@ describe('zone and registrar planning', () => {
   ];
 
   it('Pulumi manages cloudflare, route53 and hcloud; the rest are left to the controller with a note each', () => {
-    const plan = planZones(providers, 1, 60);
+    const plan = planZones(providers, oneZone(60), 60);
     assert.deepEqual(plan.managed.map((p) => p.provider.name), ['cf', 'r53', 'hz']);
     assert.deepEqual(plan.skipped.map((p) => p.name), ['pdns', 'bind', 'emb']);
     assert.equal(plan.notes.filter((n) => /not by Pulumi: skipped/.test(n.message)).length, 3);
-    assert.equal(plan.managed[0].accountId, 'acc');
-    assert.equal(plan.managed[1].hostedZoneId, 'Z1', 'an existing hosted zone is adopted, not duplicated');
+    assert.equal(plan.managed[0].options.accountId, 'acc');
+    assert.equal(plan.managed[1].options.hostedZoneId, 'Z1', 'an existing hosted zone is adopted, not duplicated');
     assert.ok(plan.managed.every((p) => p.ttl === 60));
   });
 
   it('raises a low TTL per provider with a warning; ignores hostedZoneId when there are several zones', () => {
-    const plan = planZones(providers, 2, 5);
+    const plan = planZones(providers, { ...oneZone(5), 'example.net': [www('example.net', 5)] }, 5);
     assert.deepEqual(plan.managed.map((p) => p.ttl), [60, 5, 60]);
-    assert.equal(plan.managed[1].hostedZoneId, undefined);
+    assert.deepEqual(
+      plan.managed.map((p) => Object.values(p.zones).flat().map((r) => r.ttl)),
+      [[60, 60], [5, 5], [60, 60]],
+      'the records themselves carry the raised TTL, as the controller writes them',
+    );
+    assert.equal(plan.managed[1].options.hostedZoneId, undefined);
     assert.ok(plan.notes.some((n) => n.level === 'warn' && /hostedZoneId is ignored/.test(n.message)));
-    assert.equal(plan.notes.filter((n) => n.level === 'warn' && /raised to 60s/.test(n.message)).length, 2);
+    assert.deepEqual(
+      plan.notes.filter((n) => n.level === 'warn' && /raised/.test(n.message)).map((n) => n.message),
+      ["cf: ttl 5 raised to 60, the provider's floor", "hz: ttl 5 raised to 60, the provider's floor"],
+    );
   });
 
   it('a Cloudflare provider without accountId is a ConfigError', () => {
-    assert.throws(() => planZones([{ name: 'cf', kind: 'cloudflare', settings: { tokenEnv: 'T' } }], 1, 60), (e: unknown) => e instanceof ConfigError && /cf\.settings\.accountId/.test(e.message));
+    assert.throws(() => planZones([{ name: 'cf', kind: 'cloudflare', settings: { tokenEnv: 'T' } }], oneZone(60), 60), (e: unknown) => e instanceof ConfigError && /cf\.settings\.accountId/.test(e.message));
   });
 
   it('a registrar for a domain the fleet does not publish is a ConfigError', () => {

@@ -13,6 +13,8 @@ import type { FleetSpec } from '../../src/domain/fleet-spec.ts';
 import type { MirrorHealth } from '../../src/domain/health.ts';
 import { ConfigError } from '../../src/domain/errors.ts';
 import { mockPreview, mockResource, type MockPreviewResult } from '../../src/infra/mock-preview.ts';
+import { openStore } from '../../src/state/open-store.ts';
+import { startEtcd, type EtcdHandle } from '../support/etcd-server.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const down: MirrorHealth = { state: 'down', successStreak: 0, failureStreak: 3, recentFlips: [], lastReason: 'connect ECONNREFUSED' };
@@ -104,5 +106,41 @@ describe('mock preview of a broken spec', () => {
     const r = await mockPreview({ spec, env: {}, state: { health: {}, overrides: [], lastGood: [] } });
     assert.ok(r.resources.some((x) => x.type === 'command:remote:Command'));
     assert.ok(r.log.some((l) => l.level === 'warn' && /FLOTILLA_SSH_KEY is not set/.test(l.message)), JSON.stringify(r.log));
+  });
+});
+
+describe('mock preview with policy.ttl below a provider floor', () => {
+  it('writes each provider its floor (as the controller does), warns once per provider, and names the state it read', async () => {
+    await writeFile(join(dir, 'state.json'), JSON.stringify({ version: 1, updatedAt: 0, providers: {}, health: {}, overrides: [], lastGood: [] }));
+    const r = await mockPreview({ spec: { ...spec, policy: { ...spec.policy, ttl: 30 } } });
+    const ttls = (type: string) => [...new Set(r.resources.filter((x) => x.type === type).map((x) => x.inputs.ttl))];
+    assert.deepEqual(ttls('cloudflare:index/dnsRecord:DnsRecord'), [60]);
+    assert.deepEqual(ttls('hcloud:index/zoneRrset:ZoneRrset'), [60]);
+    assert.deepEqual(ttls('aws:route53/record:Record'), [30]);
+    const warns = r.log.filter((l) => l.level === 'warn' && /raised/.test(l.message)).map((l) => l.message);
+    assert.deepEqual(warns, ["cloudflare: ttl 30 raised to 60, the provider's floor", "hetzner: ttl 30 raised to 60, the provider's floor"]);
+    assert.ok(r.log.some((l) => l.message === `health, overrides and the last good answer read from the controller's state in the state directory ${dir}`), JSON.stringify(r.log));
+  });
+});
+
+describe('mock preview with state in etcd (real etcd)', () => {
+  let etcd: EtcdHandle | undefined;
+  before(async () => {
+    etcd = await startEtcd();
+  });
+  after(async () => {
+    await etcd?.stop();
+  });
+
+  it('reads health from etcd (a mirror down there is unpublished) and its log says it read etcd', async () => {
+    const etcdSpec: FleetSpec = { ...spec, stack: 'preview-etcd', state: { kind: 'etcd', path: dir, endpoints: [etcd!.endpoint] } };
+    const store = openStore(etcdSpec);
+    const st = await store.load();
+    assert.equal(await store.save({ ...st, health: { 'aws-fra': down }, lastGood: ['aws-fra', 'hetzner-nbg', 'box-ams'] }, st.version), true);
+    const r = await mockPreview({ spec: etcdSpec });
+    for (const [p, ips] of Object.entries(published(r))) assert.deepEqual(ips, [HZ_IP, BOX_IP].sort(), p);
+    const line = `health, overrides and the last good answer read from the controller's state in etcd (${etcd!.endpoint}, prefix /flotilla/preview-etcd/)`;
+    assert.ok(r.log.some((l) => l.level === 'info' && l.message === line), JSON.stringify(r.log));
+    assert.ok(!r.log.some((l) => /does not read etcd/.test(l.message)));
   });
 });

@@ -3,37 +3,45 @@ import { formatDuration } from '../../domain/duration.ts';
 import { zonesOf, type FleetSpec } from '../../domain/fleet-spec.ts';
 import type { State } from '../../domain/state.ts';
 import { desiredRecords } from '../../planner/desired-records.ts';
+import { providerCapabilities } from '../../drivers/registry.ts';
 import { planChanges } from '../../planner/plan-changes.ts';
+import { shapeForProvider } from '../../planner/shape-for-provider.ts';
 import { openStateStore, specFrom, stackOptions, type StackOpts } from '../common.ts';
 import { makeOut, table } from '../output.ts';
 
 /** The plan for every provider and zone, from the state's view of what each provider holds. Pure. */
 export function buildPlan(spec: FleetSpec, state: State, now: number, force = false) {
   const desired = desiredRecords(spec, state.health, state.overrides, { now, lastGood: state.lastGood });
+  const shapeNotes = new Set<string>();
   const providers = spec.dnsProviders.map((p) => ({
     provider: p.name,
     kind: p.kind,
     zones: zonesOf(spec).map((zone) => {
       const known = state.providers[p.name]?.records?.[zone];
-      const plan = planChanges(known ?? [], desired.zones[zone] ?? [], { ownerId: spec.policy.ownerId, maxRemoveShare: spec.policy.maxRemoveShare, force });
-      return { zone, currentKnown: known !== undefined, desired: desired.zones[zone] ?? [], ...plan };
+      // as the controller writes them: TTL floors raised, unsupported types refused
+      const shaped = shapeForProvider(desired.zones[zone] ?? [], providerCapabilities(p.kind), p.name);
+      for (const n of shaped.notes) shapeNotes.add(n);
+      const plan = planChanges(known ?? [], shaped.records, { ownerId: spec.policy.ownerId, maxRemoveShare: spec.policy.maxRemoveShare, force });
+      return { zone, currentKnown: known !== undefined, desired: shaped.records, ...plan };
     }),
   }));
   const h = spec.health;
   const detectMs = h.intervalMs * (h.fall - 1) + h.timeoutMs;
+  // the slowest provider sets the worst case: a floor above policy.ttl is what resolvers get there
+  const ttl = Math.max(spec.policy.ttl, ...spec.dnsProviders.map((p) => providerCapabilities(p.kind).minTtl));
   return {
     serving: desired.serving,
     failOpen: desired.failOpen,
     degraded: desired.degraded,
-    notes: desired.notes,
+    notes: [...desired.notes, ...shapeNotes],
     providers,
     failover: {
       detectMs,
-      ttlSeconds: spec.policy.ttl,
-      worstCaseClientMs: detectMs + h.intervalMs + spec.policy.ttl * 1000,
+      ttlSeconds: ttl,
+      worstCaseClientMs: detectMs + h.intervalMs + ttl * 1000,
       explanation:
         `a dead mirror is detected after about ${formatDuration(detectMs)} (interval ${formatDuration(h.intervalMs)} × (fall ${h.fall} − 1) + timeout ${formatDuration(h.timeoutMs)}), ` +
-        `then removed at every authoritative server; resolvers may keep the old answer for the TTL (${spec.policy.ttl}s) on top`,
+        `then removed at every authoritative server; resolvers may keep the old answer for the TTL (${ttl}s) on top`,
     },
   };
 }

@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { providerCapabilities } from '../../drivers/registry.ts';
+import { desiredRecords } from '../../planner/desired-records.ts';
+import { shapeForProvider } from '../../planner/shape-for-provider.ts';
 import { makeOut } from '../output.ts';
 import { specFrom, stackOptions, type StackOpts } from '../common.ts';
 
@@ -9,10 +12,14 @@ export function registerValidate(program: Command): void {
     .action(async (o: StackOpts) => {
       const out = makeOut(!!o.json);
       const spec = await specFrom(o);
-      out.data({ ok: true, file: spec.file, stack: spec.stack, mirrors: spec.mirrors.length, dnsProviders: spec.dnsProviders.length, digest: spec.site.digest });
+      // what each provider will really hold (the records of every mirror serving): TTL floors, unsupported types
+      const zones = Object.values(desiredRecords(spec, {}, [], { now: Date.now() }).zones).flat();
+      const notes = [...new Set(spec.dnsProviders.flatMap((p) => shapeForProvider(zones, providerCapabilities(p.kind), p.name).notes))];
+      out.data({ ok: true, file: spec.file, stack: spec.stack, mirrors: spec.mirrors.length, dnsProviders: spec.dnsProviders.length, digest: spec.site.digest, notes });
       out.log(`${spec.file}: ok`);
       out.log(`  ${spec.mirrors.length} mirror(s): ${spec.mirrors.map((m) => `${m.name} (${m.provider})`).join(', ')}`);
       out.log(`  ${spec.dnsProviders.length} DNS provider(s): ${spec.dnsProviders.map((p) => `${p.name} (${p.kind})`).join(', ')}`);
+      for (const n of notes) out.log(`  note: ${n}`);
       out.log(`  site ${spec.site.name}: ${Object.keys(spec.site.files).filter((f) => f !== '/').length} file(s), digest ${spec.site.digest.slice(0, 16)}…`);
     });
 }

@@ -11,16 +11,15 @@
  */
 import Cloudflare from 'cloudflare';
 import { DriverError } from '../../domain/errors.ts';
-import type { CloudflareSettings, DriverContext } from '../../domain/provider-settings.ts';
 import { normalizeName, rrsetKey, type ApplyReport, type Change, type RecordSet } from '../../domain/records.ts';
-import type { DnsDriver, DriverCapabilities } from '../dns-driver.ts';
+import type { DnsDriver, DriverContext } from '../dns-driver.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
+import { cloudflareCapabilities, CLOUDFLARE_FREE_BATCH } from './cloudflare-capabilities.ts';
 import { toDriverError } from './cloudflare-errors.ts';
-import { batchForChange, CLOUDFLARE_TYPES, groupRecordSets, packBatches, type CfBatch, type CfRecord } from './cloudflare-records.ts';
+import { batchForChange, groupRecordSets, packBatches, type CfBatch, type CfRecord } from './cloudflare-records.ts';
+import type { CloudflareSettings } from './cloudflare-settings.ts';
 
 export const CLOUDFLARE_DEFAULT_BASE_URL = 'https://api.cloudflare.com/client/v4';
-/** Records per batch on the Free plan (the safe default). */
-export const CLOUDFLARE_FREE_BATCH = 200;
 
 export interface CloudflareDriverOptions {
   /** Backoff for throttled / transient failures (retry-after always wins). */
@@ -34,19 +33,6 @@ export interface CloudflareDriverOptions {
 interface ZoneInfo {
   id: string;
   nameServers: string[];
-}
-
-export function cloudflareCapabilities(batchSize: number): DriverCapabilities {
-  return {
-    granularity: 'record',
-    atomicBatch: true,
-    // 60 s for DNS-only records (30 s needs Enterprise; we do not assume it).
-    minTtl: 60,
-    types: CLOUDFLARE_TYPES,
-    maxBatch: batchSize,
-    // 1200 requests per 5 minutes per user/token, shared with every other use of the token.
-    writeBudget: { requests: 1200, perMs: 5 * 60_000 },
-  };
 }
 
 export function createCloudflareDriver(ctx: DriverContext<CloudflareSettings>, opts: CloudflareDriverOptions = {}): DnsDriver {

@@ -8,12 +8,13 @@
  * - Lists follow `meta.pagination.next_page`. 429 waits for RateLimit-Reset (src/drivers/retry.ts).
  * - nameservers(zone) = the zone's `authoritative_nameservers.assigned`.
  */
-import type { DriverContext, HcloudSettings } from '../../domain/provider-settings.ts';
 import { normalizeName, normalizeValue, type ApplyReport, type RecordSet } from '../../domain/records.ts';
-import type { DnsDriver, DriverCapabilities } from '../dns-driver.ts';
+import type { DnsDriver, DriverContext } from '../dns-driver.ts';
 import type { RetryOptions } from '../retry.ts';
 import { createHcloudApi, type HcloudAction } from './hcloud-api.ts';
-import { fromHcloudRRSet, HCLOUD_TYPES, toHcloudRecords, toRelativeName, type HcloudRRSet } from './hcloud-records.ts';
+import { hcloudCapabilities } from './hcloud-capabilities.ts';
+import { fromHcloudRRSet, toHcloudRecords, toRelativeName, type HcloudRRSet } from './hcloud-records.ts';
+import type { HcloudSettings } from './hcloud-settings.ts';
 
 export const HCLOUD_DEFAULT_ENDPOINT = 'https://api.hetzner.cloud/v1';
 
@@ -36,17 +37,6 @@ interface HcloudZone {
 interface Pagination {
   meta?: { pagination?: { next_page?: number | null } };
 }
-
-export const hcloudCapabilities: DriverCapabilities = {
-  granularity: 'rrset',
-  atomicBatch: false,
-  minTtl: 60,
-  types: HCLOUD_TYPES,
-  // one RRset per request
-  maxBatch: 1,
-  // ≈ 3600 requests per hour per project
-  writeBudget: { requests: 3600, perMs: 3_600_000 },
-};
 
 function sameValues(a: RecordSet, b: RecordSet): boolean {
   const norm = (r: RecordSet) => [...new Set(r.values.map((v) => normalizeValue(r.type, v)))].sort().join('\n');

@@ -1,10 +1,11 @@
 import { isIPv6 } from 'node:net';
 import { DriverError } from '../../domain/errors.ts';
-import type { DriverContext, LocalSettings } from '../../domain/provider-settings.ts';
 import { normalizeName, type ApplyReport, type Change, type RecordSet } from '../../domain/records.ts';
-import { chunk, type DnsDriver, type DriverCapabilities } from '../dns-driver.ts';
+import { chunk, type DnsDriver, type DriverContext } from '../dns-driver.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
-import { LOCAL_TYPES, type ZoneCreateOptions } from './zone-data.ts';
+import { LOCAL_CAPABILITIES } from './local-capabilities.ts';
+import type { LocalSettings } from './local-settings.ts';
+import type { ZoneCreateOptions } from './zone-data.ts';
 import { openZoneStore, ZoneStoreError, type ZoneStore } from './zone-store.ts';
 
 export interface LocalDriverContext extends DriverContext<LocalSettings> {
@@ -14,15 +15,6 @@ export interface LocalDriverContext extends DriverContext<LocalSettings> {
   store?: ZoneStore;
   retry?: RetryOptions;
 }
-
-export const LOCAL_CAPABILITIES: DriverCapabilities = {
-  granularity: 'zone',
-  atomicBatch: true,
-  minTtl: 0,
-  types: LOCAL_TYPES,
-  maxBatch: 10_000,
-  writeBudget: { requests: Infinity, perMs: 1000 },
-};
 
 /**
  * The zero-cloud driver: reads and writes the zone files served by the embedded DNS server.

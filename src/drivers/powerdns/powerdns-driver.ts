@@ -1,10 +1,11 @@
 import { DriverError } from '../../domain/errors.ts';
-import type { DriverContext, PowerdnsSettings } from '../../domain/provider-settings.ts';
 import { normalizeName, RECORD_TYPES, rrsetKey, type ApplyReport, type Change, type RecordSet, type RecordType } from '../../domain/records.ts';
-import { chunk, type DnsDriver, type DriverCapabilities } from '../dns-driver.ts';
+import { chunk, type DnsDriver, type DriverCapabilities, type DriverContext } from '../dns-driver.ts';
 import { isRedirect, RedirectRefusedError } from '../redirect-refused.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
 import { fromPdnsContent, toPdnsContent } from './pdns-content.ts';
+import { powerdnsCapabilities } from './powerdns-capabilities.ts';
+import type { PowerdnsSettings } from './powerdns-settings.ts';
 
 export interface PowerdnsDriverOptions {
   /** Per-request timeout; default 10 s. */
@@ -23,8 +24,6 @@ interface PdnsRrset {
   records?: { content: string; disabled: boolean }[];
 }
 
-const WRITABLE_TYPES: readonly RecordType[] = ['A', 'AAAA', 'CNAME', 'TXT', 'NS', 'MX', 'SRV', 'CAA'];
-
 /**
  * Driver for the PowerDNS Authoritative HTTP API (`/api/v1/servers/{server}/zones/{zone}`).
  * One PATCH carries up to maxBatch RRset changes and is applied by PowerDNS in one transaction.
@@ -35,14 +34,7 @@ export function createPowerdnsDriver(ctx: DriverContext<PowerdnsSettings>, opts:
   const base = ctx.settings.url.replace(/\/+$/, '').replace(/\/api\/v1$/, '');
   const serverId = encodeURIComponent(ctx.settings.serverId ?? 'localhost');
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  const capabilities: DriverCapabilities = {
-    granularity: 'rrset',
-    atomicBatch: true,
-    minTtl: 0,
-    types: WRITABLE_TYPES,
-    maxBatch: opts.maxBatch ?? 1000,
-    writeBudget: { requests: Infinity, perMs: 1000 },
-  };
+  const capabilities: DriverCapabilities = { ...powerdnsCapabilities, maxBatch: opts.maxBatch ?? powerdnsCapabilities.maxBatch };
 
   const zoneUrl = (zone: string) => `${base}/api/v1/servers/${serverId}/zones/${encodeURIComponent(`${zone}.`)}`;
 

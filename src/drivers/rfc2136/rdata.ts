@@ -2,6 +2,7 @@
  * Converts record values between flotilla's presentation strings (see src/domain/records.ts) and dns-packet's
  * data objects. CAA is `flags tag "value"`, SRV is `priority weight port target`, as zone files write them.
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import { rdataToValue } from '../../domain/dns-rdata.ts';
 import { normalizeName, normalizeValue, type RecordType } from '../../domain/records.ts';
 
@@ -30,8 +31,12 @@ function num(s: string, what: string): number {
 export function toPacketData(type: RecordType, value: string): unknown {
   switch (type) {
     case 'A':
-    case 'AAAA':
-      return value.trim();
+    case 'AAAA': {
+      // dns-packet would encode a non-address as some other address: refuse it instead
+      const ip = value.trim();
+      if (!(type === 'A' ? isIPv4(ip) : isIPv6(ip))) throw new Error(`${type} value "${value}" is not an IPv${type === 'A' ? 4 : 6} address`);
+      return ip;
+    }
     case 'CNAME':
     case 'NS':
       return normalizeName(value);

@@ -6,9 +6,10 @@ import { randomInt } from 'node:crypto';
 import { DriverError, FlotillaError } from '../../domain/errors.ts';
 import { parseDuration } from '../../domain/duration.ts';
 import { inZone, normalizeName, type ApplyReport, type Change, type RecordSet } from '../../domain/records.ts';
-import type { DriverContext, Rfc2136Settings } from '../../domain/provider-settings.ts';
-import type { DnsDriver, DriverCapabilities } from '../dns-driver.ts';
+import type { DnsDriver, DriverContext } from '../dns-driver.ts';
 import { withRetry } from '../retry.ts';
+import { RFC2136_MAX_BATCH, rfc2136Capabilities } from './rfc2136-capabilities.ts';
+import type { Rfc2136Settings } from './rfc2136-settings.ts';
 import { TransportError, formatEndpoint, parseEndpoint } from './dns-transport.ts';
 import { signedExchange, type SignedAnswer } from './signed-exchange.ts';
 import { tsigErrorName, tsigKey, type TsigKey } from './tsig.ts';
@@ -16,19 +17,8 @@ import { buildUpdate, updateBatches } from './update-message.ts';
 import { OPCODE_QUERY, TYPE_AXFR, TYPE_SOA, encodeMessage, layout, rcodeName } from './wire.ts';
 import { recordSetsFromTransfer } from './zone-records.ts';
 
-/** Changes per UPDATE message: keeps messages well under 64 KiB and server-side transactions short. */
-export const RFC2136_MAX_BATCH = 100;
 /** Larger UPDATE messages go over TCP (the classic UDP payload limit without EDNS). */
 const UDP_LIMIT = 512;
-
-export const rfc2136Capabilities: DriverCapabilities = {
-  granularity: 'rrset',
-  atomicBatch: true,
-  minTtl: 0,
-  types: ['A', 'AAAA', 'CNAME', 'TXT', 'NS', 'MX', 'CAA', 'SRV'],
-  maxBatch: RFC2136_MAX_BATCH,
-  writeBudget: { requests: Number.POSITIVE_INFINITY, perMs: 1000 },
-};
 
 type Op = 'transfer' | 'update';
 type DriverCode = 'DRIVER_AUTH' | 'DRIVER_NOT_FOUND' | 'DRIVER_RATE_LIMITED' | 'DRIVER_FAILED';

@@ -20,12 +20,13 @@ import {
   type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
 import { DriverError } from '../../domain/errors.ts';
-import type { DriverContext, Route53Settings } from '../../domain/provider-settings.ts';
 import { normalizeName, rrsetKey, type ApplyReport, type RecordSet } from '../../domain/records.ts';
-import type { DnsDriver, DriverCapabilities } from '../dns-driver.ts';
+import type { DnsDriver, DriverContext } from '../dns-driver.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
+import { route53Capabilities } from './route53-capabilities.ts';
 import { toDriverError } from './route53-errors.ts';
-import { changesFor, fromResourceRecordSet, fromRoute53Name, packChangeBatches, ROUTE53_LIMITS, ROUTE53_TYPES } from './route53-records.ts';
+import { changesFor, fromResourceRecordSet, fromRoute53Name, packChangeBatches, ROUTE53_LIMITS } from './route53-records.ts';
+import type { Route53Settings } from './route53-settings.ts';
 
 export interface Route53DriverOptions {
   retry?: RetryOptions;
@@ -43,17 +44,6 @@ interface ZoneInfo {
   id: string;
   nameServers?: string[];
 }
-
-export const route53Capabilities: DriverCapabilities = {
-  granularity: 'rrset',
-  atomicBatch: true,
-  // Route 53 accepts 1 s, but 60 s is what AWS recommends for failover records; the planner may warn below it.
-  minTtl: 1,
-  types: ROUTE53_TYPES,
-  maxBatch: ROUTE53_LIMITS.changes,
-  // 5 requests/s per account is the figure for older accounts (10 for newer); we budget for the lower one.
-  writeBudget: { requests: 5, perMs: 1000 },
-};
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { normalizeName, type RecordSet } from '../../domain/records.ts';
 import { createRfc2136Driver } from '../../drivers/rfc2136/rfc2136-driver.ts';
 import type { RegistrarDriver } from '../registrar-driver.ts';
-import type { Rfc2136RegistrarSettings } from '../../domain/registrar-settings.ts';
+import type { Rfc2136RegistrarSettings } from './rfc2136-registrar-settings.ts';
 
 export function createRfc2136Registrar(o: { name: string; settings: Rfc2136RegistrarSettings; env: Record<string, string | undefined> }): RegistrarDriver {
   const dns = createRfc2136Driver({ name: o.name, settings: o.settings, env: o.env });

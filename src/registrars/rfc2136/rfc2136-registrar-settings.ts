@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { rfc2136Settings } from './provider-settings.ts';
+import { rfc2136Settings } from '../../drivers/rfc2136/rfc2136-settings.ts';
 
 /** A parent zone you run (BIND, Knot, PowerDNS) as the "registrar": the delegation is its NS RRset for the domain. */
 export const rfc2136RegistrarSettings = rfc2136Settings
