@@ -28,7 +28,7 @@ describe('EtcdStateStore against a real etcd', () => {
   const isUnavailable = (endpoint: string, reason: RegExp) => (e: unknown) => {
     assert.ok(e instanceof StateUnavailableError, `expected StateUnavailableError, got ${String(e)}`);
     assert.ok(e instanceof StateError && e instanceof FlotillaError);
-    assert.equal(e.code, 'STATE_CORRUPT');
+    assert.equal(e.code, 'STATE_UNAVAILABLE');
     assert.equal(e.retryable, true);
     assert.ok(e.message.includes(endpoint), e.message);
     assert.match(e.message, reason);

@@ -55,12 +55,18 @@ describe('FileStateStore', () => {
     `;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     let acked = -1;
+    let progressed: () => void;
+    const enough = new Promise<void>((r) => (progressed = r));
     child.stdout.on('data', (d: Buffer) => {
       const lines = d.toString().trim().split('\n');
       acked = Number(lines[lines.length - 1]);
+      if (acked > 200) progressed();
     });
-    await new Promise((r) => setTimeout(r, 1500));
-    child.kill('SIGKILL');
+    try {
+      await enough; // killed mid-stream, once it has acknowledged plenty
+    } finally {
+      child.kill('SIGKILL');
+    }
     await new Promise((r) => child.once('exit', r));
     assert.ok(acked > 10, `writer made progress (${acked})`);
     const events = await new FileStateStore(dir).audit();
