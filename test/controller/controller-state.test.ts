@@ -37,7 +37,7 @@ describe('Controller and the state it did not mean to change', () => {
     c.on('audit', (e) => heard.push(e));
     assert.equal(await c.audit({ kind: 'override', message: 'drain m0' }), false);
     await assert.rejects(c.audit({ kind: 'override', message: 'drain m1' }, { strict: true }), /EISDIR/);
-    assert.deepEqual(heard, []);
+    assert.equal(heard.length, 0);
     const ok = build(new FileStateStore(tmp()));
     ok.on('audit', (e) => heard.push(e));
     assert.equal(await ok.audit({ kind: 'override', message: 'drain m0' }), true);
