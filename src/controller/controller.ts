@@ -167,8 +167,15 @@ export class Controller extends EventEmitter {
     if (!this.warming) await this.requestReconcile('startup');
   }
 
-  /** Stops the loops, lets the reconcile in flight finish, saves state. */
+  /**
+   * Stops the loops, lets the reconcile in flight finish, saves state. A controller that is not running (never
+   * started, or stopped already) saves nothing and audits nothing: it holds no state of its own to save.
+   */
   async stop(): Promise<void> {
+    if (this.stopped) {
+      await Promise.all([...new Set(Object.values(this.probes))].map((p) => p.close?.()));
+      return;
+    }
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
@@ -547,15 +554,22 @@ export class Controller extends EventEmitter {
     });
   }
 
-  async audit(e: Omit<AuditEvent, 'at'> & { at?: number }): Promise<void> {
+  /**
+   * Appends one event to the audit log, then emits it ('audit'): listeners hear only of events that are durable, so
+   * what they show is never lost. A failed append is logged and resolves false; with `strict` it rejects instead
+   * (for callers whose action must not take effect without its entry).
+   */
+  async audit(e: Omit<AuditEvent, 'at'> & { at?: number }, opts: { strict?: boolean } = {}): Promise<boolean> {
     const ev: AuditEvent = { at: e.at ?? this.now(), ...e } as AuditEvent;
     try {
       await this.store.append(ev);
     } catch (err) {
       this.log(`could not write the audit log: ${(err as Error).message}`);
+      if (opts.strict) throw err;
+      return false;
     }
-    // listeners hear of an event only once it is durable: what they show is never lost
     this.emit('audit', ev);
+    return true;
   }
 
   /** Which zone each served name is in (for status output). */

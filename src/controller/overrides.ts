@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditEvent } from '../domain/audit.ts';
 import { formatDuration, parseDuration } from '../domain/duration.ts';
-import { UsageError } from '../domain/errors.ts';
+import { StateError, UsageError } from '../domain/errors.ts';
 import type { FleetSpec } from '../domain/fleet-spec.ts';
+import type { Health } from '../domain/health.ts';
 import { activeOverrides, type Override } from '../domain/override.ts';
 import type { State } from '../domain/state.ts';
 import { servingMirrors } from '../planner/desired-records.ts';
+import type { StateStore } from '../state/state-store.ts';
 
 /**
  * A responder's command, as the CLI (`flotilla drain|undrain|failover|clear`) and the HTTP API both express it.
@@ -134,4 +136,73 @@ export function applyOverrideCommand(state: State, spec: Pick<FleetSpec, 'mirror
 
 function describe(o: Override): string {
   return `${o.kind} of ${o.mirror} (id ${o.id}, by ${o.author}: ${o.reason})`;
+}
+
+export interface OverrideDeps {
+  store: StateStore;
+  spec: Pick<FleetSpec, 'mirrors' | 'policy'>;
+  /** Appends one event durably; MUST reject when it could not (the command then changes nothing). */
+  audit: (e: AuditEvent) => Promise<unknown>;
+  /**
+   * The health and last good set a running daemon acts on, when the caller runs inside it (the HTTP API). Without
+   * it the command judges by the health saved in the store, which is the daemon's own, shared through the store:
+   * a running daemon saves it on every decision and at least every 5 s; with no daemon it is the last one known.
+   * Either way the rule is checked against what the process that publishes the answer believes.
+   */
+  live?: () => { health: Health; lastGood: string[] };
+  /** Added to the audit event's `data` (e.g. `via: 'api'`). */
+  auditData?: Record<string, unknown>;
+  now?: () => number;
+}
+
+export interface OverrideOutcome extends OverrideResult {
+  /** The state as saved (or as loaded, when nothing changed). */
+  saved: State;
+}
+
+/**
+ * THE override command path: `flotilla drain|undrain|failover|clear` and POST /api/{drain,...} both run this.
+ * 1. Load the state and apply the command to it (applyOverrideCommand): a UsageError or OverrideConflictError is
+ *    thrown before anything is written.
+ * 2. Nothing to change (undrain of a mirror that is not drained): nothing is written, nothing audited.
+ * 3. Audit first: append the event. If that fails, throw StateError STATE_UNAVAILABLE: nothing changed.
+ * 4. Save with the version check. When another writer saved first, go back to 1 with the same override id (the
+ *    event already appended describes this command). If the command no longer applies to the newer state, or the
+ *    save fails, a second event (best effort) says it was not applied, and the error is thrown.
+ * Only `overrides` is written; health and last good set are never written by this path.
+ */
+export async function runOverrideCommand(deps: OverrideDeps, command: OverrideCommand, attempts = 20): Promise<OverrideOutcome> {
+  const now = (deps.now ?? Date.now)();
+  // one id for every attempt, so the audit entry names the override that is saved
+  const cmd: OverrideCommand = (command.kind === 'drain' || command.kind === 'failover') && command.id === undefined ? { ...command, id: randomBytes(6).toString('hex') } : command;
+  let audited: AuditEvent | undefined;
+  try {
+    for (let i = 0; i < attempts; i++) {
+      const cur = await deps.store.load();
+      const judged = deps.live ? { ...cur, ...deps.live() } : cur;
+      const r = applyOverrideCommand(judged, deps.spec, cmd, now);
+      if (!r.changed) {
+        if (audited) throw new StateError('STATE_CONFLICT', `another responder changed the overrides first: ${r.message}`);
+        return { ...r, saved: cur };
+      }
+      if (!audited) {
+        const ev: AuditEvent = { at: now, actor: cmd.author, ...r.audit!, data: { ...r.audit!.data, ...deps.auditData } };
+        try {
+          await deps.audit(ev);
+        } catch (e) {
+          throw new StateError('STATE_UNAVAILABLE', `the audit entry could not be written, so nothing was changed: ${(e as Error).message}`, { cause: e });
+        }
+        audited = ev;
+      }
+      const next = { ...cur, overrides: r.state.overrides };
+      if (await deps.store.save(next, cur.version)) return { ...r, saved: { ...next, version: cur.version + 1 } };
+    }
+    throw new StateError('STATE_CONFLICT', `${attempts} saves in a row lost to concurrent writers; nothing was changed, try again`);
+  } catch (e) {
+    if (audited) {
+      const why = (e as Error).message;
+      await deps.audit({ at: (deps.now ?? Date.now)(), kind: 'override', actor: cmd.author, message: `${cmd.kind} ${cmd.mirror} by ${cmd.author} was NOT applied: ${why}`, data: { action: cmd.kind, mirror: cmd.mirror, id: 'id' in cmd ? cmd.id : undefined, applied: false, ...deps.auditData } }).catch(() => undefined);
+    }
+    throw e;
+  }
 }

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'DRIVER_FAILED'
   | 'STATE_CONFLICT'
   | 'STATE_CORRUPT'
+  | 'STATE_UNAVAILABLE'
   | 'TOOL_MISSING';
 
 export class FlotillaError extends Error {
@@ -85,10 +86,13 @@ export class DriverError extends FlotillaError {
   }
 }
 
-/** Someone else saved the state first (version mismatch), or the state file is unreadable. */
+/**
+ * The state store failed: someone else saved first (STATE_CONFLICT), what is stored cannot be read as a state
+ * (STATE_CORRUPT), or the store cannot be reached or written (STATE_UNAVAILABLE: etcd down, disk full or read-only).
+ */
 export class StateError extends FlotillaError {
-  constructor(code: Extract<ErrorCode, 'STATE_CONFLICT' | 'STATE_CORRUPT'>, message: string) {
-    super(code, message);
+  constructor(code: Extract<ErrorCode, 'STATE_CONFLICT' | 'STATE_CORRUPT' | 'STATE_UNAVAILABLE'>, message: string, opts: { exitCode?: number; cause?: unknown } = {}) {
+    super(code, message, opts);
   }
 }
 

@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { UsageError } from '../domain/errors.ts';
+import { StateError, UsageError } from '../domain/errors.ts';
 import { activeOverrides } from '../domain/override.ts';
 import type { Controller } from '../controller/controller.ts';
-import { applyOverrideCommand, OverrideConflictError, type OverrideCommand, type OverrideResult } from '../controller/overrides.ts';
-import { updateState } from '../state/state-store.ts';
+import { OverrideConflictError, runOverrideCommand, type OverrideCommand, type OverrideOutcome } from '../controller/overrides.ts';
 import { authorOf, checkBearer, HttpError, readJson, sendJson } from './http-util.ts';
 import type { RecentAudit } from './recent-audit.ts';
 import { fullSnapshot } from './status-snapshot.ts';
@@ -85,22 +84,26 @@ export async function postOverride(ctx: ApiContext, req: IncomingMessage, res: S
   if (!known.includes(cmd.mirror)) throw new HttpError(400, `unknown mirror "${cmd.mirror}"; known mirrors: ${known.join(', ')}`, { mirrors: known });
 
   const now = ctx.now();
-  let result: OverrideResult | undefined;
+  let r: OverrideOutcome;
   try {
-    const saved = await updateState(controller.store, (s) => {
+    r = await runOverrideCommand({
+      store: controller.store,
+      spec: controller.spec,
+      // audited before it takes effect; listeners hear of it only once it is durable
+      audit: (e) => controller.audit(e, { strict: true }),
       // judge "last serving mirror" by the daemon's live health, not the copy it saves every few seconds
-      result = applyOverrideCommand({ ...s, health: controller.health, lastGood: controller.lastGood }, controller.spec, cmd, now);
-      return { ...s, overrides: result.state.overrides };
-    });
+      live: () => ({ health: controller.health, lastGood: controller.lastGood }),
+      auditData: { via: 'api', remote: req.socket.remoteAddress },
+      now: () => now,
+    }, cmd);
     // the controller re-reads overrides every 500 ms; setting them now makes the reconcile below see this write
-    controller.overrides = activeOverrides(saved.overrides, now);
+    controller.overrides = activeOverrides(r.saved.overrides, now);
   } catch (e) {
     if (e instanceof OverrideConflictError) throw new HttpError(409, e.message, { hint: 'send "force": true to record it anyway' });
     if (e instanceof UsageError) throw new HttpError(400, e.message);
+    if (e instanceof StateError) throw new HttpError(e.code === 'STATE_CONFLICT' ? 409 : 503, e.message);
     throw e;
   }
-  const r = result!;
-  if (r.changed && r.audit) await controller.audit({ ...r.audit, data: { ...r.audit.data, via: 'api', remote: req.socket.remoteAddress } });
   // The answer does not wait for the reconcile (which includes verification at every server, up to seconds)
   // unless the caller asks with "wait": true; the status page sees the outcome on /events.
   const reconcile = r.changed ? controller.requestReconcile(`${cmd.kind} ${cmd.mirror} by ${author}`) : undefined;

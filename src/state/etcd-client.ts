@@ -76,8 +76,10 @@ export class EtcdClient {
     this.label = opts.label ?? 'etcd';
   }
 
-  async range(key: EtcdKey, opts: { rangeEnd?: EtcdKey; limit?: number; revision?: number } = {}): Promise<RangeResult> {
+  /** Keys in [key, rangeEnd), in key order (`descend`: last key first), at most `limit`, as of `revision`. */
+  async range(key: EtcdKey, opts: { rangeEnd?: EtcdKey; limit?: number; revision?: number; descend?: boolean } = {}): Promise<RangeResult> {
     const body: Record<string, unknown> = { key: b64(key) };
+    if (opts.descend) Object.assign(body, { sort_order: 'DESCEND', sort_target: 'KEY' });
     if (opts.rangeEnd !== undefined) body.range_end = b64(opts.rangeEnd);
     if (opts.limit !== undefined) body.limit = String(opts.limit);
     if (opts.revision !== undefined) body.revision = String(opts.revision);

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { AuditEvent } from '../domain/audit.ts';
 import { StateError } from '../domain/errors.ts';
 import { emptyState, type State } from '../domain/state.ts';
-import { EtcdClient, prefixEnd, type EtcdKeyValue } from './etcd-client.ts';
-import type { StateStore } from './state-store.ts';
+import { EtcdClient, prefixEnd, type EtcdKey, type EtcdKeyValue } from './etcd-client.ts';
+import { StateCorruptError } from './state-corrupt-error.ts';
+import { checkState, parseAuditEvent, parseState } from './state-schema.ts';
+import { AUDIT_LIMIT, type AuditPage, type AuditQuery, type StateStore } from './state-store.ts';
 
 export interface EtcdStateStoreOptions {
   /** etcd client URLs, e.g. `http://127.0.0.1:2379`; tried in order when one cannot be reached. */
@@ -12,7 +14,7 @@ export interface EtcdStateStoreOptions {
   prefix: string;
   /** Per request. Default 5000. */
   timeoutMs?: number;
-  /** Audit events read per request by audit(). Default 256. */
+  /** Audit keys read per request by audit() and auditPage(). Default 256. */
   pageSize?: number;
   /** Replaces the global fetch (tests, custom agents). */
   fetch?: typeof fetch;
@@ -24,11 +26,13 @@ export interface EtcdStateStoreOptions {
  *   one holding `expectedVersion`", so exactly one of several concurrent writers of a version wins.
  * - `<prefix>audit/<at, 16 digits>-<sequence>-<random>`: one key per event, created with "put if absent", never
  *   rewritten. etcd commits (raft, fsync) before it answers, so append() resolves only once the event is durable.
- *   audit() reads the keys in order, a page at a time, from one snapshot: events come oldest first by `at`
- *   (events with the same `at` from one process keep their append order).
+ *   audit() and auditPage() read the keys newest first, `pageSize` at a time, from one snapshot, and stop at
+ *   `limit` events: events come oldest first by `at` (events with the same `at` from one process keep their
+ *   append order); a value that is not an event is skipped and counted.
  * - A request that timed out and was repeated at another endpoint is recognised (the stored bytes are ours), so a
  *   save or append is never applied twice nor reported as failed when it succeeded.
- * Errors: StateUnavailableError when no endpoint answers; StateError STATE_CORRUPT when the stored state is not JSON.
+ * Errors: StateUnavailableError (STATE_UNAVAILABLE) when no endpoint answers; StateCorruptError (STATE_CORRUPT, exit 2)
+ * when the stored state is not a state (save() then refuses too: it is never overwritten).
  */
 export class EtcdStateStore implements StateStore {
   readonly prefix: string;
@@ -67,6 +71,8 @@ export class EtcdStateStore implements StateStore {
   async save(next: State, expectedVersion: number): Promise<boolean> {
     const key = this.stateKey;
     const body = JSON.stringify({ ...next, version: expectedVersion + 1, updatedAt: Date.now() });
+    const check = checkState(JSON.parse(body));
+    if (!check.ok) throw new StateError('STATE_CORRUPT', `refusing to save a state that would not read back (${check.problems.join('; ')})`);
     let rev: number;
     if (this.seen?.version === expectedVersion) {
       rev = this.seen.modRevision;
@@ -104,34 +110,42 @@ export class EtcdStateStore implements StateStore {
     throw new StateError('STATE_CONFLICT', `etcd state store (prefix ${this.prefix}): could not find a free audit key in 5 tries`);
   }
 
-  async audit(since = 0): Promise<AuditEvent[]> {
-    const end = prefixEnd(this.auditPrefix);
-    const out: AuditEvent[] = [];
-    let from = `${this.auditPrefix}${padTime(since)}`;
+  async audit(since = 0, limit = AUDIT_LIMIT): Promise<AuditEvent[]> {
+    return (await this.auditPage({ since, limit })).events;
+  }
+
+  /** Walks the audit keys backwards from the newest (or from the `before` key), `pageSize` keys per request, from one snapshot. */
+  async auditPage(q: AuditQuery): Promise<AuditPage> {
+    const limit = Math.max(1, q.limit ?? 100);
+    const since = q.since ?? 0;
+    if (q.before !== undefined && !q.before.startsWith(this.auditPrefix)) {
+      throw new StateError('STATE_CORRUPT', `not an audit cursor of ${this.auditPrefix}: ${JSON.stringify(q.before)}`, { exitCode: 2 });
+    }
+    const from = `${this.auditPrefix}${padTime(since)}`;
+    let end: EtcdKey = q.before ?? prefixEnd(this.auditPrefix);
+    const events: AuditEvent[] = [];
+    let skipped = 0;
     let revision: number | undefined;
     for (;;) {
-      const page = await this.client.range(from, { rangeEnd: end, limit: this.pageSize, revision });
+      const page = await this.client.range(from, { rangeEnd: end, limit: this.pageSize, revision, descend: true });
       revision ??= page.revision;
       for (const kv of page.kvs) {
-        const ev = parseEvent(kv.value);
-        if (ev && ev.at >= since) out.push(ev);
+        const ev = parseAuditEvent(kv.value);
+        if (!ev) skipped++;
+        else if (ev.at >= since) {
+          if (events.length >= limit) return { events: events.reverse(), skipped, next: end.toString() };
+          events.push(ev);
+        }
+        end = kv.key;
       }
-      if (!page.more || page.kvs.length === 0) return out;
-      from = `${page.kvs[page.kvs.length - 1].key}\0`;
+      if (!page.more || page.kvs.length === 0) return { events: events.reverse(), skipped };
     }
   }
 
   private parseState(kv: EtcdKeyValue): State {
-    let st: State | undefined;
-    try {
-      st = JSON.parse(kv.value) as State;
-    } catch {
-      st = undefined;
-    }
-    if (typeof st !== 'object' || st === null || typeof st.version !== 'number') {
-      throw new StateError('STATE_CORRUPT', `etcd key ${kv.key} does not hold a flotilla state (JSON with a version); delete it to start from an empty state`);
-    }
-    return { ...emptyState(), ...st };
+    const r = parseState(kv.value);
+    if (!r.ok) throw new StateCorruptError(`etcd key ${kv.key}`, r.problems, 'fix it, or delete the key to start from an empty state');
+    return r.state;
   }
 
   /**
@@ -157,13 +171,4 @@ function nextSequence(): string {
 function padTime(ms: number): string {
   const n = Number.isFinite(ms) ? Math.min(Math.max(Math.floor(ms), 0), Number.MAX_SAFE_INTEGER) : 0;
   return String(n).padStart(16, '0');
-}
-
-function parseEvent(text: string): AuditEvent | undefined {
-  try {
-    const e = JSON.parse(text) as AuditEvent;
-    return typeof e === 'object' && e !== null && typeof e.at === 'number' ? e : undefined;
-  } catch {
-    return undefined; // not written by append(): skipped as the file store skips a torn line
-  }
 }

@@ -1,29 +1,33 @@
-import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditEvent } from '../domain/audit.ts';
 import { StateError } from '../domain/errors.ts';
 import { emptyState, type State } from '../domain/state.ts';
-import type { StateStore } from './state-store.ts';
+import { AuditLogFile, type AuditLogOptions } from './audit-log-file.ts';
+import { withFileLock } from './file-lock.ts';
+import { StateCorruptError } from './state-corrupt-error.ts';
+import { checkState, parseState } from './state-schema.ts';
+import { AUDIT_LIMIT, type AuditPage, type AuditQuery, type StateStore } from './state-store.ts';
 
 /**
  * The embedded default store: a directory with
- * - state.json, replaced atomically (write temp, fsync, rename) under a lock file, version-checked;
- * - audit.log, JSON lines appended with O_APPEND and fsync before append() resolves. A line torn by a crash is
- *   never followed on the same line (the next append starts a new line) and readers skip it.
+ * - state.json, replaced atomically (write temp, fsync, rename) under a lock file (state.lock), version-checked,
+ *   parsed with the state schema on every read (a save reads it first, so a state.json that is not a state is
+ *   never overwritten);
+ * - the audit log, JSON lines in size-bounded segments (see AuditLogFile).
+ * File system faults (permission denied, disk full, read-only) are StateError STATE_UNAVAILABLE naming the path.
  */
 export class FileStateStore implements StateStore {
   readonly dir: string;
-  private readonly statePath: string;
-  private readonly auditPath: string;
+  readonly statePath: string;
   private readonly lockPath: string;
-  private auditQueue: Promise<void> = Promise.resolve();
+  private readonly log: AuditLogFile;
 
-  constructor(dir: string) {
+  constructor(dir: string, opts: AuditLogOptions = {}) {
     this.dir = dir;
     this.statePath = join(dir, 'state.json');
-    this.auditPath = join(dir, 'audit.log');
     this.lockPath = join(dir, 'state.lock');
+    this.log = new AuditLogFile(dir, opts);
   }
 
   async load(): Promise<State> {
@@ -32,112 +36,77 @@ export class FileStateStore implements StateStore {
       text = await readFile(this.statePath, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
-      throw e;
+      throw fault(e, `cannot read ${this.statePath}`);
     }
-    try {
-      return { ...emptyState(), ...(JSON.parse(text) as State) };
-    } catch {
-      throw new StateError('STATE_CORRUPT', `${this.statePath} is not valid JSON; move it aside to start from an empty state`);
-    }
+    const r = parseState(text);
+    if (!r.ok) throw new StateCorruptError(this.statePath, r.problems, 'fix it, or move it aside to start from an empty state');
+    return r.state;
   }
 
   async save(next: State, expectedVersion: number): Promise<boolean> {
-    await mkdir(this.dir, { recursive: true });
-    await this.lock();
+    const body = { ...next, version: expectedVersion + 1, updatedAt: Date.now() };
+    const text = JSON.stringify(body, null, 1);
+    const check = checkState(JSON.parse(text));
+    if (!check.ok) throw new StateError('STATE_CORRUPT', `refusing to save a state that would not read back (${check.problems.join('; ')})`);
     try {
+      await mkdir(this.dir, { recursive: true });
+    } catch (e) {
+      throw fault(e, `cannot create ${this.dir}`);
+    }
+    const locked = withFileLock(this.lockPath, async () => {
       const cur = await this.load();
       if (cur.version !== expectedVersion) return false;
       const tmp = `${this.statePath}.${process.pid}.tmp`;
-      const body = JSON.stringify({ ...next, version: expectedVersion + 1, updatedAt: Date.now() }, null, 1);
-      const fh = await open(tmp, 'w');
       try {
-        await fh.writeFile(body);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.statePath);
-      return true;
-    } finally {
-      await this.unlock();
-    }
-  }
-
-  append(e: AuditEvent): Promise<void> {
-    // serialise appends in-process so lines never interleave; across processes O_APPEND keeps each write whole
-    const run = this.auditQueue.then(() => this.appendNow(e));
-    this.auditQueue = run.catch(() => undefined);
-    return run;
-  }
-
-  private async appendNow(e: AuditEvent): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const line = JSON.stringify(e) + '\n';
-    const fd = openSync(this.auditPath, 'a+');
-    try {
-      const prefix = endsTorn(fd) ? '\n' : '';
-      writeSync(fd, prefix + line);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  async audit(since = 0): Promise<AuditEvent[]> {
-    let text: string;
-    try {
-      text = await readFile(this.auditPath, 'utf8');
-    } catch {
-      return [];
-    }
-    const out: AuditEvent[] = [];
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      try {
-        const e = JSON.parse(line) as AuditEvent;
-        if (e.at >= since) out.push(e);
-      } catch {
-        // a line torn by a crash mid-write: the event it began was never acknowledged
-      }
-    }
-    return out;
-  }
-
-  private async lock(): Promise<void> {
-    for (let i = 0; ; i++) {
-      try {
-        await writeFile(this.lockPath, String(process.pid), { flag: 'wx' });
-        return;
+        const fh = await open(tmp, 'w');
+        try {
+          await fh.writeFile(text);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await rename(tmp, this.statePath);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        if (this.lockIsStale()) await rm(this.lockPath, { force: true });
-        else await new Promise((r) => setTimeout(r, Math.min(50, 2 + i)));
-        if (i > 2000) throw new StateError('STATE_CONFLICT', `could not lock ${this.lockPath}`);
+        await unlink(tmp).catch(() => undefined);
+        throw fault(e, `cannot write ${this.statePath}`);
       }
-    }
-  }
-
-  private lockIsStale(): boolean {
+      return true;
+    });
     try {
-      const pid = Number(readFileSync(this.lockPath, 'utf8'));
-      if (!pid) return false;
-      process.kill(pid, 0);
-      return false;
+      return await locked;
     } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'ESRCH';
+      throw e instanceof StateError ? e : fault(e, `cannot lock ${this.lockPath}`);
     }
   }
 
-  private async unlock(): Promise<void> {
-    await rm(this.lockPath, { force: true });
+  async append(e: AuditEvent): Promise<void> {
+    try {
+      await this.log.append(e);
+    } catch (err) {
+      throw fault(err, `cannot append to the audit log in ${this.dir}`);
+    }
+  }
+
+  async audit(since = 0, limit = AUDIT_LIMIT): Promise<AuditEvent[]> {
+    try {
+      return await this.log.recent(since, limit);
+    } catch (err) {
+      throw fault(err, `cannot read the audit log in ${this.dir}`);
+    }
+  }
+
+  async auditPage(q: AuditQuery): Promise<AuditPage> {
+    try {
+      return await this.log.page(q);
+    } catch (err) {
+      if (err instanceof TypeError) throw new StateError('STATE_CORRUPT', err.message, { exitCode: 2 });
+      throw fault(err, `cannot read the audit log in ${this.dir}`);
+    }
   }
 }
 
-/** True when the log's last byte is not a newline (a write was torn by a crash). */
-function endsTorn(fd: number): boolean {
-  const size = fstatSync(fd).size;
-  if (size === 0) return false;
-  const buf = Buffer.alloc(1);
-  readSync(fd, buf, 0, 1, size - 1);
-  return buf[0] !== 0x0a;
+/** A file system error as STATE_UNAVAILABLE, with the errno code (EACCES, ENOSPC, EROFS, ...) in the message. */
+function fault(e: unknown, what: string): StateError {
+  const err = e as NodeJS.ErrnoException;
+  return new StateError('STATE_UNAVAILABLE', `${what}: ${err.code ? `${err.code} ` : ''}${err.message?.replace(/^[A-Z]+: /, '') ?? String(e)}`, { cause: e });
 }

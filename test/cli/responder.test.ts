@@ -7,7 +7,7 @@ import { startMirror, type MirrorServer } from '../support/mirror-server.ts';
 import { REPO, runCli } from '../support/run-cli.ts';
 
 /** The responder commands against a real stack file, real mirrors and the file state store. */
-describe('responder CLI: check, drain, undrain, failover, clear, history, status, records', { timeout: 120_000 }, () => {
+describe('responder CLI: check, drain, undrain, failover, clear, history, status, records', { timeout: 300_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-responder-'));
   const file = join(dir, 'stacks', 'Pulumi.r.yaml');
   let mirrors: MirrorServer[] = [];

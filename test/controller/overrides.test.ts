@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { UsageError } from '../../src/domain/errors.ts';
+import type { AuditEvent } from '../../src/domain/audit.ts';
+import { StateError, UsageError } from '../../src/domain/errors.ts';
 import { unknownHealth } from '../../src/domain/health.ts';
 import { emptyState, type State } from '../../src/domain/state.ts';
-import { applyOverrideCommand, OverrideConflictError } from '../../src/controller/overrides.ts';
+import { applyOverrideCommand, OverrideConflictError, runOverrideCommand } from '../../src/controller/overrides.ts';
+import { FileStateStore } from '../../src/state/file-state-store.ts';
 import { servingMirrors } from '../../src/planner/desired-records.ts';
 import { fleetFixture } from '../support/fleet-fixture.ts';
 
@@ -71,5 +76,87 @@ describe('applyOverrideCommand', () => {
     st = applyOverrideCommand(st, spec, { kind: 'drain', mirror: 'm1', reason: 'r', author: 'a', for: '1s', id: 'old' }, NOW).state;
     const r = applyOverrideCommand(st, spec, { kind: 'undrain', mirror: 'm1', author: 'a' }, NOW + 5000);
     assert.equal(r.changed, false);
+  });
+});
+
+describe('runOverrideCommand: the one path of the CLI and the HTTP API', () => {
+  const tmpStore = () => new FileStateStore(mkdtempSync(join(tmpdir(), 'flotilla-override-')));
+  const saveHealth = async (store: FileStateStore, down: string[]) => {
+    const st = await store.load();
+    assert.equal(await store.save({ ...st, health: stateWith(down).health }, st.version), true);
+  };
+
+  it('audits first: when the audit append fails nothing is saved and the error says so', async () => {
+    const store = tmpStore();
+    await saveHealth(store, []);
+    const before = readFileSync(join(store.dir, 'state.json'), 'utf8');
+    const failing = async () => { throw new Error('EISDIR: illegal operation on a directory'); };
+    await assert.rejects(
+      runOverrideCommand({ store, spec, audit: failing }, { kind: 'drain', mirror: 'm1', reason: 'r', author: 'ana' }),
+      (e: unknown) => e instanceof StateError && e.code === 'STATE_UNAVAILABLE' && /audit entry could not be written, so nothing was changed/.test(e.message) && /EISDIR/.test(e.message),
+    );
+    assert.equal(readFileSync(join(store.dir, 'state.json'), 'utf8'), before);
+  });
+
+  it('appends one event naming the saved override, then saves only the overrides', async () => {
+    const store = tmpStore();
+    await saveHealth(store, []);
+    const events: AuditEvent[] = [];
+    const r = await runOverrideCommand({ store, spec, audit: async (e) => { events.push(e); }, auditData: { via: 'test' }, now: () => NOW }, { kind: 'drain', mirror: 'm1', reason: 'disk', author: 'ana' });
+    const st = await store.load();
+    assert.equal(st.version, 2);
+    assert.deepEqual(st.overrides.map((o) => o.id), [r.override!.id]);
+    assert.equal(events.length, 1);
+    assert.deepEqual([events[0].at, events[0].actor, events[0].data?.id, events[0].data?.via], [NOW, 'ana', r.override!.id, 'test']);
+    assert.deepEqual(st.health, stateWith([]).health, 'health untouched');
+  });
+
+  it('a command that changes nothing writes nothing and audits nothing', async () => {
+    const store = tmpStore();
+    await saveHealth(store, []);
+    const events: AuditEvent[] = [];
+    const r = await runOverrideCommand({ store, spec, audit: async (e) => { events.push(e); } }, { kind: 'undrain', mirror: 'm1', author: 'ana' });
+    assert.equal(r.changed, false);
+    assert.equal((await store.load()).version, 1);
+    assert.deepEqual(events, []);
+  });
+
+  it('judges the last-serving rule by live health when the caller has it (the daemon), else by the saved health', async () => {
+    const store = tmpStore();
+    await saveHealth(store, ['m0', 'm2']); // saved: m1 is the last one up
+    const audit = async () => undefined;
+    const cmd = { kind: 'drain', mirror: 'm1', reason: 'r', author: 'a' } as const;
+    await assert.rejects(runOverrideCommand({ store, spec, audit }, cmd), OverrideConflictError);
+    // the daemon has since seen m0 and m2 come back: its live health allows the drain
+    const live = () => ({ health: stateWith([]).health, lastGood: ['m0', 'm1', 'm2'] });
+    const r = await runOverrideCommand({ store, spec, audit, live }, cmd);
+    assert.equal(r.changed, true);
+    const st = await store.load();
+    assert.deepEqual(st.health, stateWith(['m0', 'm2']).health, 'live health is judged, never written by this path');
+    // and the other way round: live health says m1 is the last one, the saved one does not
+    const store2 = tmpStore();
+    await saveHealth(store2, []);
+    await assert.rejects(runOverrideCommand({ store: store2, spec, audit, live: () => ({ health: stateWith(['m0', 'm2']).health, lastGood: [] }) }, cmd), OverrideConflictError);
+  });
+
+  it('retries a lost race with the same override id and one audit event; a command no longer valid is audited as not applied', async () => {
+    const store = tmpStore();
+    await saveHealth(store, ['m0']);
+    const events: AuditEvent[] = [];
+    // another responder drains m2 between our load and our save: m1 becomes the last serving mirror
+    let raced = false;
+    const racing: FileStateStore = Object.create(store);
+    racing.save = async (next, v) => {
+      if (!raced) {
+        raced = true;
+        await runOverrideCommand({ store, spec, audit: async () => undefined }, { kind: 'drain', mirror: 'm2', reason: 'other', author: 'bob' });
+      }
+      return store.save(next, v);
+    };
+    await assert.rejects(runOverrideCommand({ store: racing, spec, audit: async (e) => { events.push(e); } }, { kind: 'drain', mirror: 'm1', reason: 'r', author: 'ana' }), OverrideConflictError);
+    assert.deepEqual(events.map((e) => e.data?.applied), [undefined, false]);
+    assert.match(events[1].message, /NOT applied: .*last serving mirror/);
+    assert.equal(events[0].data?.id, events[1].data?.id);
+    assert.deepEqual((await store.load()).overrides.map((o) => o.mirror), ['m2']);
   });
 });

@@ -9,6 +9,8 @@ import { EtcdClient, prefixEnd } from '../../src/state/etcd-client.ts';
 import { EtcdStateStore, type EtcdStateStoreOptions } from '../../src/state/etcd-state-store.ts';
 import { StateUnavailableError } from '../../src/state/state-unavailable-error.ts';
 import { updateState } from '../../src/state/state-store.ts';
+import { StateCorruptError } from '../../src/state/state-corrupt-error.ts';
+import { emptyState } from '../../src/domain/state.ts';
 import { startEtcd, type EtcdHandle } from '../support/etcd-server.ts';
 import { freePort } from '../support/ports.ts';
 
@@ -28,7 +30,7 @@ describe('EtcdStateStore against a real etcd', () => {
   const isUnavailable = (endpoint: string, reason: RegExp) => (e: unknown) => {
     assert.ok(e instanceof StateUnavailableError, `expected StateUnavailableError, got ${String(e)}`);
     assert.ok(e instanceof StateError && e instanceof FlotillaError);
-    assert.equal(e.code, 'STATE_CORRUPT');
+    assert.equal(e.code, 'STATE_UNAVAILABLE');
     assert.equal(e.retryable, true);
     assert.ok(e.message.includes(endpoint), e.message);
     assert.match(e.message, reason);
@@ -249,6 +251,48 @@ describe('EtcdStateStore against a real etcd', () => {
     const st = await s.load();
     assert.equal(st.version, 0);
     assert.equal(await s.save(st, 0), true);
+  });
+
+  for (const [what, text] of [['null', 'null'], ['an array', '[]'], ['a number', '42'], ['wrong field types', '{"version":1,"health":{"m":{"state":3}}}']] as const) {
+    it(`a stored state holding ${what} is refused by load and save (StateCorruptError naming the key) and never overwritten`, async () => {
+      const s = open(newPrefix());
+      const client = new EtcdClient({ endpoints: [etcd.endpoint] });
+      await client.put(s.stateKey, text);
+      const refused = (e: unknown) => {
+        assert.ok(e instanceof StateCorruptError, String(e));
+        assert.equal(e.exitCode, 2);
+        assert.ok(e.message.includes(s.stateKey), e.message);
+        assert.match(e.message, /expected/);
+        return true;
+      };
+      await assert.rejects(s.load(), refused);
+      await assert.rejects(s.save(emptyState(), 0), refused);
+      await assert.rejects(s.save(emptyState(), 1), refused);
+      await assert.rejects(updateState(s, (st) => { st.lastGood = ['x']; }), refused);
+      assert.equal((await client.range(s.stateKey)).kvs[0].value, text);
+    });
+  }
+
+  it('pages the audit log newest first with a cursor, counting values that are not events', async () => {
+    const s = open(newPrefix(), { pageSize: 7 });
+    for (let i = 0; i < 40; i++) await s.append({ at: 1_700_000_000_000 + i, kind: 'apply', message: `e${i}` });
+    const client = new EtcdClient({ endpoints: [etcd.endpoint] });
+    await client.put(`${s.auditPrefix}0001700000000020-zz`, '{"at":1e20,"kind":"x","message":"far"}');
+    await client.put(`${s.auditPrefix}0001700000000010-zz`, 'not json');
+    const seen: string[] = [];
+    let skipped = 0;
+    let before: string | undefined;
+    do {
+      const p = await s.auditPage({ before, limit: 15 });
+      assert.ok(p.events.length <= 15);
+      seen.unshift(...p.events.map((e) => e.message));
+      skipped += p.skipped;
+      before = p.next;
+    } while (before !== undefined);
+    assert.deepEqual(seen, Array.from({ length: 40 }, (_, i) => `e${i}`));
+    assert.equal(skipped, 2);
+    assert.deepEqual((await s.audit(0, 3)).map((e) => e.message), ['e37', 'e38', 'e39']);
+    assert.deepEqual((await s.auditPage({ since: 1_700_000_000_000 + 35, limit: 100 })).events.map((e) => e.message), ['e35', 'e36', 'e37', 'e38', 'e39']);
   });
 
   it('falls back to /v3beta when /v3 is not served (etcd 3.3)', async () => {

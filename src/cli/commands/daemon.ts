@@ -42,7 +42,7 @@ export function registerDaemon(program: Command): void {
       const guard = await startGuardLoop(spec, {
         drivers: controller.drivers,
         env: process.env,
-        onEvent: (e) => controller.audit({ kind: 'delegation', message: e.message, data: { ...e.data, event: e.kind, zone: e.zone } }),
+        onEvent: async (e) => { await controller.audit({ kind: 'delegation', message: e.message, data: { ...e.data, event: e.kind, zone: e.zone } }); },
       });
       if (guard) log(`watching the delegation of ${spec.domain} every ${spec.delegation!.intervalMs / 1000}s`);
       await new Promise<void>((resolve) => {

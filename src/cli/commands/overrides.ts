@@ -1,26 +1,18 @@
 import type { Command } from 'commander';
-import { applyOverrideCommand, type OverrideCommand, type OverrideResult } from '../../controller/overrides.ts';
+import { runOverrideCommand, type OverrideCommand } from '../../controller/overrides.ts';
 import { formatDuration } from '../../domain/duration.ts';
 import { UsageError } from '../../domain/errors.ts';
-import { updateState } from '../../state/state-store.ts';
 import { openStateStore, specFrom, stackOptions, whoami, type StackOpts } from '../common.ts';
 import { makeOut } from '../output.ts';
 
 type Opts = StackOpts & { reason?: string; for?: string; force?: boolean; to?: string };
 
-/** Applies a responder command to the state (optimistic, retried) and appends its audit event. */
+/** Runs a responder command through the one override path (audit first, then the version-checked save). */
 async function run(o: Opts, build: (author: string) => OverrideCommand): Promise<void> {
   const out = makeOut(!!o.json);
   const spec = await specFrom(o);
   const store = openStateStore(spec);
-  const cmd = build(whoami());
-  let result: OverrideResult | undefined;
-  await updateState(store, (s) => {
-    result = applyOverrideCommand(s, spec, cmd, Date.now());
-    return result.state;
-  });
-  const r = result!;
-  if (r.changed && r.audit) await store.append({ at: Date.now(), actor: cmd.author, ...r.audit });
+  const r = await runOverrideCommand({ store, spec, audit: (e) => store.append(e) }, build(whoami()));
   out.data({ stack: spec.stack, changed: r.changed, message: r.message, override: r.override, removed: r.removed });
   out.log(r.message);
   if (r.override?.expiresAt) out.log(`expires in ${formatDuration(r.override.expiresAt - Date.now())} (${new Date(r.override.expiresAt).toISOString()})`);
