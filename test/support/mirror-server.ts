@@ -4,7 +4,7 @@
  * (spawnMirrorProcess) that can be SIGKILLed, SIGSTOPped (hung: the kernel still accepts TCP) and SIGCONTed.
  * Any 127.x.y.z address can be bound on Linux without configuration.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -13,6 +13,7 @@ import type { TLSSocket } from 'node:tls';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { spawnTracked } from './child-processes.ts';
 import { ensurePackages } from './ensure-packages.ts';
 
 /**
@@ -225,28 +226,16 @@ export interface MirrorProcess {
 
 const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'mirror-process.ts');
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
 
 /** Runs startMirror in a child process (`node --import tsx test/support/mirror-process.ts`). */
 export function spawnMirrorProcess(opts: MirrorOptions): MirrorProcess {
-  if (!exitHookInstalled) {
-    // Never leave a mirror behind, even when a test crashes: kill what is left by pid.
-    process.on('exit', () => {
-      for (const c of live) if (c.exitCode === null && c.signalCode === null && c.pid) try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ }
-    });
-    exitHookInstalled = true;
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, JSON.stringify(opts)], {
+  // tracked: never left behind, even when a test fails or crashes
+  const child = spawnTracked(process.execPath, ['--import', 'tsx', ENTRY, JSON.stringify(opts)], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  live.add(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) =>
-    child.once('exit', (code, signal) => {
-      live.delete(child);
-      ok({ code, signal });
-    }),
+    child.once('exit', (code, signal) => ok({ code, signal })),
   );
   let nextId = 1;
   const acks = new Map<number, () => void>();
