@@ -14,12 +14,17 @@ export const ALLOWED: Record<string, readonly string[]> = {
   probes: ['domain'],
   drivers: ['domain'],
   state: ['domain'],
-  // issue 13 plans one src/dns/ home for the DNS wire client; it is a leaf like probes
+  // folders planned on other branches, not yet in DESIGN.md: issue 13's one home for the DNS wire client;
+  // issue 12's delegation watch (asks DNS through src/probes today), signed manifest and registrars (the rfc2136
+  // registrar reuses the rfc2136 driver)
   dns: ['domain'],
+  delegation: ['domain', 'probes', 'dns'],
+  manifest: ['domain'],
+  registrars: ['domain', 'drivers'],
   controller: ['domain', 'config', 'planner', 'probes', 'drivers', 'state', 'dns'],
   server: ['domain', 'controller'],
   infra: ['domain', 'config', 'planner'],
-  cli: ['domain', 'config', 'planner', 'probes', 'drivers', 'state', 'dns', 'controller', 'server', 'infra'],
+  cli: ['domain', 'config', 'planner', 'probes', 'drivers', 'state', 'dns', 'delegation', 'manifest', 'registrars', 'controller', 'server', 'infra'],
 };
 
 /**
