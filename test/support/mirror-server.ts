@@ -48,6 +48,8 @@ export interface MirrorServer {
   readonly mode: MirrorMode;
   /** Requests received so far (dropped ones included). */
   readonly requests: number;
+  /** Requests dropped without an answer (drop-every-10th). */
+  readonly dropped: number;
   /** Connections accepted so far (to see keep-alive reuse). */
   readonly connections: number;
   /** Connections open right now. */
@@ -74,6 +76,7 @@ export async function startMirror(opts: MirrorOptions): Promise<MirrorServer> {
   let mode: MirrorMode = opts.mode ?? 'ok';
   let delayMs = opts.delayMs ?? 1000;
   let requests = 0;
+  let dropped = 0;
   let sinceMode = 0;
   let connections = 0;
   let openConnections = 0;
@@ -86,6 +89,7 @@ export async function startMirror(opts: MirrorOptions): Promise<MirrorServer> {
     const servername = (req.socket as TLSSocket).servername;
     lastRequest = { host: req.headers.host, servername: typeof servername === 'string' ? servername : undefined, path: req.url ?? '' };
     if (mode === 'drop-every-10th' && sinceMode % 10 === 0) {
+      dropped++;
       req.socket.destroy();
       return;
     }
@@ -154,6 +158,9 @@ export async function startMirror(opts: MirrorOptions): Promise<MirrorServer> {
     get mode() {
       return mode;
     },
+    get dropped() {
+      return dropped;
+    },
     get requests() {
       return requests;
     },
@@ -218,6 +225,8 @@ export interface MirrorProcess {
   kill(signal: NodeJS.Signals): boolean;
   /** Switches the child's mode; resolves when the child confirms (so not while it is stopped). */
   setMode(mode: MirrorMode, opts?: { delayMs?: number }): Promise<void>;
+  /** The child's request counters, asked over IPC. */
+  counters(): Promise<{ requests: number; dropped: number }>;
   /** Ends the child (SIGCONT, SIGTERM, then SIGKILL after 3 s) and waits for it to exit. */
   stop(): Promise<void>;
   /** Resolves when the child has exited. */
@@ -238,7 +247,7 @@ export function spawnMirrorProcess(opts: MirrorOptions): MirrorProcess {
     child.once('exit', (code, signal) => ok({ code, signal })),
   );
   let nextId = 1;
-  const acks = new Map<number, () => void>();
+  const acks = new Map<number, (m: { requests?: number; dropped?: number }) => void>();
   const ready = new Promise<{ host: string; port: number; url: string }>((ok, fail) => {
     const timer = setTimeout(() => fail(new Error('mirror process did not start within 20 s')), 20_000);
     child.on('message', (m: { type: string; port?: number; url?: string; id?: number; error?: string }) => {
@@ -248,8 +257,8 @@ export function spawnMirrorProcess(opts: MirrorOptions): MirrorProcess {
       } else if (m.type === 'failed') {
         clearTimeout(timer);
         fail(new Error(`mirror process failed: ${m.error}`));
-      } else if (m.type === 'mode-ack' && m.id !== undefined) {
-        acks.get(m.id)?.();
+      } else if ((m.type === 'mode-ack' || m.type === 'counters') && m.id !== undefined) {
+        acks.get(m.id)?.(m as { requests?: number; dropped?: number });
         acks.delete(m.id);
       }
     });
@@ -273,8 +282,15 @@ export function spawnMirrorProcess(opts: MirrorOptions): MirrorProcess {
     setMode(mode, o = {}) {
       const id = nextId++;
       return new Promise<void>((ok, fail) => {
-        acks.set(id, ok);
+        acks.set(id, () => ok());
         child.send({ type: 'mode', id, mode, delayMs: o.delayMs }, (err) => err && fail(err));
+      });
+    },
+    counters() {
+      const id = nextId++;
+      return new Promise((ok, fail) => {
+        acks.set(id, (m) => ok({ requests: m.requests ?? 0, dropped: m.dropped ?? 0 }));
+        child.send({ type: 'counters', id }, (err) => err && fail(err));
       });
     },
     async stop() {
