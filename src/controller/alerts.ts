@@ -39,6 +39,9 @@ export interface AlertsOptions {
   /** When given, alert counters are registered here (flotilla_alerts_total, flotilla_alerts_dropped_total, ...). */
   registry?: Registry;
   log?: (line: string) => void;
+  /** Test seams: the wait between attempts (rejects when `signal` aborts) and the jitter source in [0, 1). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  random?: () => number;
 }
 
 export interface AlertStats {
@@ -119,6 +122,8 @@ export function startAlerts(o: AlertsOptions): RunningAlerts {
   const maxDelay = o.maxDelayMs ?? 30_000;
   const timeoutMs = o.timeoutMs ?? 5000;
   const log = o.log ?? (() => {});
+  const wait = o.sleep ?? ((ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }));
+  const random = o.random ?? Math.random;
   const stop = new AbortController();
   const stats: AlertStats = { sent: 0, failed: 0, dropped: 0, retries: 0, queued: 0 };
 
@@ -204,11 +209,11 @@ export function startAlerts(o: AlertsOptions): RunningAlerts {
         giveUp(q, p, `${why} after ${attempts} attempts`);
         return;
       }
-      const backoff = Math.min(maxDelay, baseDelay * 2 ** (attempt - 1)) * (0.8 + Math.random() * 0.4);
+      const backoff = Math.min(maxDelay, baseDelay * 2 ** (attempt - 1)) * (0.8 + random() * 0.4);
       stats.retries++;
       m?.retries.inc({ webhook: q.label });
       try {
-        await sleep(Math.min(maxDelay, Math.max(backoff, retryAfterMs ?? 0)), undefined, { signal: stop.signal });
+        await wait(Math.min(maxDelay, Math.max(backoff, retryAfterMs ?? 0)), stop.signal);
       } catch {
         return; // stopped
       }

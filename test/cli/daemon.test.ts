@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
 import { queryDns } from '../../src/probes/dns-client.ts';
 import { startEmbeddedDnsServer } from '../../src/drivers/local/embedded-dns-server.ts';
 import { openZoneStore } from '../../src/drivers/local/zone-store.ts';
+import { spawnTracked, stopChild } from '../support/child-processes.ts';
 import { startMirror, type MirrorServer } from '../support/mirror-server.ts';
 import { freePort } from '../support/ports.ts';
 import { BIN, REPO, runCli } from '../support/run-cli.ts';
@@ -19,7 +20,7 @@ describe('flotilla daemon', { timeout: 120_000 }, () => {
   let mirrors: MirrorServer[] = [];
   let dnsPort = 0;
   let stackText = '';
-  const children = new Set<ReturnType<typeof spawn>>();
+  const daemons: ChildProcess[] = [];
 
   before(async () => {
     mkdirSync(join(dir, 'stacks'));
@@ -40,15 +41,17 @@ describe('flotilla daemon', { timeout: 120_000 }, () => {
 `;
     writeFileSync(stackFile, stackText);
   });
+  // whatever a test's outcome, its daemon is gone before the next test starts (it holds the DNS port)
+  afterEach(async () => {
+    await Promise.all(daemons.splice(0).map((c) => stopChild(c)));
+  });
   after(async () => {
-    // a failed assertion must not leave a daemon holding its port
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await Promise.all(mirrors.map((m) => m.stop()));
   });
 
   function startDaemon() {
-    const child = spawn(process.execPath, [BIN, 'daemon', '--config', stackFile, '--no-http'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
+    const child = spawnTracked(process.execPath, [BIN, 'daemon', '--config', stackFile, '--no-http'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    daemons.push(child);
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -81,8 +84,8 @@ describe('flotilla daemon', { timeout: 120_000 }, () => {
     await d.waitFor(/stack file reloaded/);
     await mirrors[1].stop();
     await d.waitFor(/decision: serve m1 \(m2 down\)/);
-    // the decision is audited before it is written: wait for its verification
-    await d.waitFor(/verify: embedded: all 1 authoritative server\(s\) answer m1,/);
+    // the decision is logged before it is written: wait until the server is verified to answer it
+    await d.waitFor(/verify: embedded: all 1 authoritative server\(s\) answer m1, \d+ms/);
     assert.deepEqual(await answer(), ['127.0.0.21']);
     d.child.kill('SIGTERM');
     assert.equal(await d.exited, 0);

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startAlerts, type RunningAlerts } from '../../src/controller/alerts.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
@@ -38,6 +39,12 @@ function verifySignature(secret: string, raw: Buffer, header: string | undefined
   const want = createHmac('sha256', secret).update(raw).digest();
   const got = Buffer.from(header.slice(7), 'hex');
   return got.length === want.length && timingSafeEqual(got, want);
+}
+
+/** An injected scheduler: records each wait between attempts and returns at once (no wall time in the test). */
+function recordingSleep() {
+  const waits: number[] = [];
+  return { waits, sleep: async (ms: number) => { waits.push(ms); } };
 }
 
 async function until(what: string, fn: () => boolean, ms = 5000): Promise<void> {
@@ -99,17 +106,35 @@ describe('webhook alerts', () => {
       res.end();
     });
     try {
-      const alerts = start({ webhooks: [{ url: r.url, kind: 'json', secret: 'k' }], baseDelayMs: 50 });
+      const clock = recordingSleep();
+      const alerts = start({ webhooks: [{ url: r.url, kind: 'json', secret: 'k' }], baseDelayMs: 50, sleep: clock.sleep, random: () => 0.5 });
       await controller.audit({ kind: 'fail-open', message: 'every mirror looks down' });
       assert.equal(await alerts.flush(5000), true);
       assert.equal(r.got.length, 3);
       assert.deepEqual(alerts.stats(), { sent: 1, failed: 0, dropped: 0, retries: 2, queued: 0 });
       assert.equal(new Set(r.got.map((g) => g.raw.toString())).size, 1, 'the same body every attempt');
       for (const g of r.got) assert.ok(verifySignature('k', g.raw, g.headers['x-flotilla-signature'] as string), 'every attempt is signed');
-      // exponential: the second gap is about twice the first (jitter ±20%)
-      const gap1 = r.got[1].at - r.got[0].at;
-      const gap2 = r.got[2].at - r.got[1].at;
-      assert.ok(gap1 >= 35 && gap2 >= 75 && gap2 > gap1, `backoff gaps ${gap1}ms then ${gap2}ms`);
+      // exponential backoff, at the middle of the jitter range
+      assert.deepEqual(clock.waits, [50, 100]);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('backs off exponentially with ±20% jitter, never waiting more than maxDelayMs', async () => {
+    const r = await receiver((_n, res) => { res.statusCode = 503; res.end(); });
+    try {
+      const schedule = async (random: () => number) => {
+        const clock = recordingSleep();
+        const alerts = start({ webhooks: [{ url: r.url, kind: 'json' }], attempts: 6, baseDelayMs: 1000, maxDelayMs: 5000, sleep: clock.sleep, random });
+        await controller.audit({ kind: 'flip', message: 'm1 is down' });
+        assert.equal(await alerts.flush(5000), true);
+        await alerts.stop();
+        return clock.waits;
+      };
+      assert.deepEqual(await schedule(() => 0.5), [1000, 2000, 4000, 5000, 5000]);
+      assert.deepEqual(await schedule(() => 0), [800, 1600, 3200, 4000, 4000]);
+      assert.deepEqual((await schedule(() => 0.999)).map(Math.round), [1200, 2399, 4798, 5000, 5000]);
     } finally {
       await r.close();
     }
@@ -120,7 +145,7 @@ describe('webhook alerts', () => {
     const refuses = await receiver((_n, res) => { res.statusCode = 400; res.end(); });
     try {
       const lines: string[] = [];
-      const alerts = start({ webhooks: [{ url: down.url, kind: 'json' }, { url: refuses.url, kind: 'json', name: 'refuser' }], attempts: 3, baseDelayMs: 10, log: (l) => lines.push(l) });
+      const alerts = start({ webhooks: [{ url: down.url, kind: 'json' }, { url: refuses.url, kind: 'json', name: 'refuser' }], attempts: 3, baseDelayMs: 10, log: (l) => lines.push(l), sleep: recordingSleep().sleep });
       await controller.audit({ kind: 'apply-error', message: 'cloudflare (zone example.test): rate limited', data: { provider: 'cf' } });
       assert.equal(await alerts.flush(5000), true);
       assert.equal(down.got.length, 3);
@@ -141,11 +166,12 @@ describe('webhook alerts', () => {
       res.end();
     });
     try {
-      const alerts = start({ webhooks: [{ url: r.url, kind: 'json' }], baseDelayMs: 10 });
+      const clock = recordingSleep();
+      const alerts = start({ webhooks: [{ url: r.url, kind: 'json' }], baseDelayMs: 10, sleep: clock.sleep, random: () => 0.5 });
       await controller.audit({ kind: 'override', message: 'drained m1', actor: 'ana' });
       assert.equal(await alerts.flush(5000), true);
       assert.equal(r.got.length, 2);
-      assert.ok(r.got[1].at - r.got[0].at >= 950, `waited ${r.got[1].at - r.got[0].at}ms`);
+      assert.deepEqual(clock.waits, [1000], 'waited what Retry-After asked, not the 10 ms backoff');
     } finally {
       await r.close();
     }
@@ -185,17 +211,15 @@ describe('webhook alerts', () => {
     const hung = await receiver(() => { /* never answers */ });
     try {
       const alerts = start({ webhooks: [{ url: hung.url, kind: 'json' }], maxQueue: 5, timeoutMs: 60_000 });
-      const t0 = performance.now();
       for (let i = 0; i < 50; i++) controller.emit('audit', { at: Date.now(), kind: 'flip', message: `flip ${i}` });
-      const emitMs = performance.now() - t0;
-      assert.ok(emitMs < 50, `50 alerts queued in ${emitMs.toFixed(1)}ms`);
-      await until('the first delivery reaches the hung receiver', () => hung.got.length === 1);
+      // read before anything is awaited: the listener only queued (the control loop never waited on the network)
       const s = alerts.stats();
       assert.equal(s.queued, 5);
       assert.equal(s.dropped, 44, 'one in flight, five queued, the rest dropped');
-      const t1 = performance.now();
-      await alerts.stop();
-      assert.ok(performance.now() - t1 < 100, 'stop does not wait for the hung receiver');
+      await until('the first delivery reaches the hung receiver', () => hung.got.length === 1);
+      // the delivery in flight would hold a waiting stop() for its 60 s timeout
+      const stopped = await Promise.race([alerts.stop().then(() => 'stopped'), sleep(10_000, 'still waiting')]);
+      assert.equal(stopped, 'stopped', 'stop does not wait for the hung receiver');
       assert.equal(alerts.stats().queued, 0);
     } finally {
       await hung.close();

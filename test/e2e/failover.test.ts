@@ -68,6 +68,16 @@ describe('controller e2e: real mirrors, embedded + BIND + PowerDNS', { timeout: 
     );
     return times;
   }
+  /** Resolves at the controller's next probe result for `mirror`. */
+  const nextProbeOf = (mirror: string) =>
+    new Promise<void>((resolve) => {
+      const on = (r: { mirror: string }) => {
+        if (r.mirror !== mirror) return;
+        controller.off('probe', on);
+        resolve();
+      };
+      controller.on('probe', on);
+    });
   const without = (ip: string) => (v: string[]) => v.length > 0 && !v.includes(ip) && !v.some((x) => x.startsWith('error'));
   const exactly = (ips: string[]) => (v: string[]) => v.join(',') === [...ips].sort().join(',');
 
@@ -156,15 +166,22 @@ describe('controller e2e: real mirrors, embedded + BIND + PowerDNS', { timeout: 
   it('all mirrors down keeps the last good set (fail open), never an empty answer', async () => {
     await mirrors[1].setMode('status-503');
     await until(exactly([IPS[0], IPS[2]]), 'dropped b', 5000);
+    const t0 = Date.now();
     await mirrors[0].setMode('status-503');
     await mirrors[2].setMode('status-503');
-    await new Promise((r) => setTimeout(r, 2000));
-    for (const s of servers) {
-      const v = await answer(s.address);
-      assert.ok(v.length > 0 && !v.some((x) => x.startsWith('error')), `${s.label} answers ${v}`);
+    // every server answers something at every moment until fail open is decided, and after it
+    const answersSomething = async () => {
+      for (const s of servers) {
+        const v = await answer(s.address);
+        assert.ok(v.length > 0 && !v.some((x) => x.startsWith('error')), `${s.label} answers ${v}`);
+      }
+    };
+    while (!(await store.audit(t0)).some((e) => e.kind === 'fail-open')) {
+      assert.ok(Date.now() - t0 < 10_000, 'fail-open not audited within 10 s of every mirror failing');
+      await answersSomething();
     }
-    const events = await store.audit();
-    assert.ok(events.some((e) => e.kind === 'fail-open'), 'fail-open audited');
+    for (const n of NAMES) assert.equal(controller.health[n].state, 'down', `${n} down`);
+    await answersSomething();
     for (const m of mirrors) await m.setMode('ok');
     await until(exactly(IPS), 'recovered', 5000);
   });
@@ -210,10 +227,12 @@ describe('controller e2e: real mirrors, embedded + BIND + PowerDNS', { timeout: 
   it('cut off from its canaries, the controller changes nothing (fail static)', async () => {
     spec.canaries = [{ target: '127.0.0.1:1' }];
     await controller.reload(spec);
-    await new Promise((r) => setTimeout(r, 800));
-    assert.equal(controller.cutOff, true);
+    for (const t0 = Date.now(); !controller.cutOff; await new Promise((r) => setTimeout(r, 20))) {
+      assert.ok(Date.now() - t0 < 5000, 'the controller never saw its canary fail');
+    }
     mirrors[2].kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 2000));
+    // more failed probes of c than fall (3): a controller that was not cut off would have removed it by now
+    for (let i = 0; i < 6; i++) await nextProbeOf('c');
     for (const s of servers) assert.deepEqual(await answer(s.address), [...IPS].sort(), `${s.label} changed while cut off`);
     assert.ok((await store.audit()).some((e) => e.kind === 'fail-static'));
     spec.canaries = [{ target: embedded.address }];
@@ -223,17 +242,20 @@ describe('controller e2e: real mirrors, embedded + BIND + PowerDNS', { timeout: 
     await until(exactly(IPS), 'recovered', 10_000);
   });
 
-  it('a mirror dropping 1 request in 10 for a minute is never removed (fall 3)', async () => {
+  // Short and condition-based: it runs until the mirror has really dropped 5 requests (about 50 probes, ~13 s at
+  // 250 ms), not for a fixed minute; the long soak with loss figures is bench/flaky.
+  it('a mirror dropping 1 request in 10 is never removed (fall 3)', async () => {
     await mirrors[1].setMode('drop-every-10th');
-    const end = Date.now() + 60_000;
+    const deadline = Date.now() + 60_000;
     let samples = 0;
-    while (Date.now() < end) {
+    while ((await mirrors[1].counters()).dropped < 5) {
+      assert.ok(Date.now() < deadline, `the mirror dropped only ${(await mirrors[1].counters()).dropped} requests in 60 s`);
       for (const s of servers) assert.deepEqual(await answer(s.address), [...IPS].sort(), `${s.label} removed the flaky mirror`);
       samples++;
-      await new Promise((r) => setTimeout(r, 200));
+      await nextProbeOf('b');
     }
-    assert.ok(samples > 100);
-    assert.ok((controller.health.b.successStreak ?? 0) >= 0 && controller.health.b.state === 'up');
+    assert.ok(samples >= 20, `${samples} samples`);
+    assert.equal(controller.health.b.state, 'up');
     await mirrors[1].setMode('ok');
   });
 

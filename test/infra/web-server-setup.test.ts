@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ import {
   WEB_ROOT,
   type WebServerSetup,
 } from '../../src/infra/web-server-setup.ts';
+import { spawnTracked, stopChild } from '../support/child-processes.ts';
 import { ensurePackages } from '../support/ensure-packages.ts';
 import { freePort } from '../support/ports.ts';
 
@@ -150,7 +151,7 @@ describe('the nginx site from the cloud-init, served by a real nginx on loopback
     const bin = spawnSync('sh', ['-c', 'command -v nginx || echo /usr/sbin/nginx']).stdout.toString().trim();
     const check = spawnSync(bin, ['-t', '-p', dir, '-c', join(dir, 'nginx.conf')]);
     assert.equal(check.status, 0, `nginx -t: ${check.stderr}`);
-    proc = spawn(bin, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+    proc = spawnTracked(bin, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
       try {
         await fetch(`http://127.0.0.1:${port}/`);
@@ -163,10 +164,8 @@ describe('the nginx site from the cloud-init, served by a real nginx on loopback
   });
 
   after(async () => {
-    if (proc?.pid) {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc!.once('exit', r));
-    }
+    // also when nginx already died: waiting for an 'exit' that was already emitted would hang the file
+    if (proc) await stopChild(proc);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -15,60 +15,85 @@ const arbCase = fc.integer({ min: 1, max: 8 }).chain((n) =>
     n: fc.constant(n),
     states: fc.array(arbState, { minLength: n, maxLength: n }),
     drains: fc.array(fc.record({ i: fc.integer({ min: 0, max: n - 1 }), expired: fc.boolean() }), { maxLength: n }),
-    failover: fc.option(fc.record({ i: fc.integer({ min: 0, max: n - 1 }), expired: fc.boolean() })),
+    failovers: fc.uniqueArray(fc.record({ i: fc.integer({ min: 0, max: n - 1 }), expired: fc.boolean(), at: fc.integer({ min: 1, max: 9 }) }), { selector: (f) => f.at, maxLength: 2 }),
     lastGood: fc.subarray(Array.from({ length: n }, (_, i) => i)),
+    // addresses in no particular order (so an unsorted answer shows), some mirrors with IPv6
+    v4: fc.shuffledSubarray(Array.from({ length: 20 }, (_, i) => `127.0.0.${11 + i}`), { minLength: n, maxLength: n }),
+    v6: fc.array(fc.option(fc.integer({ min: 1, max: 0xffff }).map((x) => `2001:db8::${x.toString(16)}`)), { minLength: n, maxLength: n }),
   }),
 );
 
-type Case = { n: number; states: MirrorState[]; drains: { i: number; expired: boolean }[]; failover: { i: number; expired: boolean } | null; lastGood: number[] };
+type Case = { n: number; states: MirrorState[]; drains: { i: number; expired: boolean }[]; failovers: { i: number; expired: boolean; at: number }[]; lastGood: number[]; v4: string[]; v6: (string | null)[] };
 function build(c: Case) {
   const spec = fleetFixture({}, c.n);
+  spec.mirrors = spec.mirrors.map((m, i) => ({ ...m, ipv4: c.v4[i], ipv6: c.v6[i] ?? undefined }));
   const health: Health = {};
   c.states.forEach((s, i) => (health[`m${i}`] = h(s)));
   const overrides: Override[] = c.drains.map((d, k) => ({
     id: `d${k}`, kind: 'drain', mirror: `m${d.i}`, reason: 'r', author: 'a', createdAt: NOW - 10, expiresAt: d.expired ? NOW - 1 : NOW + 1000,
   }));
-  if (c.failover) overrides.push({ id: 'f', kind: 'failover', mirror: `m${c.failover.i}`, reason: 'r', author: 'a', createdAt: NOW - 5, expiresAt: c.failover.expired ? NOW - 1 : undefined });
+  for (const f of c.failovers) overrides.push({ id: `f${f.at}`, kind: 'failover', mirror: `m${f.i}`, reason: 'r', author: 'a', createdAt: NOW - 100 + f.at, expiresAt: f.expired ? NOW - 1 : undefined });
   return { spec, health, overrides, lastGood: c.lastGood.map((i) => `m${i}`) };
 }
 
+/**
+ * The serving rules of DESIGN.md, written out independently of the planner: the newest active forced failover
+ * wins; else the mirrors not down and not drained; a drain yields when it would empty the answer; when every
+ * mirror is down, fail open to the last good set (in spec order), or to every mirror when there is none.
+ */
+function expectedServing(c: Case): { serving: string[]; failOpen: boolean } {
+  const names = Array.from({ length: c.n }, (_, i) => `m${i}`);
+  const forced = c.failovers.filter((f) => !f.expired).sort((a, b) => b.at - a.at)[0];
+  if (forced) return { serving: [`m${forced.i}`], failOpen: false };
+  const up = names.filter((_, i) => c.states[i] !== 'down');
+  const drained = new Set(c.drains.filter((d) => !d.expired).map((d) => `m${d.i}`));
+  const upUndrained = up.filter((m) => !drained.has(m));
+  if (upUndrained.length > 0) return { serving: upUndrained, failOpen: false };
+  if (up.length > 0) return { serving: up, failOpen: false };
+  const last = names.filter((_, i) => c.lastGood.includes(i));
+  return { serving: last.length > 0 ? last : names, failOpen: true };
+}
+
+const sortedStrings = (xs: string[]) => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+
 describe('desiredRecords', () => {
-  it('never publishes an empty answer (property)', () => {
+  it('serves exactly the healthy, non-drained mirrors; fails open to the last good set; never empty (property)', () => {
     fc.assert(
       fc.property(arbCase, (c) => {
         const { spec, health, overrides, lastGood } = build(c);
         const d = desiredRecords(spec, health, overrides, { now: NOW, lastGood });
+        const want = expectedServing(c);
+        assert.deepEqual(d.serving, want.serving);
+        assert.equal(d.failOpen, want.failOpen);
         assert.ok(d.serving.length > 0);
+        const addr = (family: 'ipv4' | 'ipv6') => sortedStrings([...new Set(spec.mirrors.filter((m) => want.serving.includes(m.name)).map((m) => m[family]).filter((a): a is string => !!a))]);
+        const anyV6 = spec.mirrors.some((m) => m.ipv6);
+        const recs = d.zones['example.test'];
         for (const name of [spec.domain, ...spec.alternateDomains]) {
-          const a = d.zones['example.test'].find((r) => r.name === name && r.type === 'A');
-          assert.ok(a && a.values.length > 0, `no A for ${name}`);
+          // the answer holds the serving mirrors' addresses and nothing else
+          assert.deepEqual(recs.find((r) => r.name === name && r.type === 'A')?.values, addr('ipv4'), `A ${name}`);
+          assert.deepEqual(recs.find((r) => r.name === name && r.type === 'AAAA')?.values, anyV6 && addr('ipv6').length > 0 ? addr('ipv6') : undefined, `AAAA ${name}`);
+          assert.ok(recs.some((r) => r.name === `_flotilla-a.${name}` && r.type === 'TXT' && r.values[0] === 'heritage=flotilla,owner=test'), `marker for ${name} A`);
+          assert.equal(recs.some((r) => r.name === `_flotilla-aaaa.${name}`), anyV6, `marker for ${name} AAAA`);
         }
+        const expectedCount = 2 * (anyV6 ? (addr('ipv6').length > 0 ? 4 : 3) : 2);
+        assert.equal(recs.length, expectedCount, 'no other record');
+        for (const r of recs) assert.equal(r.ttl, spec.policy.ttl);
       }),
     );
   });
 
-  it('drained mirrors are absent unless they are the last ones up; down mirrors absent unless failing open (property)', () => {
+  it('is deterministic and sorted: records by name then type, values sorted (property)', () => {
     fc.assert(
       fc.property(arbCase, (c) => {
         const { spec, health, overrides, lastGood } = build(c);
         const d = desiredRecords(spec, health, overrides, { now: NOW, lastGood });
-        const forced = overrides.find((o) => o.kind === 'failover' && (o.expiresAt === undefined || o.expiresAt > NOW));
-        if (forced) return assert.deepEqual(d.serving, [forced.mirror]);
-        const up = spec.mirrors.map((m) => m.name).filter((n) => health[n].state !== 'down');
-        const drained = new Set(overrides.filter((o) => o.kind === 'drain' && o.expiresAt! > NOW).map((o) => o.mirror));
-        const upUndrained = up.filter((n) => !drained.has(n));
-        if (upUndrained.length > 0) assert.deepEqual(d.serving, upUndrained);
-        else if (up.length > 0) assert.deepEqual(d.serving, up);
-        else assert.equal(d.failOpen, true);
-      }),
-    );
-  });
-
-  it('is deterministic and sorted', () => {
-    fc.assert(
-      fc.property(arbCase, (c) => {
-        const { spec, health, overrides, lastGood } = build(c);
-        assert.deepEqual(desiredRecords(spec, health, overrides, { now: NOW, lastGood }), desiredRecords(spec, health, overrides, { now: NOW, lastGood }));
+        assert.deepEqual(d, desiredRecords(spec, health, overrides, { now: NOW, lastGood }));
+        const recs = d.zones['example.test'];
+        const keys = recs.map((r) => `${r.name} ${r.type}`);
+        const byNameThenType = [...recs].sort((a, b) => (a.name !== b.name ? (a.name < b.name ? -1 : 1) : a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+        assert.deepEqual(keys, byNameThenType.map((r) => `${r.name} ${r.type}`));
+        for (const r of recs) assert.deepEqual(r.values, sortedStrings(r.values), `${r.name} ${r.type} values`);
       }),
     );
   });

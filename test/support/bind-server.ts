@@ -4,12 +4,13 @@
  * Runs as root without `-u` (named then keeps its uid and can write the journal in the temp dir).
  * Also exports the process helpers knot-server.ts shares.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { queryDns } from '../../src/probes/dns-client.ts';
+import { spawnTracked, stopChild } from './child-processes.ts';
 import { ensurePackages } from './ensure-packages.ts';
 import { freePort } from './ports.ts';
 
@@ -85,15 +86,13 @@ export interface Daemon {
 
 /** Spawns a server in the foreground; stop() kills it by pid (TERM, then KILL) and removes `dir`. */
 export function runDaemon(cmd: string, args: string[], dir: string): Daemon {
-  const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTracked(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const collect = (b: Buffer) => {
     output = (output + b.toString()).slice(-20_000);
   };
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
   let stopped = false;
   return {
     child,
@@ -101,14 +100,7 @@ export function runDaemon(cmd: string, args: string[], dir: string): Daemon {
     async stop() {
       if (stopped) return;
       stopped = true;
-      process.removeListener('exit', killOnExit);
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exited;
-        clearTimeout(t);
-      }
+      await stopChild(child);
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -194,7 +186,7 @@ export async function nsupdate(server: DnsServerHandle, zone: string, commands: 
   const [host, port] = server.address.split(':');
   const script = [`server ${host} ${port}`, `zone ${zone}`, ...commands, 'send', ''].join('\n');
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('nsupdate', ['-y', `${key.algorithm}:${key.name}:${key.secret}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawnTracked('nsupdate', ['-y', `${key.algorithm}:${key.name}:${key.secret}`], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (b) => (out += b));
     child.stderr.on('data', (b) => (out += b));

@@ -14,6 +14,7 @@ export const TEST_PACKAGES: Record<string, string> = {
   openssl: 'openssl',
   '/usr/bin/chromium': 'chromium',
   etcd: 'etcd-server',
+  strace: 'strace',
 };
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {

@@ -1,6 +1,7 @@
 /**
  * Child-process entry of a test mirror: `node --import tsx test/support/mirror-process.ts '<MirrorOptions JSON>'`.
- * Talks to its parent over IPC: sends {type:'ready', port, url}, obeys {type:'mode', id, mode, delayMs}.
+ * Talks to its parent over IPC: sends {type:'ready', port, url}, obeys {type:'mode', id, mode, delayMs} and answers
+ * {type:'counters', id} with its request counters.
  * Exits on SIGTERM and when the parent goes away (IPC disconnect), so it never outlives the test.
  */
 import { startMirror, type MirrorMode, type MirrorOptions } from './mirror-server.ts';
@@ -17,6 +18,7 @@ try {
   process.on('SIGTERM', () => void shutdown(0));
   process.on('disconnect', () => void shutdown(0));
   process.on('message', (m: { type: string; id: number; mode: MirrorMode; delayMs?: number }) => {
+    if (m.type === 'counters') send({ type: 'counters', id: m.id, requests: mirror.requests, dropped: mirror.dropped });
     if (m.type !== 'mode') return;
     mirror.setMode(m.mode, { delayMs: m.delayMs });
     send({ type: 'mode-ack', id: m.id });

@@ -4,7 +4,7 @@
  * (spawnMirrorProcess) that can be SIGKILLed, SIGSTOPped (hung: the kernel still accepts TCP) and SIGCONTed.
  * Any 127.x.y.z address can be bound on Linux without configuration.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -13,6 +13,7 @@ import type { TLSSocket } from 'node:tls';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { spawnTracked } from './child-processes.ts';
 import { ensurePackages } from './ensure-packages.ts';
 
 /**
@@ -47,6 +48,8 @@ export interface MirrorServer {
   readonly mode: MirrorMode;
   /** Requests received so far (dropped ones included). */
   readonly requests: number;
+  /** Requests dropped without an answer (drop-every-10th). */
+  readonly dropped: number;
   /** Connections accepted so far (to see keep-alive reuse). */
   readonly connections: number;
   /** Connections open right now. */
@@ -73,6 +76,7 @@ export async function startMirror(opts: MirrorOptions): Promise<MirrorServer> {
   let mode: MirrorMode = opts.mode ?? 'ok';
   let delayMs = opts.delayMs ?? 1000;
   let requests = 0;
+  let dropped = 0;
   let sinceMode = 0;
   let connections = 0;
   let openConnections = 0;
@@ -85,6 +89,7 @@ export async function startMirror(opts: MirrorOptions): Promise<MirrorServer> {
     const servername = (req.socket as TLSSocket).servername;
     lastRequest = { host: req.headers.host, servername: typeof servername === 'string' ? servername : undefined, path: req.url ?? '' };
     if (mode === 'drop-every-10th' && sinceMode % 10 === 0) {
+      dropped++;
       req.socket.destroy();
       return;
     }
@@ -153,6 +158,9 @@ export async function startMirror(opts: MirrorOptions): Promise<MirrorServer> {
     get mode() {
       return mode;
     },
+    get dropped() {
+      return dropped;
+    },
     get requests() {
       return requests;
     },
@@ -217,6 +225,8 @@ export interface MirrorProcess {
   kill(signal: NodeJS.Signals): boolean;
   /** Switches the child's mode; resolves when the child confirms (so not while it is stopped). */
   setMode(mode: MirrorMode, opts?: { delayMs?: number }): Promise<void>;
+  /** The child's request counters, asked over IPC. */
+  counters(): Promise<{ requests: number; dropped: number }>;
   /** Ends the child (SIGCONT, SIGTERM, then SIGKILL after 3 s) and waits for it to exit. */
   stop(): Promise<void>;
   /** Resolves when the child has exited. */
@@ -225,31 +235,19 @@ export interface MirrorProcess {
 
 const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'mirror-process.ts');
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
 
 /** Runs startMirror in a child process (`node --import tsx test/support/mirror-process.ts`). */
 export function spawnMirrorProcess(opts: MirrorOptions): MirrorProcess {
-  if (!exitHookInstalled) {
-    // Never leave a mirror behind, even when a test crashes: kill what is left by pid.
-    process.on('exit', () => {
-      for (const c of live) if (c.exitCode === null && c.signalCode === null && c.pid) try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ }
-    });
-    exitHookInstalled = true;
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, JSON.stringify(opts)], {
+  // tracked: never left behind, even when a test fails or crashes
+  const child = spawnTracked(process.execPath, ['--import', 'tsx', ENTRY, JSON.stringify(opts)], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  live.add(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) =>
-    child.once('exit', (code, signal) => {
-      live.delete(child);
-      ok({ code, signal });
-    }),
+    child.once('exit', (code, signal) => ok({ code, signal })),
   );
   let nextId = 1;
-  const acks = new Map<number, () => void>();
+  const acks = new Map<number, (m: { requests?: number; dropped?: number }) => void>();
   const ready = new Promise<{ host: string; port: number; url: string }>((ok, fail) => {
     const timer = setTimeout(() => fail(new Error('mirror process did not start within 20 s')), 20_000);
     child.on('message', (m: { type: string; port?: number; url?: string; id?: number; error?: string }) => {
@@ -259,8 +257,8 @@ export function spawnMirrorProcess(opts: MirrorOptions): MirrorProcess {
       } else if (m.type === 'failed') {
         clearTimeout(timer);
         fail(new Error(`mirror process failed: ${m.error}`));
-      } else if (m.type === 'mode-ack' && m.id !== undefined) {
-        acks.get(m.id)?.();
+      } else if ((m.type === 'mode-ack' || m.type === 'counters') && m.id !== undefined) {
+        acks.get(m.id)?.(m as { requests?: number; dropped?: number });
         acks.delete(m.id);
       }
     });
@@ -284,8 +282,15 @@ export function spawnMirrorProcess(opts: MirrorOptions): MirrorProcess {
     setMode(mode, o = {}) {
       const id = nextId++;
       return new Promise<void>((ok, fail) => {
-        acks.set(id, ok);
+        acks.set(id, () => ok());
         child.send({ type: 'mode', id, mode, delayMs: o.delayMs }, (err) => err && fail(err));
+      });
+    },
+    counters() {
+      const id = nextId++;
+      return new Promise((ok, fail) => {
+        acks.set(id, (m) => ok({ requests: m.requests ?? 0, dropped: m.dropped ?? 0 }));
+        child.send({ type: 'counters', id }, (err) => err && fail(err));
       });
     },
     async stop() {

@@ -3,11 +3,12 @@
  * foreground on 127.0.0.1 with free ports, a fresh sqlite database and the HTTP API on, in a temp dir.
  * Zones are created through the API (kind Native). Throws (never skips) when the server cannot start.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { spawnTracked } from './child-processes.ts';
 import { ensurePackages } from './ensure-packages.ts';
 import { freePort } from './ports.ts';
 
@@ -87,7 +88,7 @@ export async function startPdnsServer(opts: { zones?: string[]; dnsAddress?: str
   );
   const logFile = join(dir, 'pdns.log');
   const logFd = openSync(logFile, 'w');
-  const child: ChildProcess = spawn('pdns_server', [`--config-dir=${dir}`, '--daemon=no', '--guardian=no'], { stdio: ['ignore', logFd, logFd] });
+  const child: ChildProcess = spawnTracked('pdns_server', [`--config-dir=${dir}`, '--daemon=no', '--guardian=no'], { stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   let exited: string | undefined;
   child.on('exit', (code, sig) => (exited = `exited with ${code ?? sig}`));

@@ -1,0 +1,94 @@
+/**
+ * The folder layering of DESIGN.md ("Layout": arrows are the only allowed imports) as data, and a pure check of
+ * import edges against it. The edges come from TypeScript's own import scanner (static, dynamic and type imports).
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import ts from 'typescript';
+
+/** src/<folder> → the src folders it may import. `domain` is imported by all. */
+export const ALLOWED: Record<string, readonly string[]> = {
+  domain: [],
+  config: ['domain'],
+  planner: ['domain'],
+  probes: ['domain'],
+  drivers: ['domain'],
+  state: ['domain'],
+  // folders planned on other branches, not yet in DESIGN.md: issue 13's one home for the DNS wire client;
+  // issue 12's delegation watch (asks DNS through src/probes today), signed manifest and registrars (the rfc2136
+  // registrar reuses the rfc2136 driver)
+  dns: ['domain'],
+  delegation: ['domain', 'probes', 'dns'],
+  manifest: ['domain'],
+  registrars: ['domain', 'drivers'],
+  controller: ['domain', 'config', 'planner', 'probes', 'drivers', 'state', 'dns'],
+  server: ['domain', 'controller'],
+  infra: ['domain', 'config', 'planner'],
+  cli: ['domain', 'config', 'planner', 'probes', 'drivers', 'state', 'dns', 'delegation', 'manifest', 'registrars', 'controller', 'server', 'infra'],
+};
+
+/**
+ * Arrows outside DESIGN.md that the code has today, each with why it is tolerated. Keep this list short: an arrow
+ * here is a design debt, not a rule.
+ */
+export const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
+  { from: 'infra', to: 'state', why: 'documented exception (src/infra/fleet-state.ts): `pulumi up` reads the controller\'s health and overrides so it never re-adds a mirror that is down' },
+  { from: 'server', to: 'state', why: 'debt (issue 13 item 2): the HTTP API runs its own override transaction instead of the one command path in src/controller/overrides.ts' },
+  { from: 'server', to: 'probes', why: 'debt: metrics.ts types the controller\'s "probe" event with ProbeResult from src/probes; that value type belongs in src/domain' },
+];
+
+/** Packages only one folder may import. */
+export const PACKAGE_RULES: readonly { test: (pkg: string) => boolean; only: string; rule: string }[] = [
+  { test: (p) => p === '@pulumi' || p.startsWith('@pulumi/'), only: 'infra', rule: 'only src/infra imports @pulumi/*' },
+  { test: (p) => p === 'cloudflare' || p.startsWith('cloudflare/') || p.startsWith('@aws-sdk/client-route-53'), only: 'drivers', rule: 'only src/drivers talks to DNS APIs (provider SDKs)' },
+];
+
+export interface ImportEdge { file: string; specifier: string; fromFolder: string; toFolder?: string; pkg?: string }
+export interface Violation { file: string; specifier: string; rule: string }
+
+/** Every import of every .ts file under `srcDir`, with the src folder it lands in (relative) or the package. */
+export function importEdges(srcDir: string): ImportEdge[] {
+  const out: ImportEdge[] = [];
+  for (const file of tsFiles(srcDir)) {
+    const fromFolder = relative(srcDir, file).split(sep)[0];
+    for (const { fileName } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles) {
+      const edge: ImportEdge = { file: relative(join(srcDir, '..'), file), specifier: fileName, fromFolder };
+      if (fileName.startsWith('.')) {
+        const rel = relative(srcDir, resolve(dirname(file), fileName));
+        edge.toFolder = rel.startsWith('..') ? `<outside src: ${rel}>` : rel.split(sep)[0];
+      } else {
+        edge.pkg = fileName;
+      }
+      out.push(edge);
+    }
+  }
+  return out;
+}
+
+/** The edges that break a rule, each with the rule it breaks. Pure. */
+export function layeringViolations(edges: readonly ImportEdge[], allowed = ALLOWED, exceptions = EXCEPTIONS): Violation[] {
+  const v: Violation[] = [];
+  for (const e of edges) {
+    if (e.pkg !== undefined) {
+      for (const r of PACKAGE_RULES) if (r.test(e.pkg) && e.fromFolder !== r.only) v.push({ file: e.file, specifier: e.specifier, rule: r.rule });
+      continue;
+    }
+    const to = e.toFolder!;
+    if (to === e.fromFolder) continue;
+    const may = allowed[e.fromFolder];
+    if (!may) {
+      v.push({ file: e.file, specifier: e.specifier, rule: `src/${e.fromFolder}/ is not in the layering table (test/support/layering.ts): add it with the imports DESIGN.md allows it` });
+    } else if (!may.includes(to) && !exceptions.some((x) => x.from === e.fromFolder && x.to === to)) {
+      v.push({ file: e.file, specifier: e.specifier, rule: `src/${e.fromFolder}/ may import only ${may.length ? may.map((f) => `src/${f}/`).join(', ') : 'nothing of src/'} (DESIGN.md "Layout"), not src/${to}/` });
+    }
+  }
+  return v;
+}
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir).sort().flatMap((n) => {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) return tsFiles(p);
+    return p.endsWith('.ts') ? [p] : [];
+  });
+}
