@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Controller } from '../controller/controller.ts';
-import { capConnections } from '../drivers/local/connection-cap.ts';
+import { capConnections } from '../net/connection-cap.ts';
 import { getHistory, getStatus, postOverride, STATUS_AUDIT_EVENTS, type ApiContext } from './api-routes.ts';
 import { EventStream } from './event-stream.ts';
 import { healthVerdict } from './health-verdict.ts';

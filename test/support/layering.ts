@@ -9,22 +9,28 @@ import ts from 'typescript';
 /** src/<folder> → the src folders it may import. `domain` is imported by all. */
 export const ALLOWED: Record<string, readonly string[]> = {
   domain: [],
-  config: ['domain'],
+  // config validates each provider's and registrar's settings with the schema in its own folder (descriptors are data;
+  // driver code is only loaded lazily by the registry)
+  config: ['domain', 'drivers', 'registrars'],
   planner: ['domain'],
   probes: ['domain'],
-  drivers: ['domain'],
+  drivers: ['domain', 'net'],
+  // socket plumbing shared by the embedded DNS server and the HTTP server (connection caps)
+  net: ['domain'],
   state: ['domain'],
   // folders planned on other branches, not yet in DESIGN.md: issue 13's one home for the DNS wire client;
   // issue 12's delegation watch (asks DNS through src/probes today), signed manifest and registrars (the rfc2136
   // registrar reuses the rfc2136 driver)
   dns: ['domain'],
-  delegation: ['domain', 'probes', 'dns'],
+  // the delegation watch asks providers for their nameservers and registrars for the delegation
+  delegation: ['domain', 'probes', 'dns', 'drivers', 'registrars'],
   manifest: ['domain'],
   registrars: ['domain', 'drivers'],
   controller: ['domain', 'config', 'planner', 'probes', 'drivers', 'state', 'dns'],
-  server: ['domain', 'controller'],
-  infra: ['domain', 'config', 'planner'],
-  cli: ['domain', 'config', 'planner', 'probes', 'drivers', 'state', 'dns', 'delegation', 'manifest', 'registrars', 'controller', 'server', 'infra'],
+  server: ['domain', 'controller', 'net'],
+  // infra reads each provider's descriptor (its Pulumi half lives in src/infra/dns/)
+  infra: ['domain', 'config', 'planner', 'drivers'],
+  cli: ['domain', 'config', 'planner', 'probes', 'drivers', 'state', 'dns', 'delegation', 'manifest', 'registrars', 'net', 'controller', 'server', 'infra'],
 };
 
 /**

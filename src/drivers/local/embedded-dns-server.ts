@@ -3,7 +3,7 @@ import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket, OptAnswer, Packet, Question } from 'dns-packet';
 import { addressMatcher, LOOPBACK } from './address-list.ts';
-import { capConnections, type ConnectionCap } from './connection-cap.ts';
+import { capConnections, type ConnectionCap } from '../../net/connection-cap.ts';
 import { RCODE, resolveQuestion, zoneTransfer, type Resolution } from './dns-answer.ts';
 import { ResponseRateLimiter, type RateLimitOptions } from './response-rate-limit.ts';
 import type { ZoneStore } from './zone-store.ts';
