@@ -28,6 +28,7 @@ export const healthSchema = z
   .object({
     probe: z.enum(['http', 'tcp', 'dns']).default('http'),
     interval: positiveDuration.default(10_000),
+    fastInterval: positiveDuration.optional(),
     timeout: positiveDuration.default(2_000),
     rise: z.number().int().min(1).default(2),
     fall: z.number().int().min(1).default(3),
@@ -49,6 +50,7 @@ const mirrorHealthSchema = z
   .object({
     probe: z.enum(['http', 'tcp', 'dns']).optional(),
     interval: positiveDuration.optional(),
+    fastInterval: positiveDuration.optional(),
     timeout: positiveDuration.optional(),
     rise: z.number().int().min(1).optional(),
     fall: z.number().int().min(1).optional(),
