@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { buildConnector, Client } from 'undici';
 import { hedged, hedgeDelayMs, smooth, type Attempt } from './hedge.ts';
@@ -43,6 +43,8 @@ interface OriginClient {
   tlsValidTo?: number;
   /** Smoothed latency of this origin's answers, ms (sets how long an attempt may stay silent). */
   smoothedMs?: number;
+  /** The client's current connection. */
+  socket?: Socket;
 }
 
 /** What one attempt brought back. */
@@ -50,7 +52,10 @@ interface Answer {
   status: number;
   body: { digest?: string; text?: string; truncated: boolean };
   tlsValidTo?: number;
+  /** Since the probe started (what the result reports). */
   latencyMs: number;
+  /** Since this attempt started: the mirror's round trip, without the wait for earlier attempts. */
+  ownMs: number;
 }
 
 const USER_AGENT = 'flotilla-probe/0.1';
@@ -113,7 +118,7 @@ export class HttpProbe implements Probe {
     if (out.kind === 'aborted') return failure(target, 'aborted', at, elapsed(), extra);
     if (out.kind === 'failed') return failure(target, out.reason, at, elapsed(), extra);
     const a = out.value;
-    origin.smoothedMs = smooth(origin.smoothedMs, a.latencyMs);
+    origin.smoothedMs = smooth(origin.smoothedMs, a.ownMs);
     const verdict = evaluateResponse(target, {
       status: a.status,
       digest: a.body.digest,
@@ -132,6 +137,11 @@ export class HttpProbe implements Probe {
 
   /** One request on `origin`'s client; an answer of any status is final, a connection error certain or not. */
   private async attempt(origin: OriginClient, target: ProbeTarget, signal: AbortSignal, elapsed: () => number, oneShot = false): Promise<Attempt<Answer>> {
+    const t0 = performance.now();
+    // An abandoned attempt's connection is reset, not closed: a closed socket would keep retransmitting its
+    // unacknowledged request for seconds. Registered before undici's own listener, so the socket is still open.
+    const onAbandon = () => resetSocket(origin.socket);
+    signal.addEventListener('abort', onAbandon, { once: true });
     try {
       const res = await origin.client.request({
         method: 'GET',
@@ -142,10 +152,12 @@ export class HttpProbe implements Probe {
         reset: oneShot || this.maxRequests <= 1,
       });
       const body = await readCapped(res.body, this.maxBody, target.bodyMatch !== undefined);
-      return { kind: 'answer', value: { status: res.statusCode, body, tlsValidTo: origin.tlsValidTo, latencyMs: elapsed() } };
+      return { kind: 'answer', value: { status: res.statusCode, body, tlsValidTo: origin.tlsValidTo, latencyMs: elapsed(), ownMs: performance.now() - t0 } };
     } catch (err) {
       const reason = reasonForError(err, target.timeoutMs);
       return { kind: isCertainError(err) || reason === 'probe closed' ? 'certain' : 'uncertain', reason };
+    } finally {
+      signal.removeEventListener('abort', onAbandon);
     }
   }
 
@@ -212,6 +224,7 @@ export class HttpProbe implements Probe {
     });
     const connect: buildConnector.connector = (opts, callback) => {
       base({ ...opts, servername: sni }, (err, socket) => {
+        if (!err && socket) entry.socket = socket as Socket;
         if (!err && socket && t.scheme === 'https') {
           const cert = (socket as TLSSocket).getPeerCertificate?.();
           const validTo = cert && cert.valid_to ? Date.parse(cert.valid_to) : NaN;
@@ -231,6 +244,16 @@ export class HttpProbe implements Probe {
       headersTimeout: Math.max(t.timeoutMs * 2, 1_000),
       bodyTimeout: Math.max(t.timeoutMs * 2, 1_000),
     });
+  }
+}
+
+/** Sends RST and drops the connection (falls back to a plain destroy where a reset is not possible). */
+function resetSocket(socket: Socket | undefined): void {
+  if (!socket || socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
   }
 }
 

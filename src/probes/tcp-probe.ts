@@ -35,7 +35,7 @@ export class TcpProbe implements Probe {
       return failure(target, target.address ? `address ${JSON.stringify(target.address)} is not an IP (probes never resolve names)` : 'no address known', at, 0);
     if (signal.aborted) return failure(target, 'aborted', at, 0);
     const key = `${target.address} ${target.port}`;
-    const out = await hedged<number>({
+    const out = await hedged<{ latencyMs: number; ownMs: number }>({
       maxAttempts: this.maxAttempts,
       hedgeAfterMs: hedgeDelayMs(target.timeoutMs, this.smoothed.get(key)),
       timeoutMs: target.timeoutMs,
@@ -46,8 +46,8 @@ export class TcpProbe implements Probe {
     if (out.kind === 'timeout') return failure(target, `timeout after ${target.timeoutMs}ms`, at, elapsed(), extra);
     if (out.kind === 'aborted') return failure(target, 'aborted', at, elapsed(), extra);
     if (out.kind === 'failed') return failure(target, out.reason, at, elapsed(), extra);
-    const latencyMs = out.value;
-    this.smoothed.set(key, smooth(this.smoothed.get(key), latencyMs));
+    const { latencyMs, ownMs } = out.value;
+    this.smoothed.set(key, smooth(this.smoothed.get(key), ownMs));
     const slow = latencyReason(target, latencyMs);
     return { mirror: target.mirror, ok: slow === undefined, reason: slow ?? 'ok', latencyMs: roundLatency(latencyMs), at, ...extra };
   }
@@ -55,8 +55,9 @@ export class TcpProbe implements Probe {
   async close(): Promise<void> {}
 }
 
-/** One connect; resolves with the probe's elapsed time when it connects. */
-function connectOnce(target: ProbeTarget, signal: AbortSignal, elapsed: () => number): Promise<Attempt<number>> {
+/** One connect; resolves with the probe's elapsed time and this connect's own time when it connects. */
+function connectOnce(target: ProbeTarget, signal: AbortSignal, elapsed: () => number): Promise<Attempt<{ latencyMs: number; ownMs: number }>> {
+  const t0 = performance.now();
   return new Promise((resolve) => {
     let socket: ReturnType<typeof connect>;
     try {
@@ -64,14 +65,14 @@ function connectOnce(target: ProbeTarget, signal: AbortSignal, elapsed: () => nu
     } catch (err) {
       return resolve({ kind: 'certain', reason: reasonForError(err, target.timeoutMs) }); // e.g. port out of range
     }
-    const end = (a: Attempt<number>) => {
+    const end = (a: Attempt<{ latencyMs: number; ownMs: number }>) => {
       signal.removeEventListener('abort', onAbort);
       socket.destroy();
       resolve(a);
     };
     const onAbort = () => end({ kind: 'uncertain', reason: 'aborted' });
     signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('connect', () => end({ kind: 'answer', value: elapsed() }));
+    socket.once('connect', () => end({ kind: 'answer', value: { latencyMs: elapsed(), ownMs: performance.now() - t0 } }));
     socket.on('error', (err) => end({ kind: isCertainError(err) ? 'certain' : 'uncertain', reason: reasonForError(err, target.timeoutMs) }));
   });
 }
