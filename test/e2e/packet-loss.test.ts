@@ -84,17 +84,26 @@ describe('packet loss in a network namespace', { skip: unavailable, timeout: 120
     assert.ok(hedged >= probes.length / 3, `only ${hedged} of ${probes.length} probes needed a companion: was the loss real?`);
   });
 
-  it('a killed mirror is still gone from DNS in under a second, under the same loss, and the fast re-probe found it', async () => {
+  it('a killed mirror is still gone from DNS in under a second, under the same loss: refused counts at once', async () => {
     const from = events.length;
     child.send({ type: 'kill', mirror: 'a' });
     const gone = await waitFor((m): m is Extract<Msg, { type: 'gone' }> => m.type === 'gone', 'gone report', 15_000, from);
     assert.ok(gone.flipMs !== undefined, 'a never flipped down');
     assert.ok(gone.goneMs < 1000, `kill → gone took ${Math.round(gone.goneMs)} ms`);
-    // fall 3 at interval 250: three slots would take ≥ 475 ms from the first probe after the kill; fast re-probes
-    // come 50 ms apart
     const after = events.slice(from).filter((e): e is ProbeEvent => e.type === 'probe' && e.mirror === 'a' && e.at >= gone.killedAt);
-    const down = events.slice(from).find((e): e is FlipEvent => e.type === 'flip' && e.mirror === 'a' && e.state === 'down')!;
     assert.equal(after[0]?.reason, 'refused', 'a killed mirror is refused at once, not timed out');
-    assert.ok(down.at - after[0].at < 400, `first probe after the kill → down took ${Math.round(down.at - after[0].at)} ms: no fast re-probe?`);
+  });
+
+  it('the first failure of a serving mirror brings fast re-probes: fall 3 is reached within ~2 × fastInterval, not 2 intervals', async () => {
+    // b has no loss: its failure streak is 0 when it is killed
+    const from = events.length;
+    child.send({ type: 'kill', mirror: 'b' });
+    const gone = await waitFor((m): m is Extract<Msg, { type: 'gone' }> => m.type === 'gone' && m.mirror === 'b', 'gone report', 15_000, from);
+    const after = events.slice(from).filter((e): e is ProbeEvent => e.type === 'probe' && e.mirror === 'b' && e.at >= gone.killedAt);
+    const down = events.slice(from).find((e): e is FlipEvent => e.type === 'flip' && e.mirror === 'b' && e.state === 'down');
+    assert.ok(down, 'b never flipped down');
+    assert.ok(gone.goneMs < 1000, `kill → gone took ${Math.round(gone.goneMs)} ms`);
+    // at interval 250 ms the third failure would come ≥ 475 ms after the first; fast re-probes are 50 ms apart
+    assert.ok(down.at - after[0].at < 400, `first probe after the kill → down took ${Math.round(down.at - after[0].at)} ms: no fast re-probe? probes at +${after.map((p) => p.at - after[0].at).join(', +')} ms`);
   });
 });
