@@ -69,7 +69,9 @@ export function hedged<T>(o: HedgeOptions<T>): Promise<HedgeOutcome<T>> {
         finish({ kind: 'failed', reason: firstFailure, certain: false, attempts: started });
       });
     };
-    const deadline = setTimeout(() => finish({ kind: 'timeout', attempts: started }), o.timeoutMs);
+    // Timers run before I/O in an event-loop turn: after a stall the deadline would fire ahead of an answer already
+    // read by the kernel. setImmediate lets that turn's I/O in first, so the deadline judges what had arrived.
+    const deadline = setTimeout(() => setImmediate(() => finish({ kind: 'timeout', attempts: started })), o.timeoutMs);
     const unlink = onAbort(o.signal, () => finish({ kind: 'aborted', attempts: started }));
     launch();
   });
