@@ -18,6 +18,7 @@ import { mdTable, num, sleep } from './lib/stats.ts';
 import { SYSTEMS } from './lib/systems.ts';
 import { ensureGdnsd, startGdnsd } from './peers/gdnsd.ts';
 import { ensurePdnsLua, startPdnsLua } from './peers/pdns-lua.ts';
+import { createNetNs, netnsUnavailable } from '../test/support/netns.ts';
 
 const ZONE = 'flotilla.test';
 const SAMPLE_MS = 50;
@@ -208,4 +209,131 @@ function report(rows: FlakyRow[], durationMs: number, port: number): BenchOutput
   md.push('flotilla\'s own audit counted these down flips of the flaky mirror in the window: ' +
     rows.filter((r) => r.flotillaDownFlips !== undefined).map((r) => `${r.system}, ${label(r.variant)}: ${r.flotillaDownFlips}`).join('; ') + '.\n');
   return { name: 'flaky', markdown: md.join('\n'), data: { durationMs, sampleMs: SAMPLE_MS, port, rows }, ratios };
+}
+
+/**
+ * Packet loss (issue 15): the same false-flip question, with real lost packets instead of dropped requests. The
+ * mirrors and flotilla run in a network namespace the bench creates (test/support/netns.ts); iptables there drops
+ * 10% of the packets to AND from the flaky mirror's port at random (`statistic --mode random`), so requests,
+ * responses, SYNs and ACKs are all lost now and then and TCP retransmits (≥ 200 ms, 1 s for a SYN). No peer runs
+ * here (gdnsd and PowerDNS listen outside the namespace); the comparison is flotilla as it probed before hedging
+ * and fast re-probes (one connection per probe, slot interval only) against flotilla now. Removals are down flips
+ * of the flaky mirror (with two healthy mirrors beside it, a down flip is a removal from DNS); the missing share
+ * is the time it spent down over the window.
+ */
+const LOSS_SYSTEMS = [
+  { key: 'f250', label: 'flotilla 250ms/fall 3 (hedged, fast re-probe)', intervalMs: 250, timeoutMs: 200 },
+  { key: 'f250-single', label: 'flotilla 250ms/fall 3, one attempt, no fast re-probe (as before)', intervalMs: 250, timeoutMs: 200, maxAttempts: 1, fastIntervalMs: 250 },
+  { key: 'f2s', label: 'flotilla 2s/fall 3 (hedged, fast re-probe)', intervalMs: 2000, timeoutMs: 1000 },
+] as const;
+
+export interface LossRow {
+  system: string;
+  removals: number;
+  missingShare: number;
+  probes: number;
+  failedProbes: number;
+  hedgedProbes: number;
+  droppedPackets: number;
+}
+
+export async function runPacketLoss(ctx: BenchContext): Promise<BenchOutput> {
+  const durationMs = ctx.quick ? 60_000 : 600_000;
+  const unavailable = netnsUnavailable();
+  if (unavailable) throw new Error(`packet-loss: ${unavailable}`);
+  const ns = createNetNs('flt-bench');
+  const stoppers: (() => Promise<unknown>)[] = [];
+  try {
+    const trios = LOSS_SYSTEMS.map((_, s) => [11, 12, 13].map((h) => `127.0.${60 + s}.${h}`));
+    const port = 8080; // the namespace is ours alone: every port is free
+    const mirrorCfg: BenchMirrorConfig = {
+      contentDir: ctx.contentDir, jitterMeanMs: 50, jitterCapMs: 1500, slowThresholdsMs: [],
+      listeners: trios.flat().map((ip) => ({ ip, port, mode: 'ok' as const })),
+    };
+    const mirror = startNodeChild('bench-mirror.ts', mirrorCfg, 'bench mirrors (netns)', { netns: ns.name });
+    stoppers.push(() => mirror.stop());
+    await mirror.ready;
+    const flips: { system: string; e: FlipEvent }[] = [];
+    const nodes = LOSS_SYSTEMS.map((sys, s) => {
+      const cfg: FlotillaNodeConfig = {
+        label: `loss-${sys.key}`, zone: ZONE, mirrors: trios[s].map((ip, j) => ({ name: 'abc'[j], ip, port })),
+        intervalMs: sys.intervalMs, timeoutMs: sys.timeoutMs, rise: 2, fall: 3, jitter: 0.1, contentDir: ctx.contentDir, ttl: 5,
+        maxAttempts: 'maxAttempts' in sys ? sys.maxAttempts : undefined, fastIntervalMs: 'fastIntervalMs' in sys ? sys.fastIntervalMs : undefined,
+      };
+      const child = startNodeChild<FlipEvent>('flotilla-node.ts', cfg, `flotilla ${sys.key} (netns)`, { netns: ns.name });
+      stoppers.push(() => child.stop());
+      child.onEvent((e) => flips.push({ system: sys.key, e }));
+      return child;
+    });
+    await Promise.all(nodes.map((n) => n.ready));
+    // warm up: every mirror of every system up
+    const deadline = Date.now() + 60_000;
+    for (const n of nodes) {
+      for (;;) {
+        const h = await n.request<Record<string, { state: string }>>('health');
+        if (['a', 'b', 'c'].every((m) => h[m]?.state === 'up')) break;
+        if (Date.now() > deadline) throw new Error('packet-loss: mirrors never came up');
+        await sleep(100);
+      }
+    }
+    for (const [s] of LOSS_SYSTEMS.entries()) {
+      for (const dir of [['-d', trios[s][0], '--dport'], ['-s', trios[s][0], '--sport']]) {
+        ns.iptables('-A', 'INPUT', '-p', 'tcp', dir[0], dir[1], dir[2], String(port), '-m', 'statistic', '--mode', 'random', '--probability', '0.1', '-j', 'DROP');
+      }
+    }
+    await Promise.all(nodes.map((n) => n.request('probeStats')));
+    const t0 = performance.timeOrigin + performance.now();
+    ctx.log(`packet-loss: 10% random loss both ways on one mirror of each of ${nodes.length} flotillas for ${durationMs / 1000} s`);
+    await sleep(durationMs);
+    const t1 = performance.timeOrigin + performance.now();
+    const stats = await Promise.all(nodes.map((n) => n.request<Record<string, { probes: number; failed: number; hedged: number }>>('probeStats')));
+    const counters = ns.exec('iptables', ['-L', 'INPUT', '-v', '-x', '-n']).split('\n').filter((l) => l.includes('DROP'));
+    const rows: LossRow[] = LOSS_SYSTEMS.map((sys, s) => {
+      const mine = flips.filter((f) => f.system === sys.key && f.e.mirror === 'a');
+      const dropped = counters.filter((l) => l.includes(trios[s][0])).reduce((sum, l) => sum + Number(l.trim().split(/\s+/)[0]), 0);
+      return { system: sys.label, ...downTime(mine.map((f) => f.e), t0, t1), probes: stats[s].a?.probes ?? 0, failedProbes: stats[s].a?.failed ?? 0, hedgedProbes: stats[s].a?.hedged ?? 0, droppedPackets: dropped };
+    });
+    return lossReport(rows, durationMs);
+  } finally {
+    for (const s of stoppers.reverse()) await s().catch(() => undefined);
+    ns.destroy();
+  }
+}
+
+/** Down flips of one mirror in [t0, t1] and the share of that window it spent down. */
+export function downTime(flips: readonly { state: string; at: number }[], t0: number, t1: number): { removals: number; missingShare: number } {
+  let removals = 0;
+  let down = 0;
+  let downSince: number | undefined;
+  for (const f of [...flips].sort((a, b) => a.at - b.at)) {
+    if (f.at < t0 || f.at > t1) continue;
+    if (f.state === 'down' && downSince === undefined) { removals++; downSince = f.at; }
+    else if (f.state === 'up' && downSince !== undefined) { down += f.at - downSince; downSince = undefined; }
+  }
+  if (downSince !== undefined) down += t1 - downSince;
+  return { removals, missingShare: down / (t1 - t0) };
+}
+
+function lossReport(rows: LossRow[], durationMs: number): BenchOutput {
+  const md: string[] = [];
+  md.push(`One mirror of each flotilla lost 10% of its packets at random, both ways (iptables \`statistic --mode random\` in a network namespace), for ${durationMs / 1000} s. ` +
+    'Removals = down flips of that mirror; missing = share of the window it spent out of DNS. Zero is the goal.\n');
+  md.push(mdTable(
+    ['system', 'removals', 'missing share', 'probes of it', 'failed probes', 'probes that needed a companion', 'packets dropped'],
+    rows.map((r) => [r.system, r.removals, `${num(100 * r.missingShare, 2)}%`, r.probes, `${r.failedProbes} (${num(r.probes ? (100 * r.failedProbes) / r.probes : NaN, 2)}%)`, r.hedgedProbes, r.droppedPackets]),
+  ));
+  md.push('');
+  const now = rows[0];
+  const before = rows[1];
+  const value = before.missingShare > 0 ? now.missingShare / before.missingShare : now.missingShare === 0 ? 1 : undefined;
+  return {
+    name: 'packet-loss',
+    markdown: md.join('\n'),
+    data: { durationMs, rows },
+    ratios: [{
+      what: `false flips, 10% random packet loss (no peer: flotilla before hedging as the baseline): ${now.system} ${now.removals} removal(s), ${num(100 * now.missingShare, 2)}% missing vs ${before.system} ${before.removals}, ${num(100 * before.missingShare, 2)}%`,
+      value,
+      behind: now.removals > 0,
+    }],
+  };
 }

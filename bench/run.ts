@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only failover,flaky,probes,scale]`: flotilla side by side with its peers
+ * `npm run bench [-- --quick] [-- --only failover,flaky,packet-loss,probes,scale]`: flotilla side by side with its peers
  * (gdnsd, PowerDNS LUA records, prometheus-blackbox-exporter) in one run on this machine, loopback only.
  * Prints each table, writes bench/results/<name>.json and refreshes the tables in bench/README.md.
  */
@@ -8,7 +8,7 @@ import { machineInfo, SITE_DIR, type BenchContext, type BenchOutput } from './li
 import { installCleanup } from './lib/procs.ts';
 import { updateReadme, writeResult, type RunMeta } from './lib/report.ts';
 
-const ALL = ['failover', 'flaky', 'probes', 'scale'] as const;
+const ALL = ['failover', 'flaky', 'packet-loss', 'probes', 'scale'] as const;
 type BenchName = (typeof ALL)[number];
 
 function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
@@ -24,7 +24,7 @@ function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
       if (bad.length > 0 || names.length === 0) throw new Error(`--only takes a comma-separated list of ${ALL.join(', ')}; got "${v ?? ''}"`);
       only = names as BenchName[];
     } else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--only failover,flaky,probes,scale]');
+      console.log('usage: npm run bench -- [--quick] [--only failover,flaky,packet-loss,probes,scale]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (try --help)`);
   }
@@ -35,6 +35,7 @@ async function load(name: BenchName): Promise<(ctx: BenchContext) => Promise<Ben
   switch (name) {
     case 'failover': return (await import('./failover.ts')).runFailover;
     case 'flaky': return (await import('./flaky.ts')).runFlaky;
+    case 'packet-loss': return (await import('./flaky.ts')).runPacketLoss;
     case 'probes': return (await import('./probes.ts')).runProbes;
     case 'scale': return (await import('./scale.ts')).runScale;
   }

@@ -13,6 +13,8 @@ import type { DnsProviderSpec, FleetSpec } from '../../src/domain/fleet-spec.ts'
 import { startEmbeddedDnsServer } from '../../src/drivers/local/embedded-dns-server.ts';
 import { openZoneStore } from '../../src/drivers/local/zone-store.ts';
 import { createDrivers } from '../../src/drivers/registry.ts';
+import { HttpProbe } from '../../src/probes/http-probe.ts';
+import type { ProbeResult } from '../../src/probes/probe-result.ts';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
 import { childMain } from './procs.ts';
 
@@ -27,6 +29,10 @@ export interface FlotillaNodeConfig {
   jitter: number;
   contentDir: string;
   ttl: number;
+  /** Connections one probe may try (default: the probe's own, 4); 1 = a single attempt, as before hedging. */
+  maxAttempts?: number;
+  /** health.fastInterval; equal to intervalMs turns fast re-probes off. */
+  fastIntervalMs?: number;
   bind?: { address: string; keyName: string; secret: string };
   pdns?: { apiUrl: string; apiKey: string; serverId: string; dnsAddress: string };
 }
@@ -66,14 +72,23 @@ await childMain<FlotillaNodeConfig>(async (cfg, emit) => {
     mirrors: cfg.mirrors.map((m) => ({ name: m.name, provider: 'local', ipv4: m.ip, settings: {}, health: { port: m.port } })),
     dnsProviders: providers,
     registrars: [],
-    health: { intervalMs: cfg.intervalMs, timeoutMs: cfg.timeoutMs, rise: cfg.rise, fall: cfg.fall, path: '/', scheme: 'http', expectStatus: [200], checkDigest: true, tlsMinDays: 7, jitter: cfg.jitter },
+    health: { intervalMs: cfg.intervalMs, fastIntervalMs: cfg.fastIntervalMs, timeoutMs: cfg.timeoutMs, rise: cfg.rise, fall: cfg.fall, path: '/', scheme: 'http', expectStatus: [200], checkDigest: true, tlsMinDays: 7, jitter: cfg.jitter },
     canaries: [{ target: embedded.address }],
     policy: { ttl: cfg.ttl, minHealthy: 1, maxRemoveShare: 0.5, ownerId: 'bench' },
     state: { kind: 'file', path: stateDir, endpoints: [] },
     server: { listen: '127.0.0.1', port: 0, tokenEnv: 'UNUSED' },
   };
   const drivers = await createDrivers(providers, { env: { BENCH_TSIG: cfg.bind?.secret, BENCH_PDNS: cfg.pdns?.apiKey }, stateDir });
-  const controller = new Controller({ spec, store: new FileStateStore(stateDir), drivers, query: directQuery });
+  const probe = cfg.maxAttempts === undefined ? undefined : new HttpProbe({ maxAttempts: cfg.maxAttempts });
+  const controller = new Controller({ spec, store: new FileStateStore(stateDir), drivers, query: directQuery, probe });
+  // probes per mirror since the last `probeStats`: all, failed, and those that needed more than one connection
+  let probeStats: Record<string, { probes: number; failed: number; hedged: number }> = {};
+  controller.on('probe', (r: ProbeResult) => {
+    const st = (probeStats[r.mirror] ??= { probes: 0, failed: 0, hedged: 0 });
+    st.probes++;
+    if (!r.ok) st.failed++;
+    if ((r.attempts ?? 1) > 1) st.hedged++;
+  });
   controller.on('flip', (f: { mirror: string; state: string }) => {
     const h = controller.health[f.mirror];
     const prior = Math.max(0, (h?.recentFlips.length ?? 0) - 1);
@@ -84,6 +99,11 @@ await childMain<FlotillaNodeConfig>(async (cfg, emit) => {
     ready: { servers },
     handlers: {
       health: async () => controller.health,
+      probeStats: async () => {
+        const out = probeStats;
+        probeStats = {};
+        return out;
+      },
     },
     shutdown: async () => {
       await controller.stop();

@@ -119,9 +119,13 @@ export interface NodeChild<E = unknown> {
 /**
  * Runs `bench/lib/<entry>` in its own node process (`node --import tsx`), talking over IPC: the child asks for
  * its config ({type:'need-config'}), then sends {type:'ready', ...}, answers {id, ok, result|error} to requests, and {event} messages.
+ * With `netns`, the child runs inside that network namespace (one the bench created).
  */
-export function startNodeChild<E = unknown>(entry: string, config: object, label: string): NodeChild<E> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'lib', entry)], {
+export function startNodeChild<E = unknown>(entry: string, config: object, label: string, opts: { netns?: string } = {}): NodeChild<E> {
+  const argv = [process.execPath, '--import', 'tsx', join(BENCH_DIR, 'lib', entry)];
+  // `ip netns exec` execs the command: the pid tracked is node's own
+  const [cmd, ...args] = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv;
+  const child = spawn(cmd, args, {
     cwd: REPO_DIR,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

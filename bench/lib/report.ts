@@ -33,7 +33,7 @@ export function writeResult(out: BenchOutput, meta: RunMeta): string {
 
 /** Every stored result (the latest run of each benchmark). */
 function storedResults(): { name: string; meta: RunMeta; ratios: BenchOutput['ratios'] }[] {
-  const order = ['failover', 'flaky', 'probes', 'scale'];
+  const order = ['failover', 'flaky', 'packet-loss', 'probes', 'scale'];
   return ['full', 'quick'].flatMap((m) => {
     const dir = join(RESULTS, m);
     if (!existsSync(dir)) return [];

@@ -69,6 +69,7 @@ export const healthSchema = z
   .object({
     probe: z.enum(['http', 'tcp', 'dns']).default('http'),
     interval: interval.default(10_000),
+    fastInterval: interval.optional(),
     timeout: timeout.default(2_000),
     rise: z.number().int().min(1).max(100).default(2),
     fall: z.number().int().min(1).max(100).default(3),
@@ -90,6 +91,7 @@ const mirrorHealthSchema = z
   .object({
     probe: z.enum(['http', 'tcp', 'dns']).optional(),
     interval: interval.optional(),
+    fastInterval: interval.optional(),
     timeout: timeout.optional(),
     rise: z.number().int().min(1).max(100).optional(),
     fall: z.number().int().min(1).max(100).optional(),

@@ -180,7 +180,7 @@ async function toSpec(file: string, projectDir: string, stack: string, f: FleetP
   }
   if (Object.keys(site.files).length === 0)
     throw new ConfigError(file, [{ path: `${FLEET_KEY}.site.contentDir`, message: `the directory ${contentDir} holds no files` }]);
-  const { latencyBudget, interval, timeout, ...h } = f.health;
+  const { latencyBudget, interval, fastInterval, timeout, ...h } = f.health;
   return {
     stack,
     site: { name: f.site.name, contentDir, digest: site.digest, files: site.files },
@@ -192,14 +192,14 @@ async function toSpec(file: string, projectDir: string, stack: string, f: FleetP
       const mh = m.health;
       const health = mh
         ? Object.fromEntries(
-            Object.entries({ ...mh, intervalMs: mh.interval, timeoutMs: mh.timeout, latencyBudgetMs: mh.latencyBudget, interval: undefined, timeout: undefined, latencyBudget: undefined }).filter(([, v]) => v !== undefined),
+            Object.entries({ ...mh, intervalMs: mh.interval, fastIntervalMs: mh.fastInterval, timeoutMs: mh.timeout, latencyBudgetMs: mh.latencyBudget, interval: undefined, fastInterval: undefined, timeout: undefined, latencyBudget: undefined }).filter(([, v]) => v !== undefined),
           )
         : undefined;
       return { name: m.name, provider: m.provider, ipv4: m.ipv4, ipv6: m.ipv6, settings, health: withDnsPort(f.health, health) };
     }),
     dnsProviders: f.dnsProviders,
     registrars: f.registrars.map((r) => ({ name: r.name, kind: r.kind, domain: r.domain, settings: { ...(r.settings ?? {}), ...(r.accountId ? { accountId: r.accountId } : {}) } as Record<string, string> })),
-    health: { ...h, intervalMs: interval, timeoutMs: timeout, latencyBudgetMs: latencyBudget },
+    health: { ...h, intervalMs: interval, fastIntervalMs: fastInterval, timeoutMs: timeout, latencyBudgetMs: latencyBudget },
     canaries: f.canaries,
     policy: { ...f.policy, ownerId: f.policy.ownerId ?? `flotilla-${stack}` },
     state: { ...f.state, path: resolve(projectDir, f.state.path) },

@@ -9,14 +9,14 @@ import { desiredRecords, type DesiredState } from '../planner/desired-records.ts
 import { DnsProbe } from '../probes/dns-probe.ts';
 import { HttpProbe } from '../probes/http-probe.ts';
 import { TcpProbe } from '../probes/tcp-probe.ts';
-import { nextDue, initialOffsets } from '../probes/probe-schedule.ts';
+import { fastIntervalFor, fastRecheckAt, initialOffsets, nextDue } from '../probes/probe-schedule.ts';
 import type { Probe, ProbeResult } from '../probes/probe-result.ts';
 import { probeTargetFor, type ProbeTarget } from '../probes/probe-target.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { updateState } from '../state/state-store.ts';
 import { checkCanaries, type CanaryResult } from './canaries.ts';
 import { lastGoodAt, recordDecision, settleMsFor, type LastGood } from './last-good.ts';
-import { hysteresisFor, observe } from './health-tracker.ts';
+import { hysteresisFor, inTransition, observe } from './health-tracker.ts';
 import { applyEvent, convergeMs, verifyEvent, verifyProvider } from './provider-pass.ts';
 import { reconcileAll, type ZoneReport } from './reconcile.ts';
 import type { DnsQueryFn, ServerVerdict } from './verify.ts';
@@ -460,24 +460,47 @@ export class Controller extends EventEmitter {
     this.targets = new Map(this.spec.mirrors.map((m) => [m.name, probeTargetFor(this.spec, m)]));
   }
 
+  /**
+   * One loop per mirror on its slot grid (probe-schedule.ts). A mirror mid-transition (failed once while serving,
+   * passed once while down) is re-probed every fastInterval until the transition completes or resets; a mirror is
+   * never probed twice at once, so results arrive in order.
+   */
   private startProbeLoops(): void {
     const mirrors = this.spec.mirrors;
     const offsets = initialOffsets(mirrors.length, this.spec.health.intervalMs);
     const start = this.now();
     mirrors.forEach((m, i) => {
-      const h = hysteresisFor({ ...this.spec.health, ...(m.health ?? {}) } as { rise: number; fall: number; intervalMs: number });
-      const interval = (m.health?.intervalMs ?? this.spec.health.intervalMs);
+      const mh = mirrorHealth(this.spec, m);
+      const h = hysteresisFor(mh);
+      const interval = mh.intervalMs;
+      const fastMs = fastIntervalFor(interval, mh.fastIntervalMs);
       let due = start + offsets[i];
+      let nextSlotAt = due;
+      let inFlight = false;
+      let fastTimer: NodeJS.Timeout | undefined;
       const gen = this.generation;
-      const tick = async () => {
-        if (this.stopped || gen !== this.generation) return;
+      const live = () => !this.stopped && gen === this.generation;
+      const later = (ms: number, fn: () => void) => {
+        const t = setTimeout(() => { this.timers.delete(t); fn(); }, Math.max(0, ms));
+        this.timers.add(t);
+        return t;
+      };
+      const cancelFast = () => {
+        if (fastTimer) { clearTimeout(fastTimer); this.timers.delete(fastTimer); }
+        fastTimer = undefined;
+      };
+      const probe = async () => {
+        if (!live() || inFlight) return; // a slot that finds a fast re-probe in flight is covered by it
         const target = this.targets.get(m.name);
         if (!target) return;
-        const next = nextDue({ lastDue: due, intervalMs: interval, jitter: this.spec.health.jitter, random: Math.random, now: this.now() });
-        due = next.due;
-        const t = setTimeout(() => { this.timers.delete(t); void tick(); }, Math.max(0, next.at - this.now()));
-        this.timers.add(t);
-        const r = await this.probeFor(m.name).run(target, this.abort.signal);
+        inFlight = true;
+        const startedAt = this.now();
+        let r: ProbeResult;
+        try {
+          r = await this.probeFor(m.name).run(target, this.abort.signal);
+        } finally {
+          inFlight = false;
+        }
         if (this.stopped) return;
         this.emit('probe', r);
         if (this.cutOff) return; // blind: do not count what we cannot see
@@ -490,9 +513,22 @@ export class Controller extends EventEmitter {
           const d = this.desired();
           if (this.lastDecided === undefined || d.serving.join(',') !== this.lastDecided.join(',')) void this.requestReconcile(`${m.name} ${nh.state}`);
         }
+        if (!live() || !inTransition(nh, h, r.at)) return;
+        const at = fastRecheckAt({ lastStart: startedAt, fastIntervalMs: fastMs, now: this.now(), nextSlotAt });
+        if (at === undefined) return;
+        cancelFast();
+        fastTimer = later(at - this.now(), () => { fastTimer = undefined; void probe(); });
       };
-      const t = setTimeout(() => { this.timers.delete(t); void tick(); }, Math.max(0, due - this.now()));
-      this.timers.add(t);
+      const slot = () => {
+        if (!live() || !this.targets.has(m.name)) return;
+        const next = nextDue({ lastDue: due, intervalMs: interval, jitter: mh.jitter, random: Math.random, now: this.now() });
+        due = next.due;
+        nextSlotAt = next.at;
+        later(next.at - this.now(), slot);
+        cancelFast();
+        void probe();
+      };
+      later(due - this.now(), slot);
     });
   }
 

@@ -57,3 +57,15 @@ export function observe(cur: MirrorHealth, o: Observation, s: HysteresisSettings
     flapping: recentFlips.length >= s.flapThreshold,
   };
 }
+
+/**
+ * Whether a mirror is mid-transition and deserves a fast re-probe: it failed (fewer than `fall` times) while not
+ * down, or passed (fewer than `rise` times) while not up. A down mirror that is flapping comes back at its normal
+ * pace, so flap damping keeps its time as well as its count.
+ */
+export function inTransition(h: MirrorHealth, s: HysteresisSettings, now: number): boolean {
+  if (h.state !== 'down' && h.failureStreak >= 1 && h.failureStreak < s.fall) return true;
+  if (h.state === 'up' || h.successStreak < 1) return false;
+  const flapping = h.recentFlips.filter((t) => now - t < s.flapWindowMs).length >= s.flapThreshold;
+  return !(flapping && h.state === 'down');
+}

@@ -13,6 +13,8 @@ export interface HealthSettings {
   /** What a probe checks: an HTTP(S) request (default when absent), a TCP connect, or a DNS query to the mirror itself. */
   probe?: 'http' | 'tcp' | 'dns';
   intervalMs: number;
+  /** Probe interval while a mirror is mid-transition (HAProxy's fastinter); default a fifth of intervalMs, ≥ 50 ms. */
+  fastIntervalMs?: number;
   timeoutMs: number;
   rise: number;
   fall: number;

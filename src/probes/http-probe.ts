@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { buildConnector, Client } from 'undici';
-import { onAbort } from './abort-link.ts';
+import { hedged, hedgeDelayMs, smooth, type Attempt } from './hedge.ts';
 import { evaluateResponse } from './probe-conditions.ts';
-import { failure, reasonForError, roundLatency, type Probe, type ProbeResult } from './probe-result.ts';
+import { failure, isCertainError, reasonForError, roundLatency, type Probe, type ProbeResult } from './probe-result.ts';
 import type { ProbeTarget } from './probe-target.ts';
 
 export interface HttpProbeOptions {
@@ -27,6 +27,12 @@ export interface HttpProbeOptions {
   verifyChain?: boolean;
   /** Extra trusted CA certificates (PEM) when verifyChain is on. */
   ca?: string | string[];
+  /**
+   * Most connections one probe may try (default 4; 1 turns hedging off). An attempt silent for a few of this
+   * mirror's round trips, or reset, gets a companion on a fresh connection; the probe fails only if all do, or at
+   * once when one is refused. See hedge.ts.
+   */
+  maxAttempts?: number;
   /** Clock for `at` and certificate expiry (ms since epoch). */
   now?: () => number;
 }
@@ -35,11 +41,24 @@ interface OriginClient {
   client: Client;
   /** notAfter of the certificate on the current connection (a Client holds one connection at a time). */
   tlsValidTo?: number;
+  /** Smoothed latency of this origin's answers, ms (sets how long an attempt may stay silent). */
+  smoothedMs?: number;
+  /** The client's current connection. */
+  socket?: Socket;
+}
+
+/** What one attempt brought back. */
+interface Answer {
+  status: number;
+  body: { digest?: string; text?: string; truncated: boolean };
+  tlsValidTo?: number;
+  /** Since the probe started (what the result reports). */
+  latencyMs: number;
+  /** Since this attempt started: the mirror's round trip, without the wait for earlier attempts. */
+  ownMs: number;
 }
 
 const USER_AGENT = 'flotilla-probe/0.1';
-/** Sentinel abort reason, to tell our own deadline from the caller's abort. */
-const DEADLINE = Symbol('probe deadline');
 
 /**
  * HTTP(S) probe on undici. It connects to the target's IP address and sends the site's Host header and TLS SNI,
@@ -54,7 +73,10 @@ export class HttpProbe implements Probe {
   private readonly maxRequests: number;
   private readonly verifyChain: boolean;
   private readonly ca: string | string[] | undefined;
+  private readonly maxAttempts: number;
   private readonly now: () => number;
+  /** Clients of companion attempts in flight (closed by close() too). */
+  private readonly oneShots = new Set<Client>();
   private closed = false;
 
   constructor(opts: HttpProbeOptions = {}) {
@@ -64,6 +86,7 @@ export class HttpProbe implements Probe {
     this.maxRequests = Math.max(1, opts.maxRequestsPerConnection ?? 10);
     this.verifyChain = opts.verifyChain ?? false;
     this.ca = opts.ca;
+    this.maxAttempts = Math.max(1, opts.maxAttempts ?? 4);
     this.now = opts.now ?? Date.now;
   }
 
@@ -81,50 +104,84 @@ export class HttpProbe implements Probe {
       return failure(target, target.address ? `address ${JSON.stringify(target.address)} is not an IP (probes never resolve names)` : 'no address known', at, 0);
     if (signal.aborted) return failure(target, 'aborted', at, 0);
 
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(DEADLINE), target.timeoutMs);
-    const unlink = onAbort(signal, () => ac.abort(signal.reason));
+    const origin = this.clientFor(target);
+    const out = await hedged<Answer>({
+      maxAttempts: this.maxAttempts,
+      hedgeAfterMs: hedgeDelayMs(target.timeoutMs, origin.smoothedMs),
+      timeoutMs: target.timeoutMs,
+      signal,
+      // the first attempt rides the keep-alive connection; companions each open a fresh one
+      attempt: (i, sig) => (i === 0 ? this.attempt(origin, target, sig, elapsed) : this.freshAttempt(target, sig, elapsed)),
+    });
+    const extra: Partial<ProbeResult> = out.attempts > 1 ? { attempts: out.attempts } : {};
+    if (out.kind === 'timeout') return failure(target, `timeout after ${target.timeoutMs}ms`, at, elapsed(), extra);
+    if (out.kind === 'aborted') return failure(target, 'aborted', at, elapsed(), extra);
+    if (out.kind === 'failed') return failure(target, out.reason, at, elapsed(), extra);
+    const a = out.value;
+    origin.smoothedMs = smooth(origin.smoothedMs, a.ownMs);
+    const verdict = evaluateResponse(target, {
+      status: a.status,
+      digest: a.body.digest,
+      text: a.body.text,
+      truncated: a.body.truncated,
+      capBytes: this.maxBody,
+      latencyMs: a.latencyMs,
+      tlsValidTo: a.tlsValidTo,
+      now: this.now(),
+    });
+    const result: ProbeResult = { mirror: target.mirror, ok: verdict.ok, reason: verdict.reason, latencyMs: roundLatency(a.latencyMs), status: a.status, at, ...extra };
+    if (a.body.digest !== undefined) result.digest = a.body.digest;
+    if (verdict.tlsDaysLeft !== undefined) result.tlsDaysLeft = verdict.tlsDaysLeft;
+    return result;
+  }
+
+  /** One request on `origin`'s client; an answer of any status is final, a connection error certain or not. */
+  private async attempt(origin: OriginClient, target: ProbeTarget, signal: AbortSignal, elapsed: () => number, oneShot = false): Promise<Attempt<Answer>> {
+    const t0 = performance.now();
+    // An abandoned attempt's connection is reset, not closed: a closed socket would keep retransmitting its
+    // unacknowledged request for seconds. Registered before undici's own listener, so the socket is still open.
+    const onAbandon = () => resetSocket(origin.socket);
+    signal.addEventListener('abort', onAbandon, { once: true });
     try {
-      const origin = this.clientFor(target);
       const res = await origin.client.request({
         method: 'GET',
         path: target.path,
         headers: { host: target.host, 'user-agent': USER_AGENT, accept: '*/*' },
-        signal: ac.signal,
+        signal,
         // One request per connection when asked: `connection: close`.
-        reset: this.maxRequests <= 1,
+        reset: oneShot || this.maxRequests <= 1,
       });
       const body = await readCapped(res.body, this.maxBody, target.bodyMatch !== undefined);
-      const latencyMs = elapsed();
-      const verdict = evaluateResponse(target, {
-        status: res.statusCode,
-        digest: body.digest,
-        text: body.text,
-        truncated: body.truncated,
-        capBytes: this.maxBody,
-        latencyMs,
-        tlsValidTo: origin.tlsValidTo,
-        now: this.now(),
-      });
-      const result: ProbeResult = { mirror: target.mirror, ok: verdict.ok, reason: verdict.reason, latencyMs: roundLatency(latencyMs), status: res.statusCode, at };
-      if (body.digest !== undefined) result.digest = body.digest;
-      if (verdict.tlsDaysLeft !== undefined) result.tlsDaysLeft = verdict.tlsDaysLeft;
-      return result;
+      return { kind: 'answer', value: { status: res.statusCode, body, tlsValidTo: origin.tlsValidTo, latencyMs: elapsed(), ownMs: performance.now() - t0 } };
     } catch (err) {
-      const reason = ac.signal.reason === DEADLINE ? `timeout after ${target.timeoutMs}ms` : signal.aborted ? 'aborted' : reasonForError(err, target.timeoutMs);
-      return failure(target, reason, at, elapsed());
+      const reason = reasonForError(err, target.timeoutMs);
+      return { kind: isCertainError(err) || reason === 'probe closed' ? 'certain' : 'uncertain', reason };
     } finally {
-      clearTimeout(timer);
-      unlink();
+      signal.removeEventListener('abort', onAbandon);
+    }
+  }
+
+  /** One request on a connection of its own, closed afterwards (a companion of a silent attempt). */
+  private async freshAttempt(target: ProbeTarget, signal: AbortSignal, elapsed: () => number): Promise<Attempt<Answer>> {
+    if (this.closed) return { kind: 'certain', reason: 'probe closed' };
+    const own: OriginClient = { client: undefined as unknown as Client };
+    own.client = this.newClient(target, own, 1);
+    this.oneShots.add(own.client);
+    try {
+      return await this.attempt(own, target, signal, elapsed, true);
+    } finally {
+      this.oneShots.delete(own.client);
+      own.client.destroy().catch(() => undefined);
     }
   }
 
   /** Closes every client and its connections; in-flight probes end with a failure value. */
   async close(): Promise<void> {
     this.closed = true;
-    const all = [...this.clients.values()];
+    const all = [...[...this.clients.values()].map((c) => c.client), ...this.oneShots];
     this.clients.clear();
-    await Promise.all(all.map((c) => c.client.destroy().catch(() => undefined)));
+    this.oneShots.clear();
+    await Promise.all(all.map((c) => c.destroy().catch(() => undefined)));
   }
 
   private clientFor(t: ProbeTarget): OriginClient {
@@ -146,6 +203,15 @@ export class HttpProbe implements Probe {
     }
 
     const entry: OriginClient = { client: undefined as unknown as Client };
+    entry.client = this.newClient(t, entry, this.maxRequests);
+    this.clients.set(key, entry);
+    return entry;
+  }
+
+  /** A client for `t`'s origin that records the certificate of each new connection on `entry`. */
+  private newClient(t: ProbeTarget, entry: OriginClient, maxRequests: number): Client {
+    const hostPart = t.address.includes(':') ? `[${t.address}]` : t.address;
+    const origin = `${t.scheme}://${hostPart}:${t.port}`;
     // Connect to the IP (the origin) but present the site's name for SNI (an IP literal is never sent as SNI).
     const sni = t.scheme === 'https' && isIP(t.host) === 0 ? t.host : undefined;
     const base = buildConnector({
@@ -158,6 +224,7 @@ export class HttpProbe implements Probe {
     });
     const connect: buildConnector.connector = (opts, callback) => {
       base({ ...opts, servername: sni }, (err, socket) => {
+        if (!err && socket) entry.socket = socket as Socket;
         if (!err && socket && t.scheme === 'https') {
           const cert = (socket as TLSSocket).getPeerCertificate?.();
           const validTo = cert && cert.valid_to ? Date.parse(cert.valid_to) : NaN;
@@ -166,19 +233,27 @@ export class HttpProbe implements Probe {
         (callback as (e: Error | null, s: unknown) => void)(err, socket);
       });
     };
-    entry.client = new Client(origin, {
+    return new Client(origin, {
       connect,
       pipelining: 1,
       keepAliveTimeout: this.keepAliveMs,
       keepAliveMaxTimeout: Math.max(this.keepAliveMs, 60_000),
       // undici closes a connection after it carried maxRequestsPerClient + 1 requests; 0 would mean unlimited.
-      maxRequestsPerClient: this.maxRequests > 1 ? this.maxRequests - 1 : 0,
+      maxRequestsPerClient: maxRequests > 1 ? maxRequests - 1 : 0,
       // Our own deadline covers the whole probe; these only bound a request nobody waits for any more.
       headersTimeout: Math.max(t.timeoutMs * 2, 1_000),
       bodyTimeout: Math.max(t.timeoutMs * 2, 1_000),
     });
-    this.clients.set(key, entry);
-    return entry;
+  }
+}
+
+/** Sends RST and drops the connection (falls back to a plain destroy where a reset is not possible). */
+function resetSocket(socket: Socket | undefined): void {
+  if (!socket || socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
   }
 }
 

@@ -21,6 +21,8 @@ export interface ProbeResult {
   tlsDaysLeft?: number;
   /** When the probe started, ms since epoch. */
   at: number;
+  /** Connections tried when more than one: a silent or reset attempt gets a companion (see hedge.ts). */
+  attempts?: number;
 }
 
 /**
@@ -54,6 +56,16 @@ function codesOf(err: unknown): string[] {
   return codes;
 }
 
+/**
+ * Whether a connection-level error settles the probe: refused, unreachable and a rejected TLS handshake say the
+ * mirror is not there as asked, and a retry would say the same. A reset or a timeout may be one lost packet.
+ */
+export function isCertainError(err: unknown): boolean {
+  return codesOf(err).some((c) => c === 'ECONNREFUSED' || UNREACHABLE.includes(c) || TLS_CODE.test(c));
+}
+
+const UNREACHABLE = ['EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENETDOWN', 'EHOSTDOWN'];
+
 /** Words a connection-level error (net, tls or undici) as a probe reason. */
 export function reasonForError(err: unknown, timeoutMs: number): string {
   const codes = codesOf(err);
@@ -61,7 +73,7 @@ export function reasonForError(err: unknown, timeoutMs: number): string {
   if (has('ECONNREFUSED')) return 'refused';
   if (has('ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET')) return 'reset';
   if (has('ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT')) return `timeout after ${timeoutMs}ms`;
-  const unreachable = codes.find((c) => ['EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENETDOWN', 'EHOSTDOWN'].includes(c));
+  const unreachable = codes.find((c) => UNREACHABLE.includes(c));
   if (unreachable) return `unreachable (${unreachable})`;
   const tls = codes.find((c) => TLS_CODE.test(c));
   if (tls) return `TLS handshake failed (${tls})`;

@@ -49,3 +49,33 @@ export function initialOffsets(n: number, intervalMs: number): number[] {
   for (let i = 0; i < n; i++) out.push(Math.floor((i * intervalMs) / n));
   return out;
 }
+
+/** Fast re-probes never come closer than this, whatever the interval. */
+export const FAST_INTERVAL_FLOOR_MS = 50;
+
+/**
+ * The fast re-probe interval (HAProxy's fastinter): the configured one, else a fifth of the interval, at least
+ * 50 ms, and never longer than the interval itself.
+ */
+export function fastIntervalFor(intervalMs: number, fastIntervalMs?: number): number {
+  const wanted = fastIntervalMs ?? Math.max(FAST_INTERVAL_FLOOR_MS, intervalMs / 5);
+  return Math.min(intervalMs, Math.max(1, Math.round(wanted)));
+}
+
+export interface FastRecheckInput {
+  /** When the probe that left the mirror mid-transition started. */
+  lastStart: number;
+  fastIntervalMs: number;
+  now: number;
+  /** When the next regular slot's probe runs (its `at`). */
+  nextSlotAt: number;
+}
+
+/**
+ * When to re-probe a mirror that is mid-transition (failed once while serving, or passed once while down):
+ * `fastIntervalMs` after the last probe started, not before now. Undefined when the regular slot comes first anyway.
+ */
+export function fastRecheckAt({ lastStart, fastIntervalMs, now, nextSlotAt }: FastRecheckInput): number | undefined {
+  const at = Math.max(now, lastStart + fastIntervalMs);
+  return at < nextSlotAt ? at : undefined;
+}

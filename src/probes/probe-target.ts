@@ -42,7 +42,7 @@ export function probeTargetFor(spec: FleetSpec, mirror: MirrorSpec, opts: ProbeT
   const target: ProbeTarget = {
     mirror: mirror.name,
     address: mirror.ipv4 ?? mirror.ipv6 ?? opts.address ?? '',
-    port: h.port ?? (h.scheme === 'https' ? 443 : 80),
+    port: h.port ?? defaultPort(h),
     scheme: h.scheme,
     host: h.host ?? spec.domain,
     path: h.path,
@@ -58,4 +58,10 @@ export function probeTargetFor(spec: FleetSpec, mirror: MirrorSpec, opts: ProbeT
     if (digest !== undefined) target.expectedDigest = digest;
   }
   return target;
+}
+
+/** The port a probe uses when none is set: 53 for a DNS probe, else the scheme's (80 / 443; a TCP probe too). */
+function defaultPort(h: { probe?: 'http' | 'tcp' | 'dns'; scheme: 'http' | 'https' }): number {
+  if (h.probe === 'dns') return 53;
+  return h.scheme === 'https' ? 443 : 80;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { unknownHealth, type MirrorHealth } from '../../src/domain/health.ts';
-import { hysteresisFor, observe } from '../../src/controller/health-tracker.ts';
+import { hysteresisFor, inTransition, observe } from '../../src/controller/health-tracker.ts';
 
 const S = hysteresisFor({ rise: 2, fall: 3, intervalMs: 250 });
 function run(results: boolean[], start: MirrorHealth = unknownHealth(), step = 250) {
@@ -63,5 +63,32 @@ describe('health tracker (rise/fall hysteresis)', () => {
     assert.equal(twoOk.h.state, 'down', 'a flapper needs more than `rise` successes');
     const sixOk = run(Array(6).fill(true), h);
     assert.equal(sixOk.h.state, 'up');
+  });
+});
+
+describe('inTransition (when a fast re-probe is due)', () => {
+  /** The health after each result, and whether a fast re-probe would follow it. */
+  function transitions(results: boolean[], start: MirrorHealth = unknownHealth()) {
+    let h = start;
+    return results.map((ok, i) => {
+      const at = 1000 + i * 250;
+      h = observe(h, { ok, reason: ok ? 'ok' : 'timeout', latencyMs: 1, at }, S).next;
+      return `${h.state}${inTransition(h, S, at) ? '*' : ''}`;
+    });
+  }
+
+  it('from the first failure of a serving mirror until it is down, or until a success resets it', () => {
+    assert.deepEqual(transitions([true, true, false, false, false]), ['unknown*', 'up', 'up*', 'up*', 'down']);
+    assert.deepEqual(transitions([true, true, false, true]), ['unknown*', 'up', 'up*', 'up']);
+  });
+
+  it('from the first success of a down mirror until it is up, or until a failure resets it', () => {
+    assert.deepEqual(transitions([true, true, false, false, false, true, false, true, true]).slice(4), ['down', 'down*', 'down', 'down*', 'up']);
+  });
+
+  it('not on the way back up while the mirror is flapping: damping keeps its pace', () => {
+    // down, up, down: three flips within the window make it flapping, so it needs rise × 3 successes
+    const out = transitions([true, true, false, false, false, true, true, false, false, false, true, true, true]);
+    assert.deepEqual(out, ['unknown*', 'up', 'up*', 'up*', 'down', 'down*', 'up', 'up*', 'up*', 'down', 'down', 'down', 'down']);
   });
 });

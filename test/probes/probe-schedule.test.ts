@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { initialOffsets, nextDue } from '../../src/probes/probe-schedule.ts';
+import { fastIntervalFor, fastRecheckAt, initialOffsets, nextDue } from '../../src/probes/probe-schedule.ts';
 
 /** A deterministic uniform [0,1) source from a fast-check seed. */
 function seeded(seed: number): () => number {
@@ -94,5 +94,22 @@ describe('initialOffsets', () => {
       { numRuns: 50 },
     );
     assert.deepEqual(initialOffsets(4, 1000), [0, 250, 500, 750]);
+  });
+});
+
+describe('fast re-probe', () => {
+  it('defaults to a fifth of the interval, at least 50 ms, never longer than the interval', () => {
+    assert.equal(fastIntervalFor(250), 50);
+    assert.equal(fastIntervalFor(10_000), 2_000);
+    assert.equal(fastIntervalFor(100), 50);
+    assert.equal(fastIntervalFor(30), 30);
+    assert.equal(fastIntervalFor(2_000, 100), 100);
+    assert.equal(fastIntervalFor(2_000, 5_000), 2_000);
+  });
+
+  it('runs fastInterval after the last probe started, at once when that is past, and not when the slot comes first', () => {
+    assert.equal(fastRecheckAt({ lastStart: 1000, fastIntervalMs: 50, now: 1010, nextSlotAt: 1250 }), 1050);
+    assert.equal(fastRecheckAt({ lastStart: 1000, fastIntervalMs: 50, now: 1200, nextSlotAt: 1250 }), 1200);
+    assert.equal(fastRecheckAt({ lastStart: 1000, fastIntervalMs: 50, now: 1010, nextSlotAt: 1040 }), undefined);
   });
 });

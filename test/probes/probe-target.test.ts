@@ -45,6 +45,13 @@ describe('probeTargetFor', () => {
     });
   });
 
+  it('a dns probe without a port asks port 53, also when only the mirror chooses dns; an explicit port wins', () => {
+    assert.equal(probeTargetFor(spec({ probe: 'dns' }), mirror()).port, 53);
+    assert.equal(probeTargetFor(spec(), mirror({ health: { probe: 'dns' } })).port, 53);
+    assert.equal(probeTargetFor(spec({ probe: 'dns', port: 5353 }), mirror()).port, 5353);
+    assert.equal(probeTargetFor(spec({ probe: 'tcp' }), mirror()).port, 80);
+  });
+
   it('applies the mirror overrides, https port 443 and the digest of the overridden path', () => {
     const t = probeTargetFor(
       spec({ scheme: 'https', bodyMatch: '/ok/', latencyBudgetMs: 150 }),
