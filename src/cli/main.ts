@@ -1,19 +1,31 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { FlotillaError } from '../domain/errors.ts';
-import { registerCommands } from './commands/index.ts';
+import { commandNamed, registerCommands, standInTerms } from './commands/index.ts';
+import { stopWhenNpmWrapperExits } from './npm-wrapper-watch.ts';
 
 /**
  * Exit codes: 0 ok · 1 unhealthy or failed · 2 bad input (stack file, flags, unknown mirror).
  * A user mistake never prints a stack trace; an unexpected error does (it is a bug: report it).
+ * Only the module of the command being run is imported (see commands/index.ts): `--help` loads none of them.
  */
 export async function main(argv: string[]): Promise<number> {
+  const args = argv.slice(2);
   const program = new Command('flotilla')
     .description('Keep a site online when any one host, DNS provider or registrar drops it.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  registerCommands(program);
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .configureHelp({ subcommandTerm: (cmd) => standInTerms.get(cmd) ?? Help.prototype.subcommandTerm.call(new Help(), cmd) });
+  const entry = commandNamed(args);
+  if (entry?.longRunning) {
+    // after parsing, so `flotilla demo --help` or a bad flag prints neither
+    program.hook('preAction', () => {
+      process.stderr.write(`flotilla ${entry.name} runs as pid ${process.pid} (\`kill ${process.pid}\` stops it and everything it started)\n`);
+      stopWhenNpmWrapperExits();
+    });
+  }
   try {
+    await registerCommands(program, args);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {

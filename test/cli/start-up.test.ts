@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { COMMANDS } from '../../src/cli/commands/index.ts';
+import { BIN, REPO } from '../support/run-cli.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'flotilla-start-up-'));
+const hooks = join(dir, 'log-modules.mjs');
+writeFileSync(hooks, `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(process.env.MODULE_LOG, r.url + '\\n');
+  return r;
+}
+`);
+writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hooks}`)});\n`);
+
+/** Runs the bin and returns what it printed and every module it imported: ours as `src/x/y` (from src/ or dist/), packages by name. */
+function run(args: string[], opts: { cwd?: string; bin?: string; env?: Record<string, string> } = {}) {
+  const log = join(dir, `modules-${Math.random().toString(36).slice(2)}.log`);
+  writeFileSync(log, '');
+  const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), opts.bin ?? BIN, ...args], {
+    cwd: opts.cwd ?? REPO, encoding: 'utf8', env: { ...process.env, ...opts.env, MODULE_LOG: log }, timeout: 60_000,
+  });
+  const urls = [...new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean))];
+  const ours = urls.filter((u) => !u.includes('/node_modules/')).map((u) => u.replace(/^.*\/(?:src|dist)\/(.*)\.(?:ts|js)$/, 'src/$1'));
+  const packages = [...new Set(urls.map((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1]).filter((p): p is string => !!p))];
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ours, packages };
+}
+
+const HEAVY = ['undici', 'prom-client', 'execa', 'cloudflare', 'dns-packet', '@aws-sdk/client-route-53', '@pulumi/pulumi', '@pulumi/aws'];
+
+describe('CLI start-up: only the command being run is imported', { timeout: 120_000 }, () => {
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--help lists every command with its description and imports no command module and no SDK', () => {
+    const r = run(['--help']);
+    assert.equal(r.code, 0, r.stderr);
+    const flat = r.stdout.replace(/\s+/g, ' ');
+    for (const c of COMMANDS) {
+      assert.match(r.stdout, new RegExp(`^  ${c.term.replace(/[[\]]/g, '\\$&')} `, 'm'), `--help lacks ${c.term}`);
+      assert.ok(flat.includes(c.description), `--help lacks the description of ${c.name}`);
+    }
+    assert.deepEqual(r.ours.filter((m) => m.startsWith('src/cli/commands/')), ['src/cli/commands/index']);
+    assert.deepEqual(r.packages.filter((p) => p !== 'commander' && p !== 'tsx' && p !== 'esbuild' && p !== 'get-tsconfig' && p !== 'resolve-pkg-maps'), []);
+  });
+
+  for (const args of [['status', '--stack', 'local'], ['drain', 'nobody', '--stack', 'local', '--reason', 'start-up test'], ['failover', '--stack', 'local']]) {
+    it(`\`flotilla ${args[0]}\` imports its own module only, and no probe, server, driver or SDK`, () => {
+      // failing commands are enough: the imports happen before the work (an unknown mirror, no --to)
+      const r = run(args);
+      assert.ok(r.code === 0 || r.code === 1 || r.code === 2, r.stderr);
+      assert.doesNotMatch(r.stderr, /unexpected error/);
+      const module = args[0] === 'status' ? 'status' : 'overrides';
+      assert.deepEqual(r.ours.filter((m) => m.startsWith('src/cli/commands/')).sort(), ['src/cli/commands/index', `src/cli/commands/${module}`]);
+      assert.deepEqual(r.ours.filter((m) => /^src\/(probes|server|drivers|infra)\//.test(m)), []);
+      assert.deepEqual(r.packages.filter((p) => HEAVY.includes(p)), []);
+    });
+  }
+});
+
+describe('bin/flotilla.mjs: compiled dist/ when current, else the sources through tsx', { timeout: 120_000 }, () => {
+  // a copy of the bin beside a stand-in dist/ and src/ that say which one ran
+  const app = mkdtempSync(join(tmpdir(), 'flotilla-bin-'));
+  mkdirSync(join(app, 'bin'));
+  mkdirSync(join(app, 'dist', 'cli'), { recursive: true });
+  mkdirSync(join(app, 'src', 'cli'), { recursive: true });
+  copyFileSync(BIN, join(app, 'bin', 'flotilla.mjs'));
+  writeFileSync(join(app, 'package.json'), '{ "type": "module" }\n');
+  symlinkSync(join(REPO, 'node_modules'), join(app, 'node_modules'));
+  const mainOf = (what: string) => `export async function main(argv) { process.stdout.write(${JSON.stringify(what)} + ' ' + argv.slice(2).join(' ')); return 3; }\n`;
+  writeFileSync(join(app, 'src', 'cli', 'main.ts'), mainOf('src'));
+  writeFileSync(join(app, 'src', 'cli', 'other.ts'), '');
+  writeFileSync(join(app, 'dist', 'cli', 'main.js'), mainOf('dist'));
+  const bin = join(app, 'bin', 'flotilla.mjs');
+  const at = (path: string, secondsAgo: number) => utimesSync(path, new Date(Date.now() - secondsAgo * 1000), new Date(Date.now() - secondsAgo * 1000));
+  const sourcesOlder = () => {
+    for (const p of ['src/cli/main.ts', 'src/cli/other.ts', 'src/cli', 'src']) at(join(app, p), 60);
+    at(join(app, 'dist', 'cli', 'main.js'), 30);
+  };
+  const ran = (env: Record<string, string> = {}) => {
+    const r = spawnSync(process.execPath, [bin, 'status', '--x'], { cwd: app, encoding: 'utf8', env: { ...process.env, FLOTILLA_FROM_SOURCE: '', ...env }, timeout: 60_000 });
+    assert.equal(r.status, 3, r.stderr);
+    return r.stdout;
+  };
+  after(() => rmSync(app, { recursive: true, force: true }));
+
+  it('runs dist/ when it is newer than every source, passing the arguments and the exit code through', () => {
+    sourcesOlder();
+    assert.equal(ran(), 'dist status --x');
+  });
+
+  it('runs the sources when one of them is newer than dist/, or a file was deleted, or FLOTILLA_FROM_SOURCE=1', () => {
+    sourcesOlder();
+    at(join(app, 'src', 'cli', 'other.ts'), 0);
+    assert.equal(ran(), 'src status --x');
+    sourcesOlder();
+    rmSync(join(app, 'src', 'cli', 'other.ts'));
+    assert.equal(ran(), 'src status --x');
+    writeFileSync(join(app, 'src', 'cli', 'other.ts'), '');
+    sourcesOlder();
+    assert.equal(ran({ FLOTILLA_FROM_SOURCE: '1' }), 'src status --x');
+    assert.equal(ran(), 'dist status --x');
+  });
+
+  it('runs the sources when dist/ was never built', () => {
+    rmSync(join(app, 'dist'), { recursive: true });
+    assert.equal(ran(), 'src status --x');
+  });
+});
