@@ -8,6 +8,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Change } from '../../src/domain/records.ts';
+import { createCloudflareDriver } from '../../src/drivers/cloudflare/cloudflare-driver.ts';
 import type { DnsDriver } from '../../src/drivers/dns-driver.ts';
 import { createHcloudDriver } from '../../src/drivers/hcloud/hcloud-driver.ts';
 import { createPowerdnsDriver } from '../../src/drivers/powerdns/powerdns-driver.ts';
@@ -16,6 +17,7 @@ import { assertNoSecretIn, errorOf } from '../support/secret-leaks.ts';
 
 const KEY = 'pdns-key-Zq81Lm27Xv45Rt90';
 const TOKEN = 'hc-token-Pw53Ns18Kd62Jf07';
+const CF_TOKEN = 'cf-token-Ha71Qe39Lo84Wc26';
 
 interface Listener { server: Server; url: string; seen: { method: string; path: string; headers: IncomingHttpHeaders }[] }
 
@@ -62,6 +64,7 @@ describe('drivers never follow a redirect with credentials', () => {
   const change: Change[] = [{ action: 'create', after: { name: 'www.example.test', type: 'A', ttl: 60, values: ['192.0.2.1'] } }];
   const drivers: [string, () => DnsDriver, string][] = [
     ['powerdns', () => createPowerdnsDriver({ name: 'pdns', settings: { url: api.url, apiKeyEnv: 'K', serverId: 'localhost' }, env: { K: KEY } }, { retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 } }), KEY],
+    ['cloudflare', () => createCloudflareDriver({ name: 'cf', settings: { tokenEnv: 'C', baseUrl: api.url }, env: { C: CF_TOKEN } }), CF_TOKEN],
     ['hcloud', () => createHcloudDriver({ name: 'hc', settings: { tokenEnv: 'T', endpoint: api.url }, env: { T: TOKEN } }, { retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 }, actionPollMs: 1 }), TOKEN],
   ];
 
@@ -81,7 +84,7 @@ describe('drivers never follow a redirect with credentials', () => {
           assert.equal(e.status, s);
           assert.match(e.message, new RegExp(`redirect \\(HTTP ${s} to http://127\\.0\\.0\\.1:\\d+/`));
         }
-        assertNoSecretIn(errors, [KEY, TOKEN]);
+        assertNoSecretIn(errors, [KEY, TOKEN, CF_TOKEN]);
         assert.deepEqual(target.seen, [], 'the redirect target saw a request');
         assert.equal(api.seen.length, 2, 'one request per call: a redirect is not retried');
       });

@@ -50,6 +50,8 @@ export function createCloudflareDriver(ctx: DriverContext<CloudflareSettings>, o
     userServiceKey: null,
     baseURL: ctx.settings.baseUrl ?? CLOUDFLARE_DEFAULT_BASE_URL,
     maxRetries: 0,
+    // a 30x is answered, never followed: following would carry the token to whatever address the answer names
+    fetchOptions: { redirect: 'manual' },
     timeout: opts.timeoutMs ?? 30_000,
     logLevel: 'off',
   });

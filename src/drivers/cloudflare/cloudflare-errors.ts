@@ -9,6 +9,7 @@
  */
 import { APIConnectionError, APIError } from 'cloudflare';
 import { DriverError } from '../../domain/errors.ts';
+import { isRedirect, RedirectRefusedError } from '../redirect-refused.ts';
 
 const AUTH_CODES = new Set([10000, 6003, 6103, 6111, 9103, 9106, 9109]);
 
@@ -23,6 +24,7 @@ export function toDriverError(err: unknown, ctx: { provider: string; zone: strin
   const base = { provider: ctx.provider, zone: ctx.zone };
   if (err instanceof APIError && typeof err.status === 'number') {
     const status = err.status;
+    if (isRedirect(status)) return new RedirectRefusedError({ ...base, method: ctx.what, status, location: err.headers?.get('location') ?? null, setting: 'baseUrl' });
     const list = (err.errors ?? []).map((e) => `${e.code ?? '?'} ${e.message ?? ''}`.trim());
     const codes = (err.errors ?? []).map((e) => e.code ?? 0);
     const detail = scrub(`${ctx.what}: HTTP ${status}${list.length ? ` (${list.join('; ')})` : ''}`, ctx.secrets);
