@@ -50,17 +50,22 @@ export function getStatus(ctx: ApiContext, res: ServerResponse): void {
 export async function getHistory(ctx: ApiContext, res: ServerResponse, url: URL): Promise<void> {
   const since = intParam(url, 'since', 0);
   const limit = Math.min(intParam(url, 'limit', HISTORY_MAX), HISTORY_MAX);
-  let events = ctx.recent.since(since);
-  if (!events) {
-    if (ctx.historyGate.busy) throw new HttpError(429, 'the audit log is being read for another request; retry in a second', { retryAfter: 1 });
-    ctx.historyGate.busy = true;
-    try {
-      events = await ctx.controller.store.audit(since);
-    } finally {
-      ctx.historyGate.busy = false;
-    }
+  const before = url.searchParams.get('before') ?? undefined;
+  if (before !== undefined && !/^[\w:.-]{1,200}$/.test(before)) throw new HttpError(400, 'before must be the `next` cursor of a previous page');
+  const recent = before === undefined ? ctx.recent.since(since) : undefined;
+  if (recent) {
+    sendJson(res, 200, { since, events: recent.slice(-limit), truncated: recent.length > limit });
+    return;
   }
-  sendJson(res, 200, { since, events: events.slice(-limit), truncated: events.length > limit });
+  if (ctx.historyGate.busy) throw new HttpError(429, 'the audit log is being read for another request; retry in a second', { retryAfter: 1 });
+  ctx.historyGate.busy = true;
+  try {
+    // one page, newest first from the store's point of view; `next` continues with older events
+    const page = await ctx.controller.store.auditPage({ since, before, limit });
+    sendJson(res, 200, { since, events: page.events, truncated: page.next !== undefined, next: page.next, skipped: page.skipped });
+  } finally {
+    ctx.historyGate.busy = false;
+  }
 }
 
 /** POST /api/drain | /api/failover | /api/undrain | /api/clear. */

@@ -71,7 +71,7 @@ export interface RunningHttpServer {
  *   GET  /               status page (live via /events)
  *   GET  /events         server-sent events (status, audit)
  *   GET  /api/status     the status as JSON, with recent audit events
- *   GET  /api/history    ?since=<ms>&limit=<n>: audit events
+ *   GET  /api/history    ?since=<ms>&limit=<n>&before=<cursor>: audit events
  *   POST /api/drain      {mirror, reason, for?, force?, wait?}            bearer token
  *   POST /api/failover   {mirror, reason, for?, force?, wait?}            bearer token
  *   POST /api/undrain    {mirror, wait?}                                  bearer token

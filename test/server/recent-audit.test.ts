@@ -29,6 +29,11 @@ describe('recent audit events from memory', () => {
           reads.push(since);
           return audit(since);
         };
+        const page = store.auditPage.bind(store);
+        store.auditPage = (q) => {
+          reads.push(q.since);
+          return page(q);
+        };
       },
     });
   });
@@ -59,8 +64,13 @@ describe('recent audit events from memory', () => {
     assert.equal(reads.length, n + 1);
     assert.equal(all.events.length, 1000);
     assert.equal(all.truncated, true);
-    const page = (await (await fetch(`${h.url}/api/history?since=0&limit=5000`)).json()) as { events: AuditEvent[] };
+    const page = (await (await fetch(`${h.url}/api/history?since=0&limit=5000`)).json()) as { events: AuditEvent[]; next?: string };
     assert.equal(page.events.length, 1000, 'limit is capped');
+    // the cursor pages back: the next page is older, and does not repeat an event
+    const older = (await (await fetch(`${h.url}/api/history?since=0&before=${encodeURIComponent(page.next!)}`)).json()) as { events: AuditEvent[] };
+    assert.equal(older.events.length, 1000);
+    assert.ok(older.events.at(-1)!.at <= page.events[0].at, 'the next page holds older events');
+    assert.ok(!older.events.some((e) => page.events.some((p) => p.message === e.message)), 'no event on two pages');
   });
 
   it('memory stays bounded however many events arrive', async () => {
