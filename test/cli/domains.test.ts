@@ -9,34 +9,19 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startBind, type DnsServerHandle } from '../support/bind-server.ts';
-import { startPdnsServer, type PdnsServer } from '../support/pdns-server.ts';
-import { freePort } from '../support/ports.ts';
+import { LAB_ZONE as ZONE, startDelegationLab, type DelegationLab } from '../support/delegation-lab.ts';
 import { REPO, runCli } from '../support/run-cli.ts';
 
-const ZONE = 'drill.test';
-
 describe('flotilla domains', () => {
-  let parent: DnsServerHandle | undefined;
-  let child: DnsServerHandle | undefined;
-  let pdns: PdnsServer | undefined;
+  let lab: DelegationLab | undefined;
   let rdap: Server | undefined;
   let dir = '';
   let env: Record<string, string> = {};
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'flotilla-domains-'));
-    const port = await freePort('127.0.0.1');
-    const started = await Promise.allSettled([
-      startBind({ zones: ['test'], extraRecords: { test: ['drill NS ns1.bind.drill.test.', 'drill NS ns1.pdns.drill.test.', 'ns1.bind.drill A 127.0.0.1', 'ns1.pdns.drill A 127.0.3.2'] } }),
-      startBind({ zones: [ZONE], port }),
-      startPdnsServer({ zones: [ZONE], dnsAddress: '127.0.3.2', dnsPort: port }),
-    ]);
-    parent = started[0].status === 'fulfilled' ? started[0].value : undefined;
-    child = started[1].status === 'fulfilled' ? started[1].value : undefined;
-    pdns = started[2].status === 'fulfilled' ? started[2].value : undefined;
-    const failed = started.find((s) => s.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    lab = await startDelegationLab();
+    const { parent, child, pdns, port } = lab;
     rdap = createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
       if (req.url === '/bootstrap.json') return res.end(JSON.stringify({ services: [[['test'], [`http://127.0.0.1:${(rdap!.address() as AddressInfo).port}/`]]] }));
@@ -46,7 +31,7 @@ describe('flotilla domains', () => {
     });
     await new Promise<void>((r) => rdap!.listen(0, '127.0.0.1', r));
     const rdapPort = (rdap.address() as AddressInfo).port;
-    env = { DRILL_TSIG: child!.secret, DRILL_PDNS_KEY: pdns!.apiKey };
+    env = { DRILL_TSIG: child.secret, DRILL_PDNS_KEY: pdns.apiKey };
     await writeFile(
       join(dir, 'Pulumi.drill.yaml'),
       [
@@ -56,10 +41,10 @@ describe('flotilla domains', () => {
         `    domain: ${ZONE}`,
         '    mirrors: [{ name: a, provider: local, ipv4: 127.0.0.11 }]',
         '    dnsProviders:',
-        `      - { name: bind, kind: rfc2136, settings: { server: "${child!.address}", tsigKeyName: ${child!.keyName}, tsigSecretEnv: DRILL_TSIG } }`,
-        `      - { name: pdns, kind: powerdns, settings: { url: "${pdns!.apiUrl}", apiKeyEnv: DRILL_PDNS_KEY, nameservers: ["${pdns!.dnsAddress}"] } }`,
+        `      - { name: bind, kind: rfc2136, settings: { server: "${child.address}", tsigKeyName: ${child.keyName}, tsigSecretEnv: DRILL_TSIG } }`,
+        `      - { name: pdns, kind: powerdns, settings: { url: "${pdns.apiUrl}", apiKeyEnv: DRILL_PDNS_KEY, nameservers: ["${pdns.dnsAddress}"] } }`,
         '    delegation:',
-        `      parents: ["${parent!.address}"]`,
+        `      parents: ["${parent.address}"]`,
         `      nameserverPort: ${port}`,
         '      nameservers: { bind: [ns1.bind.drill.test], pdns: [ns1.pdns.drill.test] }',
         `      rdapBootstrap: http://127.0.0.1:${rdapPort}/bootstrap.json`,
@@ -70,7 +55,7 @@ describe('flotilla domains', () => {
     );
   });
   after(async () => {
-    await Promise.all([parent?.stop(), child?.stop(), pdns?.stop(), rdap && new Promise((r) => rdap!.close(r))]);
+    await Promise.all([lab?.stop(), rdap && new Promise((r) => rdap!.close(r))]);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -83,8 +68,7 @@ describe('flotilla domains', () => {
   });
 
   it('a provider lost its zone: exit 1, the provider named lame, JSON says so', async () => {
-    const res = await fetch(`${pdns!.apiUrl}/api/v1/servers/${pdns!.serverId}/zones/${ZONE}.`, { method: 'DELETE', headers: { 'X-API-Key': pdns!.apiKey } });
-    assert.equal(res.status, 204);
+    await lab!.deletePdnsZone();
     const r = await runCli(['domains', '--config', join(dir, 'Pulumi.drill.yaml')], { env });
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /lame-provider/);

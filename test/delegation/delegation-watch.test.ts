@@ -9,37 +9,23 @@ import { after, before, describe, it } from 'node:test';
 import { classifyDelegation } from '../../src/delegation/delegation-verdict.ts';
 import { observeDelegation } from '../../src/delegation/delegation-watch.ts';
 import { findParentServers } from '../../src/delegation/find-parent.ts';
-import { nsupdate, startBind, type DnsServerHandle } from '../support/bind-server.ts';
-import { startPdnsServer, type PdnsServer } from '../support/pdns-server.ts';
+import { nsupdate, type DnsServerHandle } from '../support/bind-server.ts';
+import { LAB_NAMESERVERS, LAB_ZONE as ZONE, startDelegationLab, type DelegationLab } from '../support/delegation-lab.ts';
 import { freePort } from '../support/ports.ts';
 
-const ZONE = 'drill.test';
-const expected = [
-  { provider: 'bind', nameservers: ['ns1.bind.drill.test'] },
-  { provider: 'pdns', nameservers: ['ns1.pdns.drill.test'] },
-];
-const delegation = ['drill NS ns1.bind.drill.test.', 'drill NS ns1.pdns.drill.test.', 'ns1.bind.drill A 127.0.0.1', 'ns1.pdns.drill A 127.0.3.2'];
+const expected = Object.entries(LAB_NAMESERVERS).map(([provider, nameservers]) => ({ provider, nameservers }));
 
 describe('delegation watch (real parent and child servers)', () => {
+  let lab: DelegationLab | undefined;
   let parent: DnsServerHandle;
-  let child: DnsServerHandle;
-  let pdns: PdnsServer;
   let port: number;
 
   before(async () => {
-    port = await freePort('127.0.0.1');
-    const started = await Promise.allSettled([
-      startBind({ zones: ['test'], extraRecords: { test: delegation } }),
-      startBind({ zones: [ZONE], port }),
-      startPdnsServer({ zones: [ZONE], dnsAddress: '127.0.3.2', dnsPort: port }),
-    ]);
-    [parent, child] = started.slice(0, 2).map((s) => (s.status === 'fulfilled' ? s.value : undefined)) as DnsServerHandle[];
-    pdns = started[2].status === 'fulfilled' ? started[2].value : (undefined as unknown as PdnsServer);
-    const failed = started.find((s) => s.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    lab = await startDelegationLab();
+    ({ parent, port } = lab);
   });
   after(async () => {
-    await Promise.all([parent?.stop(), child?.stop(), pdns?.stop()]);
+    await lab?.stop();
   });
 
   const look = async () => classifyDelegation(await observeDelegation({ zone: ZONE, expected, parents: [parent.address], nameserverPort: port, timeoutMs: 1000, resolveName: async () => [] }));
@@ -62,8 +48,7 @@ describe('delegation watch (real parent and child servers)', () => {
   });
 
   it('a provider deletes the zone: that provider is lame, the domain is not lost', async () => {
-    const res = await fetch(`${pdns.apiUrl}/api/v1/servers/${pdns.serverId}/zones/${ZONE}.`, { method: 'DELETE', headers: { 'X-API-Key': pdns.apiKey } });
-    assert.equal(res.status, 204);
+    await lab!.deletePdnsZone();
     const v = await look();
     assert.equal(v.state, 'lame-provider', v.reasons.join('; '));
     assert.equal(v.lost, false);
