@@ -69,14 +69,17 @@ describe('flotilla daemon: an address it cannot listen on', { timeout: 120_000 }
     assertListenError(await daemon(), 'dnsProviders[0].settings.port', `127.0.0.1:${dnsPort}`, 'already in use');
   });
 
-  it('a privileged port without the right to bind it', async (t) => {
-    const start = Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'));
-    if (start === 0) return t.skip('every port is unprivileged on this host');
-    const low = await freeLowPort(Math.min(start, 1024) - 1);
+  it('a privileged port without the right to bind it', async () => {
+    // as root (the suite's normal case) the daemon runs in a network namespace of its own where ports below 1024 are
+    // privileged whatever the host says, and without the capability to bind them, as an ordinary user is
+    const root = process.getuid?.() === 0;
+    const start = root ? 1024 : Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'));
+    assert.ok(start > 0, 'every port is unprivileged on this host: run the suite as root (it makes a namespace where they are not)');
+    const low = root ? 1023 : await freeLowPort(Math.min(start, 1024) - 1);
     stack({ dnsPort: await freePort(), httpPort: low });
-    // root may bind it: drop the capability that allows it, as an ordinary user lacks it
     const argv = [process.execPath, BIN, 'daemon', '--stack', 'l'];
-    const [cmd, args] = process.getuid?.() === 0 ? ['setpriv', ['--bounding-set=-net_bind_service', '--inh-caps=-all', ...argv]] : [argv[0], argv.slice(1)];
+    const script = 'ip link set lo up && sysctl -qw net.ipv4.ip_unprivileged_port_start=1024 && exec setpriv --bounding-set=-net_bind_service --inh-caps=-all "$@"';
+    const [cmd, args] = root ? ['unshare', ['--net', 'sh', '-c', script, 'sh', ...argv]] : [argv[0], argv.slice(1)];
     const r = await new Promise<CliResult>((resolve, reject) => {
       const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
