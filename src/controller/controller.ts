@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
 import type { AuditEvent } from '../domain/audit.ts';
 import { mirrorHealth, zoneOf, type FleetSpec } from '../domain/fleet-spec.ts';
 import { unknownHealth, type Health } from '../domain/health.ts';
 import { activeOverrides, type Override } from '../domain/override.ts';
-import type { State } from '../domain/state.ts';
+import { CONTROLLER_SAVE_INTERVAL_MS, type State } from '../domain/state.ts';
 import type { DnsDriver } from '../drivers/dns-driver.ts';
 import { desiredRecords, type DesiredState } from '../planner/desired-records.ts';
 import { DnsProbe } from '../probes/dns-probe.ts';
@@ -162,7 +163,7 @@ export class Controller extends EventEmitter {
     this.every(this.spec.health.intervalMs, () => this.runCanaries(), this.spec.canaries.length > 0);
     this.every(this.o.overridePollMs ?? 500, () => this.pollOverrides(), true);
     this.every(this.o.resyncMs ?? 10_000, () => this.requestReconcile('resync'), true);
-    this.every(5_000, () => this.saveState(), true);
+    this.every(CONTROLLER_SAVE_INTERVAL_MS, () => this.saveState(), true);
     // with mirrors, the first decision waits for their first probes (warmedUp)
     if (!this.warming) await this.requestReconcile('startup');
   }
@@ -210,7 +211,7 @@ export class Controller extends EventEmitter {
       this.every(spec.health.intervalMs, () => this.runCanaries(), spec.canaries.length > 0);
       this.every(this.o.overridePollMs ?? 500, () => this.pollOverrides(), true);
       this.every(this.o.resyncMs ?? 10_000, () => this.requestReconcile('resync'), true);
-      this.every(5_000, () => this.saveState(), true);
+      this.every(CONTROLLER_SAVE_INTERVAL_MS, () => this.saveState(), true);
       if (this.warming) {
         this.warming = new Set([...this.warming].filter((n) => this.targets.has(n)));
         if (this.warming.size === 0) this.warming = undefined;
@@ -587,6 +588,8 @@ export class Controller extends EventEmitter {
       s.health = health;
       s.providers = providers;
       s.lastGood = lastGood;
+      // responders read it to tell whether an override will be acted on (a stopped controller saves none)
+      s.controller = this.stopped ? undefined : { at: this.now(), host: hostname(), pid: process.pid };
     });
   }
 

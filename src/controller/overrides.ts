@@ -103,14 +103,14 @@ export function applyOverrideCommand(state: State, spec: Pick<FleetSpec, 'mirror
       if (before.serving.includes(cmd.mirror) && (after.serving.includes(cmd.mirror) || after.failOpen)) {
         throw new OverrideConflictError(
           `${cmd.mirror} is the last serving mirror (serving now: ${before.serving.join(', ')}); draining it would leave nothing to answer with. ` +
-            `Use force to record the drain anyway: it takes effect once another mirror is up`,
+            `Pass --force (API: "force": true) to record the drain anyway: it takes effect once another mirror is up`,
         );
       }
     } else {
       const h = state.health[cmd.mirror];
       if (h?.state === 'down') {
         throw new OverrideConflictError(
-          `${cmd.mirror} is down (${h.lastReason ?? 'no reason recorded'}); sending all traffic to it would take the site offline. Use force to do it anyway`,
+          `${cmd.mirror} is down (${h.lastReason ?? 'no reason recorded'}); sending all traffic to it would take the site offline. Pass --force (API: "force": true) to do it anyway`,
         );
       }
     }

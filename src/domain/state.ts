@@ -27,6 +27,26 @@ export interface State {
   /** Mirrors in the last published answer: the fail-open fallback. */
   lastGood: string[];
   providers: Record<string, ProviderStatus>;
+  /** The running controller that last saved this state: responders tell from it whether anyone will act on an override. */
+  controller?: ControllerHeartbeat;
+}
+
+/** Written by a running controller on every save (at least every CONTROLLER_SAVE_INTERVAL_MS). */
+export interface ControllerHeartbeat {
+  at: number;
+  host: string;
+  pid: number;
+}
+
+/** A running controller saves its state at least this often. */
+export const CONTROLLER_SAVE_INTERVAL_MS = 5_000;
+
+/**
+ * Whether a controller is running on this state: it saved within two save intervals. Pure; `now` is the caller's.
+ * A state written by an older controller (no heartbeat) counts as not running.
+ */
+export function controllerRunning(state: State, now: number): boolean {
+  return state.controller !== undefined && now - state.controller.at <= 2 * CONTROLLER_SAVE_INTERVAL_MS;
 }
 
 export function emptyState(): State {

@@ -56,6 +56,7 @@ export const stateSchema: z.ZodType<State> = z.looseObject({
   overrides: z.array(override).default([]),
   lastGood: z.array(z.string()).default([]),
   providers: z.record(z.string(), providerStatus).default({}),
+  controller: z.object({ at: time, host: z.string(), pid: count }).optional(),
 });
 
 export const auditEventSchema: z.ZodType<AuditEvent> = z.looseObject({

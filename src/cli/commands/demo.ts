@@ -4,16 +4,18 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Controller } from '../../controller/controller.ts';
 import { directQuery } from '../../controller/dns-query.ts';
-import { applyOverrideCommand, type OverrideCommand } from '../../controller/overrides.ts';
+import { runOverrideCommand, type OverrideCommand } from '../../controller/overrides.ts';
 import { loadStack, findProjectDir } from '../../config/load-stack.ts';
 import { formatDuration } from '../../domain/duration.ts';
+import { UsageError } from '../../domain/errors.ts';
 import type { FleetSpec } from '../../domain/fleet-spec.ts';
+import { activeOverrides } from '../../domain/override.ts';
+import { controllerRunning } from '../../domain/state.ts';
 import { startEmbeddedDnsServer, type EmbeddedDnsServer } from '../../drivers/local/embedded-dns-server.ts';
 import { openZoneStore } from '../../drivers/local/zone-store.ts';
 import { createDrivers } from '../../drivers/registry.ts';
 import { queryDns } from '../../probes/dns-client.ts';
 import { FileStateStore } from '../../state/file-state-store.ts';
-import { updateState } from '../../state/state-store.ts';
 import { siteServer, type SiteServer } from '../demo/site-server.ts';
 import { STEP_TITLES } from '../demo/demo-timeline.ts';
 
@@ -24,7 +26,7 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('Watch flotilla save a site, on this machine only: three local mirrors, the embedded DNS server, a failover, a digest catch, a drain.')
-    .option('--keep', 'leave everything running after the timeline (kill mirrors and drain by hand; Ctrl-C stops)')
+    .option('--keep', "leave everything running after the timeline: ask the DNS server, open the status page, drain and undrain with `flotilla drain local-b --stack local` (the demo then works on the stack's own state); Ctrl-C stops")
     .option('--stack <name>', 'stack whose site and domain the demo uses', 'local')
     .addHelpText('after', '\nExamples:\n  npx flotilla demo\n  npx flotilla demo --keep\n')
     .action(async (o: { keep?: boolean; stack: string }) => {
@@ -38,7 +40,12 @@ async function runDemo(o: { keep?: boolean; stack: string }): Promise<number> {
   const stamp = () => `+${((Date.now() - t0) / 1000).toFixed(2).padStart(6)}s`;
   const say = (line: string) => process.stdout.write(`${tty ? '\r\x1b[K' : ''}${stamp()}  ${line}\n`);
   const base = await loadStack({ stack: o.stack, cwd: findProjectDir() });
-  const stateDir = mkdtempSync(join(tmpdir(), 'flotilla-demo-'));
+  const workDir = mkdtempSync(join(tmpdir(), 'flotilla-demo-'));
+  // with --keep the responder's CLI must reach this demo: it works on the stack's own state, so
+  // `flotilla drain NAME --stack <stack>` takes effect; without --keep nothing of the stack is touched
+  const shared = o.keep === true && base.state.kind === 'file';
+  const stateDir = shared ? base.state.path : workDir;
+  if (shared) await refuseBusyState(stateDir, base.stack);
   const mirrors: SiteServer[] = [];
   let dns: EmbeddedDnsServer | undefined;
   let controller: Controller | undefined;
@@ -51,7 +58,7 @@ async function runDemo(o: { keep?: boolean; stack: string }): Promise<number> {
     await http?.close().catch(() => undefined);
     await dns?.close().catch(() => undefined);
     await Promise.all(mirrors.map((m) => m.kill()));
-    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(workDir, { recursive: true, force: true });
   };
   const onSigint = () => {
     say('interrupted: stopping everything the demo started');
@@ -68,33 +75,39 @@ async function runDemo(o: { keep?: boolean; stack: string }): Promise<number> {
       await m.start();
       mirrors.push(m);
     }
-    const zones = openZoneStore(join(stateDir, 'zones'));
+    const zones = openZoneStore(join(workDir, 'zones'));
     await zones.ensureZone(base.domain);
     dns = await listenFirst([5353, 0], (p) => startEmbeddedDnsServer({ listen: '127.0.0.1', port: p, store: zones }));
     const spec: FleetSpec = {
       ...base,
       mirrors: base.mirrors.slice(0, 3).map((m, i) => ({ ...m, ipv4: ADDRS[i], ipv6: undefined, health: { ...(m.health ?? {}), port } })),
-      dnsProviders: [{ name: 'embedded', kind: 'local', settings: { listen: '127.0.0.1', port: dns.port, zoneDir: join(stateDir, 'zones') } }],
+      dnsProviders: [{ name: 'embedded', kind: 'local', settings: { listen: '127.0.0.1', port: dns.port, zoneDir: join(workDir, 'zones') } }],
       health: { ...base.health, intervalMs: 250, timeoutMs: 200, fall: 3, rise: 2 },
       canaries: [{ target: dns.address }],
       state: { kind: 'file', path: stateDir, endpoints: [] },
     };
     const a = spec.mirrors[0].name;
     const store = new FileStateStore(stateDir);
-    controller = new Controller({ spec, store, drivers: await createDrivers(spec.dnsProviders, { env: process.env, stateDir }), query: directQuery, overridePollMs: 100, resyncMs: 2000 });
-    controller.on('audit', (e) => { if (['flip', 'decision', 'verify', 'override', 'override-expired', 'fail-open', 'fail-static', 'apply-error'].includes(e.kind)) say(`  · ${e.kind}: ${e.message}`); });
-    await controller.start();
+    controller = new Controller({ spec, store, drivers: await createDrivers(spec.dnsProviders, { env: process.env, stateDir: workDir }), query: directQuery, overridePollMs: 100, resyncMs: 2000 });
+    // the banner first: the controller's lines belong under the steps
+    say(`flotilla demo: site "${spec.site.name}" as ${spec.domain}, mirrors ${spec.mirrors.map((m, i) => `${m.name}=${ADDRS[i]}:${port}`).join(', ')}`);
+    say(`embedded DNS server on ${dns.address}; ask it yourself:  dig @127.0.0.1 -p ${dns.port} ${spec.domain} A +short`);
+    say(`health: every ${formatDuration(spec.health.intervalMs)}, timeout ${formatDuration(spec.health.timeoutMs)}, fall ${spec.health.fall}, rise ${spec.health.rise}`);
+    say(digestLine(spec));
+    if (shared) say(`state: ${stateDir} (the ${spec.stack} stack's own, so \`flotilla drain|undrain|status --stack ${spec.stack}\` act on this demo)`);
+    let verifiedAt = 0;
+    controller.on('audit', (e) => {
+      if (e.kind === 'verify') verifiedAt = e.at;
+      if (['flip', 'decision', 'verify', 'override', 'override-expired', 'fail-open', 'fail-static', 'apply-error'].includes(e.kind)) say(`  · ${e.kind}: ${e.message}`);
+    });
     try {
       const { startHttpServer } = await import('../../server/http-server.ts');
       http = await listenFirst([spec.server.port, 0], (p) => startHttpServer({ controller: controller!, listen: '127.0.0.1', port: p, token: process.env[spec.server.tokenEnv] ?? 'demo-token' }));
+      say(`status page: ${http.url}/${process.env[spec.server.tokenEnv] ? '' : '  (API token for the drain buttons: demo-token)'}`);
     } catch (e) {
       say(`(status page not started: ${(e as Error).message})`);
     }
-
-    say(`flotilla demo: site "${spec.site.name}" as ${spec.domain}, mirrors ${spec.mirrors.map((m, i) => `${m.name}=${ADDRS[i]}:${port}`).join(', ')}`);
-    say(`embedded DNS server on ${dns.address}; ask it yourself:  dig @127.0.0.1 -p ${dns.port} ${spec.domain} A +short`);
-    if (http) say(`status page: ${http.url}/${process.env[spec.server.tokenEnv] ? '' : '  (API token for the drain buttons: demo-token)'}`);
-    say(`health: every ${formatDuration(spec.health.intervalMs)}, timeout ${formatDuration(spec.health.timeoutMs)}, fall ${spec.health.fall}, rise ${spec.health.rise}, content digest ${spec.site.digest.slice(0, 12)}…`);
+    await controller.start();
 
     const answer = async () => {
       const r = await queryDns({ server: dns!.address, name: spec.domain, type: 'A', timeoutMs: 300 });
@@ -103,11 +116,13 @@ async function runDemo(o: { keep?: boolean; stack: string }): Promise<number> {
     const step = async (n: number, act: () => Promise<void> | void, want: (v: string[]) => boolean, timeoutMs: number) => {
       say(`step ${n}/${STEP_TITLES.length}: ${STEP_TITLES[n - 1]}`);
       const s0 = performance.now();
+      const actedAt = Date.now();
       await act();
       let i = 0;
       for (;;) {
         const v = await answer();
-        if (want(v)) {
+        // done when the answer is right AND the controller verified it, so its verify line prints under this step
+        if (want(v) && verifiedAt >= actedAt) {
           say(`  ✓ ${spec.domain} A → ${v.join(', ')}   (${Math.round(performance.now() - s0)}ms, by a real DNS query)`);
           return;
         }
@@ -117,17 +132,10 @@ async function runDemo(o: { keep?: boolean; stack: string }): Promise<number> {
       }
     };
     const has = (ips: string[]) => (v: string[]) => v.join(',') === [...ips].sort().join(',');
+    // the responders' one override path (audit first, then the version-checked save), as `flotilla drain` runs it
     const override = async (cmd: OverrideCommand) => {
-      let audit: Parameters<typeof store.append>[0] | undefined;
-      await updateState(store, (s) => {
-        const r = applyOverrideCommand(s, spec, cmd, Date.now());
-        if (r.audit) audit = { at: Date.now(), actor: cmd.author, ...r.audit };
-        return r.state;
-      });
-      if (audit) {
-        await store.append(audit);
-        say(`  · override: ${audit.message}`);
-      }
+      const r = await runOverrideCommand({ store, spec, audit: (e) => store.append(e), live: () => ({ health: controller!.health, lastGood: controller!.lastGood }) }, cmd);
+      say(`  · override: ${r.message}`);
     };
 
     const allUp = () => spec.mirrors.every((m) => controller!.health[m.name]?.state === 'up');
@@ -139,7 +147,9 @@ async function runDemo(o: { keep?: boolean; stack: string }): Promise<number> {
     await step(6, () => override({ kind: 'undrain', mirror: a, author: 'demo' }), has(ADDRS), 5_000);
     say('every step behaved as expected.');
     if (o.keep) {
-      say(`still running (--keep). Try: dig @127.0.0.1 -p ${dns.port} ${spec.domain} A +short${http ? `, open ${http.url}/` : ''}; Ctrl-C stops everything.`);
+      say(`still running (--keep). Try: dig @127.0.0.1 -p ${dns.port} ${spec.domain} A +short${http ? `, open ${http.url}/` : ''}`);
+      if (shared) say(`drain by hand: npx flotilla drain ${spec.mirrors[1].name} --stack ${spec.stack} --reason "trying it"  (undrain: npx flotilla undrain ${spec.mirrors[1].name} --stack ${spec.stack})`);
+      say(`stop: Ctrl-C, or kill ${process.pid}`);
       await new Promise(() => {});
     }
     return 0;
@@ -154,6 +164,30 @@ async function runDemo(o: { keep?: boolean; stack: string }): Promise<number> {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     await cleanup();
+  }
+}
+
+/** The two digests the demo talks about, named apart: the site's identity, and what a probe of one path compares. */
+function digestLine(spec: FleetSpec): string {
+  const path = spec.health.path.split(/[?#]/)[0];
+  const file = spec.site.files[path];
+  const probed = file === undefined ? `no file at ${path}, so probes check no digest` : `probes compare the body of ${path} with that file's sha256 ${file.slice(0, 8)}..`;
+  return `site digest ${spec.site.digest.slice(0, 12)}… (every file of ${spec.site.contentDir}); ${probed}`;
+}
+
+/**
+ * The demo may share a stack's state only when nothing else uses it: no controller running on it (it would fight
+ * the demo's) and no open override (the demo's steps would not show what they say). Nothing is changed or removed.
+ */
+async function refuseBusyState(stateDir: string, stack: string): Promise<void> {
+  const st = await new FileStateStore(stateDir).load();
+  const now = Date.now();
+  if (controllerRunning(st, now)) {
+    throw new UsageError(`a flotilla controller (pid ${st.controller!.pid} on ${st.controller!.host}) is running on the ${stack} stack's state in ${stateDir}; stop it, or run the demo without --keep`);
+  }
+  const open = activeOverrides(st.overrides, now);
+  if (open.length > 0) {
+    throw new UsageError(`the ${stack} stack's state in ${stateDir} has open overrides (${open.map((x) => `${x.kind} ${x.mirror} by ${x.author}`).join('; ')}); clear them with \`flotilla clear MIRROR --stack ${stack}\`, or run the demo without --keep`);
   }
 }
 

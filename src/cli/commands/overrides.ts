@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { runOverrideCommand, type OverrideCommand } from '../../controller/overrides.ts';
 import { formatDuration } from '../../domain/duration.ts';
 import { UsageError } from '../../domain/errors.ts';
+import type { FleetSpec } from '../../domain/fleet-spec.ts';
+import { CONTROLLER_SAVE_INTERVAL_MS, controllerRunning, type State } from '../../domain/state.ts';
 import { openStateStore, specFrom, stackOptions, whoami, type StackOpts } from '../common.ts';
 import { makeOut } from '../output.ts';
 
@@ -12,11 +14,23 @@ async function run(o: Opts, build: (author: string) => OverrideCommand): Promise
   const out = makeOut(!!o.json);
   const spec = await specFrom(o);
   const store = openStateStore(spec);
+  const before = await store.load();
   const r = await runOverrideCommand({ store, spec, audit: (e) => store.append(e) }, build(whoami()));
   out.data({ stack: spec.stack, changed: r.changed, message: r.message, override: r.override, removed: r.removed });
   out.log(r.message);
-  if (r.override?.expiresAt) out.log(`expires in ${formatDuration(r.override.expiresAt - Date.now())} (${new Date(r.override.expiresAt).toISOString()})`);
-  if (r.changed) out.log('a running `flotilla daemon` picks this up within a second');
+  // whole seconds: the time spent saving is not part of what the responder asked for (`--for 1m` is "1m", not "59.996s")
+  if (r.override?.expiresAt) out.log(`expires in ${formatDuration(Math.round((r.override.expiresAt - Date.now()) / 1000) * 1000)} (${new Date(r.override.expiresAt).toISOString()})`);
+  if (r.changed) out.log(takesEffect(before, spec, Date.now()));
+}
+
+/** Says who will act on the override: never a promise that a daemon picks it up when none is running on this state. */
+export function takesEffect(state: State, spec: FleetSpec, now: number): string {
+  if (controllerRunning(state, now)) {
+    const c = state.controller!;
+    return `the running controller (pid ${c.pid} on ${c.host}, saved ${formatDuration(Math.max(0, now - c.at))} ago) picks this up within a second`;
+  }
+  const where = spec.state.kind === 'file' ? spec.state.path : `etcd (${spec.state.endpoints.join(', ')})`;
+  return `no controller has saved this stack's state (${where}) in the last ${formatDuration(2 * CONTROLLER_SAVE_INTERVAL_MS)}: the override is recorded and takes effect when \`flotilla daemon --stack ${spec.stack}\` runs on this state`;
 }
 
 function needReason(o: Opts, what: string): string {
