@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Help } from 'commander';
 import { FlotillaError } from '../domain/errors.ts';
 import { commandNamed, registerCommands, standInTerms } from './commands/index.ts';
@@ -12,6 +13,7 @@ export async function main(argv: string[]): Promise<number> {
   const args = argv.slice(2);
   const program = new Command('flotilla')
     .description('Keep a site online when any one host, DNS provider or registrar drops it.')
+    .version(packageVersion(), '-V, --version', 'print the version of flotilla')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
@@ -29,17 +31,28 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    return handleError(e);
+    return handleError(e, args.includes('--json'));
   }
 }
 
-export function handleError(e: unknown): number {
+/** The version in package.json (two folders up from src/cli/ and from dist/cli/ alike). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/**
+ * Prints what went wrong and returns the exit code. With `--json` a user-facing error is also a JSON document on
+ * stdout (`{"error": {"code", "message", "exitCode"}}`), so a script reading stdout sees the failure, not nothing.
+ */
+export function handleError(e: unknown, json = false): number {
   if (e instanceof CommanderError) {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    if (json) process.stdout.write(JSON.stringify({ error: { code: 'USAGE', message: e.message.replace(/^error: /, ''), exitCode: 2 } }, null, 2) + '\n');
     return 2;
   }
   if (e instanceof FlotillaError) {
     process.stderr.write(`flotilla: ${e.message}\n`);
+    if (json) process.stdout.write(JSON.stringify({ error: { code: e.code, message: e.message, exitCode: e.exitCode, ...('issues' in e ? { issues: e.issues } : {}) } }, null, 2) + '\n');
     return e.exitCode;
   }
   process.stderr.write(`flotilla: unexpected error (this is a bug, please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
