@@ -2,7 +2,7 @@
  * `npm test` runs this first (pretest): installs, from Debian, every real server the suite starts, when missing.
  * Individual test files call ensurePackages too, so running one file alone also works on a fresh machine.
  */
-import { ensurePackages } from './ensure-packages.ts';
+import { ensurePackages, PackageInstallError } from './ensure-packages.ts';
 
 export const TEST_PACKAGES: Record<string, string> = {
   dig: 'dnsutils',
@@ -18,8 +18,13 @@ export const TEST_PACKAGES: Record<string, string> = {
 };
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
-  ensurePackages(TEST_PACKAGES);
-  // the sqlite backend has no binary of its own to look for
-  ensurePackages({ '/usr/share/doc/pdns-backend-sqlite3': 'pdns-backend-sqlite3' });
+  try {
+    // the sqlite backend has no binary of its own to look for
+    ensurePackages({ ...TEST_PACKAGES, '/usr/share/doc/pdns-backend-sqlite3': 'pdns-backend-sqlite3' });
+  } catch (e) {
+    if (!(e instanceof PackageInstallError)) throw e;
+    process.stderr.write(`npm test: ${e.message}\n`);
+    process.exit(1);
+  }
   console.log('test dependencies present');
 }
