@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+/**
+ * `npm test`: every test file under test/, one at a time, with TMPDIR pointed at one directory made for this run and
+ * removed when it ends (passed, failed or interrupted), so a run leaves nothing behind in /tmp whatever a test forgets.
+ * Arguments are passed on to `node --test` (e.g. `npm test -- --test-name-pattern=drain`).
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..', '..');
+const files = readdirSync(join(root, 'test'), { recursive: true })
+  .map(String)
+  .filter((f) => f.endsWith('.test.ts'))
+  .map((f) => join('test', f))
+  .sort();
+const runTmp = mkdtempSync(join(tmpdir(), 'flotilla-test-run-'));
+// like /tmp itself: tests that run a command as another user (nobody) need to write there too
+chmodSync(runTmp, 0o1777);
+
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...process.argv.slice(2), ...files], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, TMPDIR: runTmp },
+});
+const forward = (sig) => child.kill(sig);
+process.on('SIGINT', forward);
+process.on('SIGTERM', forward);
+child.on('exit', (code, signal) => {
+  rmSync(runTmp, { recursive: true, force: true });
+  process.exit(code ?? (signal ? 1 : 0));
+});
