@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Help } from 'commander';
 import { FlotillaError } from '../domain/errors.ts';
 import { commandNamed, registerCommands, standInTerms } from './commands/index.ts';
 import { stopWhenNpmWrapperExits } from './npm-wrapper-watch.ts';
+import { packageVersion } from './package-version.ts';
 
 /**
  * Exit codes: 0 ok · 1 unhealthy or failed · 2 bad input (stack file, flags, unknown mirror).
@@ -33,11 +33,6 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     return handleError(e, args.includes('--json'));
   }
-}
-
-/** The version in package.json (two folders up from src/cli/ and from dist/cli/ alike). */
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /**

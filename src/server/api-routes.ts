@@ -19,7 +19,8 @@ export interface ApiContext {
   historyGate: { busy: boolean };
 }
 
-const setOverride = z
+/** Body of POST /api/drain and /api/failover (also the OpenAPI document's schema for them). */
+export const setOverride = z
   .object({
     mirror: z.string().min(1, 'name the mirror'),
     reason: z.string().trim().min(1, 'give a reason (who is affected and why)').max(500),
@@ -29,7 +30,8 @@ const setOverride = z
     wait: z.boolean().optional(),
   })
   .strict();
-const removeOverride = z.object({ mirror: z.string().min(1, 'name the mirror'), id: z.string().optional(), wait: z.boolean().optional() }).strict();
+/** Body of POST /api/undrain and /api/clear. */
+export const removeOverride = z.object({ mirror: z.string().min(1, 'name the mirror'), id: z.string().optional(), wait: z.boolean().optional() }).strict();
 
 const WAIT_LIMIT_MS = 15_000;
 /** Audit events in /api/status and on the status page. */

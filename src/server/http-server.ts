@@ -9,6 +9,7 @@ import { EventStream } from './event-stream.ts';
 import { healthVerdict } from './health-verdict.ts';
 import { HttpError, sendJson, sendText } from './http-util.ts';
 import { createMetrics } from './metrics.ts';
+import { openApiDocument } from './openapi.ts';
 import { RecentAudit } from './recent-audit.ts';
 import { renderStatusPage, statusPageCsp } from './status-page.ts';
 import { fullSnapshot, statusSnapshot } from './status-snapshot.ts';
@@ -53,12 +54,16 @@ export interface HttpServerOptions {
   limits?: Partial<HttpLimits>;
   /** Audit events kept in memory for the status page and /api/status (default 500). */
   recentAuditCapacity?: number;
+  /** flotilla's version, for the OpenAPI document. */
+  version?: string;
 }
 
 export interface RunningHttpServer {
   /** e.g. `http://127.0.0.1:8080` */
   url: string;
   port: number;
+  /** `METHOD /path` of every route it serves (docs/api.md and the OpenAPI document list the same). */
+  routes: string[];
   /** The server's Prometheus registry, for other parts (alerts) to add their metrics to. */
   registry: Registry;
   /** Open connections now, and connections reset at accept because a cap was reached. */
@@ -78,6 +83,7 @@ export interface RunningHttpServer {
  *   POST /api/clear      {mirror, id?, wait?}                             bearer token
  *   GET  /metrics        Prometheus text format
  *   GET  /healthz        200 while something is published (see healthVerdict), else 503 with the reasons
+ *   GET  /api/openapi.json  the OpenAPI document of all this (openapi.ts; docs/api.md in words)
  * Status requests are served from memory (no audit log read); connections are capped and timed out (HttpLimits).
  * Writes answer as soon as the override is saved and audited; the reconcile it triggers runs after (see `wait`).
  */
@@ -112,6 +118,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<RunningHttp
     'GET /metrics': async (_req, res) => {
       sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
     },
+    'GET /api/openapi.json': (_req, res) => sendJson(res, 200, openApiDocument(o.version ?? 'unknown')),
     'GET /healthz': (_req, res) => {
       const v = healthVerdict({
         cutOff: controller.cutOff,
@@ -179,6 +186,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<RunningHttp
   return {
     url: `http://${host}:${port}`,
     port,
+    routes: Object.keys(routes),
     registry: metrics.registry,
     connections: () => ({ open: capped.open, refused: capped.refused, eventStreams: events.clientCount }),
     close: async () => {

@@ -4,12 +4,13 @@ import { FlotillaError } from '../../domain/errors.ts';
 import { buildController, startEmbeddedServers } from '../runtime.ts';
 import { specFrom, stackOptions, type StackOpts } from '../common.ts';
 import { listenFailure } from '../listen-failure.ts';
+import { packageVersion } from '../package-version.ts';
 
 export function registerDaemon(program: Command): void {
   stackOptions(program.command('daemon'))
     .description('Run the controller: probe, decide, rewrite every DNS provider, verify. SIGTERM stops cleanly; SIGHUP reloads the stack file.')
     .option('--no-http', 'do not start the status page / API / metrics server')
-    .addHelpText('after', '\nExamples:\n  flotilla daemon --stack local\n  kill -HUP <pid>    # reload the stack file (a bad file is rejected, the old spec kept)\n')
+    .addHelpText('after', '\nHTTP API (server.listen:server.port): status page /, /api/status, /api/history, POST /api/drain|failover|undrain|clear\n(bearer token from the env var server.tokenEnv names), /metrics, /healthz; the OpenAPI document at /api/openapi.json,\nin words in docs/api.md. Run the installed bin directly (not through npx) under a supervisor: deploy/flotilla.service.\n\nExamples:\n  flotilla daemon --stack local\n  kill -HUP <pid>    # reload the stack file (a bad file is rejected, the old spec kept)\n')
     .action(async (o: StackOpts & { http: boolean }) => {
       const spec = await specFrom(o);
       const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -24,7 +25,7 @@ export function registerDaemon(program: Command): void {
       if (o.http) {
         const { startHttpServer } = await import('../../server/http-server.ts');
         try {
-          http = await startHttpServer({ controller, listen: spec.server.listen, port: spec.server.port, token: process.env[spec.server.tokenEnv], log });
+          http = await startHttpServer({ controller, listen: spec.server.listen, port: spec.server.port, token: process.env[spec.server.tokenEnv], log, version: packageVersion() });
         } catch (e) {
           // a port taken or an address not on this host: undo what started, then say which setting to change
           await controller.stop();
