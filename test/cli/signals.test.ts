@@ -56,12 +56,16 @@ async function startDemo(command: string, args: string[]) {
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  await waitFor(() => /flotilla demo runs as pid \d+/.test(out) && /health: every/.test(out) || child.exitCode !== null, 90_000, () => `the demo never came up:\n${out}`);
-  assert.equal(child.exitCode, null, `the demo ended early:\n${out}`);
-  const pid = Number(/flotilla demo runs as pid (\d+)/.exec(out)![1]);
-  const sockets = demoSockets(out);
-  assert.equal(sockets.length, 6, `expected 3 mirrors, the DNS server (UDP, TCP) and the status page in:\n${out}`);
-  return { child, pid, sockets, exited, output: () => out };
+  const pidOf = () => Number(/flotilla demo runs as pid (\d+)/.exec(out)?.[1] ?? NaN);
+  try {
+    // up once it listed every socket: 3 mirrors, the DNS server (UDP, TCP), the status page
+    await waitFor(() => (Number.isFinite(pidOf()) && demoSockets(out).length === 6) || child.exitCode !== null, 90_000, () => `the demo never came up:\n${out}`);
+    assert.equal(child.exitCode, null, `the demo ended early:\n${out}`);
+  } catch (e) {
+    reap(child, Number.isFinite(pidOf()) ? pidOf() : undefined);
+    throw e;
+  }
+  return { child, pid: pidOf(), sockets: demoSockets(out), exited, output: () => out };
 }
 
 /** Kills whatever of this test's process group is still running (only when the test failed midway). */

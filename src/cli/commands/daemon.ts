@@ -12,8 +12,21 @@ export function registerDaemon(program: Command): void {
     .option('--no-http', 'do not start the status page / API / metrics server')
     .addHelpText('after', '\nHTTP API (server.listen:server.port): status page /, /api/status, /api/history, POST /api/drain|failover|undrain|clear\n(bearer token from the env var server.tokenEnv names), /metrics, /healthz; the OpenAPI document at /api/openapi.json,\nin words in docs/api.md. Run the installed bin directly (not through npx) under a supervisor: deploy/flotilla.service.\n\nExamples:\n  flotilla daemon --stack local\n  kill -HUP <pid>    # reload the stack file (a bad file is rejected, the old spec kept)\n')
     .action(async (o: StackOpts & { http: boolean }) => {
+      // signals first: a supervisor's SIGTERM (or a SIGHUP) during start-up must never kill the daemon unsaved
+      let stopRequested: string | undefined;
+      let onStop: ((sig: string) => void) | undefined;
+      const requestStop = (sig: string) => {
+        stopRequested ??= sig;
+        onStop?.(sig);
+      };
+      let reload: (() => Promise<void>) | undefined;
+      process.once('SIGTERM', () => requestStop('SIGTERM'));
+      process.once('SIGINT', () => requestStop('SIGINT'));
+      process.on('SIGHUP', () => void (reload ? reload() : undefined));
+
       const spec = await specFrom(o);
       const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+      if (stopRequested) return;
       const dns = await startEmbeddedServers(spec, spec.file);
       for (const s of dns) log(`embedded DNS server on ${s.address}`);
       const controller = await buildController(spec, { log });
@@ -21,19 +34,19 @@ export function registerDaemon(program: Command): void {
       // alerts that must be seen even when the audit log cannot take them (a failing state store)
       controller.on('alert', (e) => log(`alert ${e.kind}: ${e.message}`));
       let http: Awaited<ReturnType<typeof import('../../server/http-server.ts').startHttpServer>> | undefined;
-      await controller.start();
       if (o.http) {
+        // bound before the controller starts: a taken port ends the start before any probe or DNS write
         const { startHttpServer } = await import('../../server/http-server.ts');
         try {
           http = await startHttpServer({ controller, listen: spec.server.listen, port: spec.server.port, token: process.env[spec.server.tokenEnv], log, version: packageVersion() });
         } catch (e) {
           // a port taken or an address not on this host: undo what started, then say which setting to change
-          await controller.stop();
           await Promise.all(dns.map((s) => s.close()));
           throw listenFailure(e, { file: spec.file, setting: 'server', what: 'the status page / API', listen: spec.server.listen, port: spec.server.port }) ?? e;
         }
-        log(`status page ${http.url}/`);
       }
+      await controller.start();
+      if (http) log(`status page ${http.url}/`);
       const hooks = spec.alerts?.webhooks ?? [];
       const alerts = hooks.length > 0
         ? startAlerts({ controller, webhooks: hooks.map((w) => ({ name: w.name, url: w.url, kind: w.kind, secret: w.secretEnv ? process.env[w.secretEnv] : undefined })), registry: http?.registry, log })
@@ -46,31 +59,32 @@ export function registerDaemon(program: Command): void {
         onEvent: async (e) => { await controller.audit({ kind: 'delegation', message: e.message, data: { ...e.data, event: e.kind, zone: e.zone } }); },
       });
       if (guard) log(`watching the delegation of ${spec.domain} every ${spec.delegation!.intervalMs / 1000}s`);
+      reload = async () => {
+        try {
+          const next = await specFrom(o);
+          await controller.reload(next);
+          log('SIGHUP: stack file reloaded');
+        } catch (e) {
+          const msg = e instanceof FlotillaError ? e.message : String(e);
+          await controller.audit({ kind: 'error', message: `SIGHUP: the stack file was rejected, keeping the running spec: ${msg}` });
+        }
+      };
       await new Promise<void>((resolve) => {
         let stopping = false;
-        const stop = async (sig: string) => {
+        onStop = (sig: string) => {
           if (stopping) return;
           stopping = true;
           log(`${sig}: finishing the current apply and stopping`);
-          await guard?.stop();
-          await controller.stop();
-          await alerts?.stop();
-          await http?.close();
-          await Promise.all(dns.map((s) => s.close()));
-          resolve();
+          void (async () => {
+            await guard?.stop();
+            await controller.stop();
+            await alerts?.stop();
+            await http?.close();
+            await Promise.all(dns.map((s) => s.close()));
+            resolve();
+          })();
         };
-        process.once('SIGTERM', () => void stop('SIGTERM'));
-        process.once('SIGINT', () => void stop('SIGINT'));
-        process.on('SIGHUP', async () => {
-          try {
-            const next = await specFrom(o);
-            await controller.reload(next);
-            log('SIGHUP: stack file reloaded');
-          } catch (e) {
-            const msg = e instanceof FlotillaError ? e.message : String(e);
-            await controller.audit({ kind: 'error', message: `SIGHUP: the stack file was rejected, keeping the running spec: ${msg}` });
-          }
-        });
+        if (stopRequested) onStop(stopRequested);
       });
       process.exitCode = 0;
     });
