@@ -26,6 +26,8 @@ export interface SiteLayout {
   nginxTest: string;
   /** Shell command reloading nginx. */
   reload: string;
+  /** The site's `listen` lines (default port 80 on both families, never `default_server`). */
+  listen?: string[];
 }
 
 export const DEBIAN_LAYOUT: SiteLayout = {
@@ -98,7 +100,7 @@ export function deployScript(plan: SiteDeployPlan, hostId: string): string {
   const L = plan.layout;
   const base = shQuote(L.webBase);
   const rel = `${base}/releases/${plan.releaseId}`;
-  const conf = nginxSiteConfig({ serverNames: plan.site.serverNames, digest: plan.site.digest, root: `${L.webBase}/current` });
+  const conf = nginxSiteConfig({ serverNames: plan.site.serverNames, digest: plan.site.digest, root: `${L.webBase}/current`, listen: L.listen });
   const root = [
     'set -eu',
     'up="$1"; upload_root="$2"',
