@@ -275,6 +275,7 @@ function registrarRules(registrars: { name: string; kind: keyof typeof REGISTRAR
           path: ['registrars', i, 'kind'],
           message: `${d.title} only allows ${d.onlyNameserversOf}'s own nameservers, so ${others.map((p) => `${p.name} (${p.kind})`).join(', ')} can never be in the delegation. Fix: ${d.fix}`,
         });
+      if (others.length > 0) return;
     }
     if (total > d.maxNameservers)
       ctx.addIssue({
