@@ -126,7 +126,12 @@ export class AwsMirror extends pulumi.ComponentResource {
     );
     // the address DNS points at outlives the instance: a replacement takes it over
     const eip = new aws.ec2.Eip(`${name}-ip`, { region: plan.region, domain: 'vpc', tags: plan.tags }, { parent: this, protect: false });
-    const assoc = new aws.ec2.EipAssociation(`${name}-ip-assoc`, { region: plan.region, allocationId: eip.allocationId, instanceId: instance.id }, { parent: this });
+    const assoc = new aws.ec2.EipAssociation(
+      `${name}-ip-assoc`,
+      // a replacement instance takes the address over before the old one goes (create-before-replace)
+      { region: plan.region, allocationId: eip.allocationId, instanceId: instance.id, allowReassociation: true },
+      { parent: this },
+    );
     const step = new SiteDeployStep(
       `${name}-site`,
       { plan: args.deploy, host: eip.publicIp, user: plan.sshUser, privateKey: args.privateKey, hostId: instance.id, dependsOn: [assoc] },

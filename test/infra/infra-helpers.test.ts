@@ -4,6 +4,7 @@ import { ConfigError } from '../../src/domain/errors.ts';
 import type { DnsProviderSpec, MirrorSpec } from '../../src/domain/fleet-spec.ts';
 import type { RecordSet } from '../../src/domain/records.ts';
 import { amiChoice, awsArchitecture, awsInstancePlan, awsSecurityGroupRules, awsSshUser } from '../../src/infra/aws-mirror.ts';
+import { route53ZoneSource } from '../../src/infra/dns/route53.ts';
 import { planZones, pulumiOwnedRecords } from '../../src/infra/dns-zones.ts';
 import { hcloudFirewallRules, hcloudServerPlan } from '../../src/infra/hcloud-mirror.ts';
 import {
@@ -214,6 +215,12 @@ describe('one owner per record', () => {
     const plan = planZones([{ name: 'hz', kind: 'hcloud', settings: {} }], { 'example.org': zone }, 60);
     assert.ok(Object.values(plan.managed[0].zones).flat().every((r) => r.type === 'TXT' && r.name.startsWith('_flotilla-')));
     assert.equal(plan.managed[0].delegated, 2, 'two nameservers per provider by default');
+  });
+
+  it('Route 53: a zone registered with Route 53 Domains is adopted by name; hostedZoneId wins; otherwise created', () => {
+    assert.deepEqual(route53ZoneSource({ zone: 'example.org', options: {}, registrars: ['route53domains'] }), { by: 'name', name: 'example.org' });
+    assert.deepEqual(route53ZoneSource({ zone: 'example.org', options: { hostedZoneId: 'Z1' }, registrars: ['route53domains'] }), { by: 'id', hostedZoneId: 'Z1' });
+    assert.deepEqual(route53ZoneSource({ zone: 'example.org', options: {}, registrars: ['manual'] }), { by: 'create' });
   });
 
   it('the delegated subset: the first n of the sorted, normalised list; fewer than n is an error', () => {
