@@ -151,12 +151,17 @@ export function createRoute53Driver(ctx: DriverContext<Route53Settings>, opts: R
 
     async listRecords(zoneArg, signal) {
       const zone = normalizeName(zoneArg);
-      const out: RecordSet[] = [];
+      const out = new Map<string, RecordSet>();
       for (const r of await listRaw(zone, signal)) {
         const set = fromResourceRecordSet(r);
-        if (set) out.push(set);
+        if (!set) continue;
+        // routing-policy sets share a name and type: one foreign RRset per name/type
+        const k = rrsetKey(set);
+        const seen = out.get(k);
+        if (seen) seen.values.push(...set.values);
+        else out.set(k, set);
       }
-      return out;
+      return [...out.values()];
     },
 
     async applyChanges(zoneArg, changes, signal): Promise<ApplyReport> {
