@@ -9,9 +9,6 @@ import { ConfigError } from '../domain/errors.ts';
  */
 /** Where the site lives on a host: releases/<id> per deployed content, `current` the symlink nginx serves. */
 export const WEB_BASE = '/var/www/flotilla';
-/** Where the deployed digest is recorded on the host (outside the web root, so it is not served). */
-export const DIGEST_FILE = '/etc/flotilla/site-digest';
-export const NGINX_SITE = '/etc/nginx/sites-available/flotilla';
 /** Response header carrying the digest, so a probe or a human can tell which content a mirror serves. */
 export const DIGEST_HEADER = 'X-Flotilla-Digest';
 
