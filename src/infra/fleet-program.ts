@@ -4,7 +4,7 @@ import { desiredRecords } from '../planner/desired-records.ts';
 import { AwsMirror, awsInstancePlan } from './aws-mirror.ts';
 import { deployPublicKey } from './deploy-key.ts';
 import { planZones, publishZones } from './dns-zones.ts';
-import { HcloudMirror, hcloudServerPlan } from './hcloud-mirror.ts';
+import { HcloudMirror, hcloudDeployKey, hcloudServerPlan } from './hcloud-mirror.ts';
 import { pulumiLog, type ProgramLog } from './program-log.ts';
 import { checkRegistrars, combinedNameservers, setupRegistrars } from './registrar.ts';
 import { requiredSecret, secretSource, type SecretSource } from './secrets.ts';
@@ -77,12 +77,13 @@ export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
 
   // 2. act: register the resources
   const mirrors: Record<string, MirrorOutput> = {};
+  const hcloudKey = hosts.some((h) => h.kind === 'hcloud') ? hcloudDeployKey(spec.stack, deployKey!.publicKey) : undefined;
   for (const h of hosts) {
     if (h.kind === 'aws') {
       const a = new AwsMirror(h.m.name, { plan: h.plan, deploy: h.deploy, privateKey: deployKey!.privateKey });
       mirrors[h.m.name] = { provider: 'aws', ipv4: a.ipv4, ipv6: a.ipv6, resourceId: a.instanceId, digest: a.digest };
     } else if (h.kind === 'hcloud') {
-      const a = new HcloudMirror(h.m.name, { plan: h.plan, deploy: h.deploy, privateKey: deployKey!.privateKey });
+      const a = new HcloudMirror(h.m.name, { plan: h.plan, deploy: h.deploy, privateKey: deployKey!.privateKey, sshKey: hcloudKey! });
       mirrors[h.m.name] = { provider: 'hcloud', ipv4: a.ipv4, ipv6: a.ipv6, resourceId: a.serverId, digest: a.digest };
     } else if (h.kind === 'ssh') {
       const a = new SshMirror(h.m.name, { plan: h.plan, deploy: h.deploy, privateKey: h.privateKey });

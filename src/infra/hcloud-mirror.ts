@@ -46,6 +46,14 @@ export function hcloudServerPlan(args: HcloudMirrorArgs) {
 export type HcloudServerPlan = ReturnType<typeof hcloudServerPlan>;
 
 /**
+ * The stack's deploy key registered with Hetzner (one per stack: Hetzner refuses a second key with the same
+ * fingerprint). Servers created with it get it for root, whatever the image's cloud-init default user is.
+ */
+export function hcloudDeployKey(stack: string, sshPublicKey: string): hcloud.SshKey {
+  return new hcloud.SshKey(`hcloud-deploy-key`, { name: `flotilla-${stack}-deploy`, publicKey: sshPublicKey, labels: { 'flotilla-stack': stack } });
+}
+
+/**
  * One Hetzner Cloud server behind its firewall, on Primary IPs of its own (IPv4 and IPv6, autoDelete off: a
  * replacement keeps the addresses DNS points at), and the site deployed over SSH (site-deploy-step.ts).
  */
@@ -56,7 +64,11 @@ export class HcloudMirror extends pulumi.ComponentResource {
   readonly digest: pulumi.Output<string>;
 
   /** `plan` comes from hcloudServerPlan, `deploy` from siteDeployPlan (both validated before any resource is registered). */
-  constructor(name: string, args: { plan: HcloudServerPlan; deploy: SiteDeployPlan; privateKey: pulumi.Output<string> }, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: { plan: HcloudServerPlan; deploy: SiteDeployPlan; privateKey: pulumi.Output<string>; sshKey: hcloud.SshKey },
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super('flotilla:mirror:HcloudMirror', name, {}, opts);
     const { plan } = args;
     const fw = new hcloud.Firewall(`${name}-web`, { name: plan.firewallName, rules: hcloudFirewallRules(), labels: plan.labels }, { parent: this });
@@ -72,6 +84,7 @@ export class HcloudMirror extends pulumi.ComponentResource {
         location: plan.location,
         image: plan.image,
         userData: plan.userData,
+        sshKeys: [args.sshKey.id],
         firewallIds: [fw.id.apply((id) => Number(id))],
         publicNets: [{ ipv4Enabled: true, ipv4: v4.id.apply((id) => Number(id)), ipv6Enabled: true, ipv6: v6.id.apply((id) => Number(id)) }],
         labels: plan.labels,

@@ -167,6 +167,11 @@ describe('mock preview of the example stack', () => {
     for (const n of ['hetzner-nbg-ipv4', 'hetzner-nbg-ipv6']) assert.equal(one('hcloud:index/primaryIp:PrimaryIp', n).inputs.autoDelete, false);
     assert.equal((result.outputs.mirrors as Record<string, { ipv4: string }>)['hetzner-nbg'].ipv4, v4.state.ipAddress);
     assert.deepEqual(s.firewallIds, [Number(mockResource('hcloud:index/firewall:Firewall', 'hetzner-nbg-web', {}).id)]);
+    // the deploy key for root, registered once per stack
+    const key = one('hcloud:index/sshKey:SshKey', 'hcloud-deploy-key').inputs;
+    assert.equal(key.name, 'flotilla-example-deploy');
+    assert.match(String(key.publicKey), /^ssh-ed25519 AAAA/);
+    assert.deepEqual(s.sshKeys, [mockResource('hcloud:index/sshKey:SshKey', 'hcloud-deploy-key', {}).id]);
   });
 
   it('every host kind gets the site the same way: a copy without a trailing slash and the install command, key secret', () => {
