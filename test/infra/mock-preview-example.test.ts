@@ -185,7 +185,13 @@ describe('mock preview of the example stack', () => {
       assert.ok(String(cmd.create).includes(`"$HOME"/'${copy.remotePath}/site'`), 'the script reads where the copy lands');
       assert.ok(String(cmd.create).includes(spec.site.digest));
       assert.match(String(cmd.delete), /nothing of ours to remove/);
+      // a new host (its id) replaces both; any other change is an update that re-runs `create` (no `update` given)
+      assert.equal(cmd.update, undefined);
+      assert.deepEqual(cmd.triggers, copy.triggers);
     }
+    assert.deepEqual(one('command:remote:Command', 'aws-fra-site-install').inputs.triggers, [mockResource('aws:ec2/instance:Instance', 'aws-fra-host', {}).id]);
+    assert.deepEqual(one('command:remote:Command', 'hetzner-nbg-site-install').inputs.triggers, [mockResource('hcloud:index/server:Server', 'hetzner-nbg-host', {}).id]);
+    assert.deepEqual(one('command:remote:Command', 'box-ams-site-install').inputs.triggers, ['ssh:203.0.113.10']);
   });
 
   it('the outputs name every mirror with its addresses, provider, resource id and deployed digest', () => {
