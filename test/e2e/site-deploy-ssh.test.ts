@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmod, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, rmdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { homedir, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -189,7 +189,10 @@ before(async () => {
 after(async () => {
   if (nginx) await stopChild(nginx);
   if (sshd) await stopChild(sshd);
-  await rm(join(homedir(), '.flotilla-upload'), { recursive: true, force: true }).catch(() => undefined);
+  // only this run's uploads (named after its stack), then the folder if nothing else is in it
+  const uploads = join(homedir(), '.flotilla-upload');
+  for (const n of await readdir(uploads).catch(() => [] as string[])) if (n.startsWith(`${STACK}-`)) await rm(join(uploads, n), { recursive: true, force: true });
+  await rmdir(uploads).catch(() => undefined);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
