@@ -227,6 +227,16 @@ describe('the deploy step over real SSH to a real nginx', () => {
     assert.equal((await until('other.example', '/', (x) => x.status === 200)).body.toString(), 'the box\'s own default site\n');
   });
 
+  it('a configuration nginx refuses is taken back: the script fails, the live site and its config stay as they were', async () => {
+    const conf = await readFile(join(layout.sitesAvailable, 'flotilla'), 'utf8');
+    const refused = siteDeployPlan({ stack: STACK, mirror: 'box', contentDir: v2.dir, site: { siteName: 'e2e', digest: v2.digest, serverNames: ['example.org'] }, layout: { ...layout, nginxTest: 'false' } });
+    await copyToRemote(refused.source, refused.remotePath);
+    await assert.rejects(remote(deployScript(refused, HOST_ID)), /nginx refused the new site configuration/);
+    assert.equal(await readFile(join(layout.sitesAvailable, 'flotilla'), 'utf8'), conf);
+    assert.equal(await readlink(join(layout.webBase, 'current')), `releases/${p1.releaseId}`);
+    assert.deepEqual((await until('example.org', '/', (x) => x.status === 200)).body, v1.index);
+  });
+
   it('a non-content change (another server name) re-runs cleanly without a new copy', async () => {
     const p1b = planFor(v1, ['example.org', 'www.example.org', 'alt.example.org']);
     assert.equal(p1b.releaseId, p1.releaseId);
