@@ -4,6 +4,7 @@ import { DNS_PROVIDER_KINDS, MIRROR_PROVIDERS, REGISTRAR_KINDS } from '../domain
 import { IANA_DNS_BOOTSTRAP, ROOT_SERVERS } from '../domain/delegation-defaults.ts';
 import { durationMs, envVarName, hostHeader, httpUrl, ipv4Address, ipv6Address, listenAddress, parseHostPort, port } from '../domain/setting-values.ts';
 import { providerDescriptor } from '../drivers/registry.ts';
+import { REGISTRARS, type RegistrarDescriptor } from '../registrars/registrar-descriptors.ts';
 import { rfc2136RegistrarSettings } from '../registrars/rfc2136/rfc2136-registrar-settings.ts';
 
 /**
@@ -132,7 +133,13 @@ const mirrorSchema = z
   });
 
 const dnsProviderSchema = z
-  .object({ name, kind: z.enum(DNS_PROVIDER_KINDS), settings: z.record(z.string(), z.unknown()).default({}) })
+  .object({
+    name,
+    kind: z.enum(DNS_PROVIDER_KINDS),
+    settings: z.record(z.string(), z.unknown()).default({}),
+    /** How many of this provider's nameservers registrars and every apex NS set list (DNSControl's DnsProvider(name, n)). */
+    delegatedNameservers: z.number().int().min(1).max(13).default(2),
+  })
   .strict()
   .transform((p, ctx) => {
     const r = providerDescriptor(p.kind).settings.safeParse(p.settings);
@@ -140,7 +147,7 @@ const dnsProviderSchema = z
       for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: ['settings', ...(i.path as (string | number)[])], message: i.message });
       return z.NEVER;
     }
-    return { name: p.name, kind: p.kind, settings: r.data as Record<string, string | number | boolean | string[]> };
+    return { name: p.name, kind: p.kind, settings: r.data as Record<string, string | number | boolean | string[]>, delegatedNameservers: p.delegatedNameservers };
   });
 
 const registrarSchema = z
@@ -191,6 +198,8 @@ export const fleetSchema = z
     mirrors: z.array(mirrorSchema).min(1, 'expected at least one mirror'),
     dnsProviders: z.array(dnsProviderSchema).min(1, 'expected at least one DNS provider'),
     registrars: z.array(registrarSchema).default([]),
+    /** How cloud hosts (aws, hcloud) get the site: over SSH with this key (its public half goes into their user data). */
+    deploy: z.object({ sshKeyEnv: envVarName }).strict().optional(),
     health: healthSchema.default(healthSchema.parse({})),
     canaries: z.array(z.object({ target: canaryTarget }).strict()).default([]),
     policy: z
@@ -239,6 +248,9 @@ export const fleetSchema = z
       ctx.addIssue({ code: 'custom', path: ['state', 'endpoints'], message: 'state.kind etcd needs endpoints, e.g. [http://127.0.0.1:2379]' });
     if (f.policy.minHealthy > f.mirrors.length)
       ctx.addIssue({ code: 'custom', path: ['policy', 'minHealthy'], message: `expected at most the number of mirrors (${f.mirrors.length})` });
+    registrarRules(f.registrars, f.dnsProviders, ctx);
+    if (!f.deploy && f.mirrors.some((m) => m.provider === 'aws' || m.provider === 'hcloud'))
+      ctx.addIssue({ code: 'custom', path: ['deploy', 'sshKeyEnv'], message: 'aws and hcloud mirrors get the site over SSH: name the environment variable holding the deploy private key (e.g. deploy: { sshKeyEnv: FLOTILLA_DEPLOY_KEY })' });
     timingRules(f.health, ['health'], ctx);
     f.mirrors.forEach((m, i) => {
       const own = m.health ?? {};
@@ -246,6 +258,33 @@ export const fleetSchema = z
       if (own.interval !== undefined || own.timeout !== undefined || own.latencyBudget !== undefined) timingRules({ ...f.health, ...own }, ['mirrors', i, 'health'], ctx);
     });
   });
+
+/**
+ * What each registrar really accepts (its descriptor's data): at most `maxNameservers` in the delegation, and for
+ * Cloudflare Registrar only Cloudflare's own nameservers.
+ */
+function registrarRules(registrars: { name: string; kind: keyof typeof REGISTRARS }[], providers: { name: string; kind: string; delegatedNameservers: number }[], ctx: z.RefinementCtx) {
+  const total = providers.reduce((n, p) => n + p.delegatedNameservers, 0);
+  registrars.forEach((r, i) => {
+    const d: RegistrarDescriptor = REGISTRARS[r.kind];
+    if (d.onlyNameserversOf) {
+      const others = providers.filter((p) => p.kind !== d.onlyNameserversOf);
+      if (others.length > 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['registrars', i, 'kind'],
+          message: `${d.title} only allows ${d.onlyNameserversOf}'s own nameservers, so ${others.map((p) => `${p.name} (${p.kind})`).join(', ')} can never be in the delegation. Fix: ${d.fix}`,
+        });
+      if (others.length > 0) return;
+    }
+    if (total > d.maxNameservers)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dnsProviders'],
+        message: `${d.title} (registrar ${r.name}) accepts at most ${d.maxNameservers} nameservers; the DNS providers delegate ${total} (${providers.map((p) => `${p.name}: ${p.delegatedNameservers}`).join(', ')}). Fix: ${d.fix}`,
+      });
+  });
+}
 
 /** A probe is cut off at its timeout, so the timeout must fit the interval and a latency budget must fit the timeout. */
 function timingRules(h: { interval: number; timeout: number; latencyBudget?: number }, path: (string | number)[], ctx: z.RefinementCtx) {

@@ -198,6 +198,7 @@ async function toSpec(file: string, projectDir: string, stack: string, f: FleetP
       return { name: m.name, provider: m.provider, ipv4: m.ipv4, ipv6: m.ipv6, settings, health: withDnsPort(f.health, health) };
     }),
     dnsProviders: f.dnsProviders,
+    ...(f.deploy ? { deploy: f.deploy } : {}),
     registrars: f.registrars.map((r) => ({ name: r.name, kind: r.kind, domain: r.domain, settings: { ...(r.settings ?? {}), ...(r.accountId ? { accountId: r.accountId } : {}) } as Record<string, string> })),
     health: { ...h, intervalMs: interval, fastIntervalMs: fastInterval, timeoutMs: timeout, latencyBudgetMs: latencyBudget },
     canaries: f.canaries,

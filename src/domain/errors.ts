@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'DRIVER_NOT_FOUND'
   | 'DRIVER_RATE_LIMITED'
   | 'DRIVER_FAILED'
+  | 'DRIVER_CONFLICT'
   | 'STATE_CONFLICT'
   | 'STATE_CORRUPT'
   | 'STATE_UNAVAILABLE'
@@ -70,7 +71,8 @@ export class DriverError extends FlotillaError {
   /** Milliseconds the provider asked us to wait (Retry-After), when it said. */
   readonly retryAfterMs: number | undefined;
   constructor(opts: {
-    code: Extract<ErrorCode, 'DRIVER_AUTH' | 'DRIVER_NOT_FOUND' | 'DRIVER_RATE_LIMITED' | 'DRIVER_FAILED'>;
+    /** DRIVER_CONFLICT: the provider holds something at the name that flotilla must not and cannot replace. */
+    code: Extract<ErrorCode, 'DRIVER_AUTH' | 'DRIVER_NOT_FOUND' | 'DRIVER_RATE_LIMITED' | 'DRIVER_FAILED' | 'DRIVER_CONFLICT'>;
     provider: string;
     zone: string;
     message: string;

@@ -53,7 +53,12 @@ export interface DnsProviderSpec {
   kind: DnsProviderKind;
   /** Driver settings. Secrets are names of environment variables (`tokenEnv: CF_API_TOKEN`), never values. */
   settings: Record<string, string | number | boolean | string[]>;
+  /** How many of its nameservers registrars and every provider's apex NS set list; default 2 (DELEGATED_NAMESERVERS). */
+  delegatedNameservers?: number;
 }
+
+/** Default number of each provider's nameservers in the delegation (DNSControl's `DnsProvider(name, 2)`). */
+export const DELEGATED_NAMESERVERS = 2;
 
 export interface RegistrarSpec {
   name: string;
@@ -138,6 +143,8 @@ export interface FleetSpec {
   mirrors: MirrorSpec[];
   dnsProviders: DnsProviderSpec[];
   registrars: RegistrarSpec[];
+  /** How cloud hosts get the site: over SSH with the private key in this environment variable. */
+  deploy?: { sshKeyEnv: string };
   health: HealthSettings;
   canaries: CanarySpec[];
   policy: PolicySpec;

@@ -2,9 +2,9 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { ConfigError } from '../domain/errors.ts';
 import type { MirrorSpec } from '../domain/fleet-spec.ts';
-import { checkUserDataSize, cloudInitUserData, type WebServerSetup } from './web-server-setup.ts';
-
-/** One EC2 instance serving the site with nginx, behind a security group open on 80/443. */
+import type { SiteDeployPlan } from './site-deploy.ts';
+import { SiteDeployStep } from './site-deploy-step.ts';
+import { checkUserDataSize, cloudInitUserData } from './web-server-setup.ts';
 
 export const DEFAULT_AWS_SIZE = 't4g.micro';
 
@@ -43,29 +43,38 @@ export function amiChoice(mirror: Pick<MirrorSpec, 'name' | 'settings'>, instanc
   ]);
 }
 
-/** HTTP and HTTPS from anywhere (IPv4 and IPv6); everything out (the host installs nginx from the archive). */
+/** HTTP and HTTPS from anywhere, SSH for the deploy step (IPv4 and IPv6); everything out (nginx from the archive). */
 export function awsSecurityGroupRules(): Pick<aws.ec2.SecurityGroupArgs, 'ingress' | 'egress'> {
   const world = { cidrBlocks: ['0.0.0.0/0'], ipv6CidrBlocks: ['::/0'] };
   return {
     ingress: [
       { description: 'http', protocol: 'tcp', fromPort: 80, toPort: 80, ...world },
       { description: 'https', protocol: 'tcp', fromPort: 443, toPort: 443, ...world },
+      { description: 'ssh (flotilla deploy step)', protocol: 'tcp', fromPort: 22, toPort: 22, ...world },
     ],
     egress: [{ description: 'all out', protocol: '-1', fromPort: 0, toPort: 0, ...world }],
   };
 }
 
+/** The login the official images give the key in user data: Debian `admin`, Ubuntu `ubuntu`; an AMI id: `sshUser` or admin. */
+export function awsSshUser(mirror: Pick<MirrorSpec, 'settings'>): string {
+  if (typeof mirror.settings.sshUser === 'string') return mirror.settings.sshUser;
+  const image = String(mirror.settings.image ?? 'debian').toLowerCase();
+  return image.startsWith('ubuntu') ? 'ubuntu' : 'admin';
+}
+
 export interface AwsMirrorArgs {
   mirror: MirrorSpec;
   stack: string;
-  site: WebServerSetup;
+  /** The deploy key's public half (deploy-key.ts), for the image's default user. */
+  sshPublicKey: string;
 }
 
 /** Everything the instance needs, as plain data (unit-tested without Pulumi). */
 export function awsInstancePlan(args: AwsMirrorArgs) {
   const region = String(args.mirror.settings.region);
   const instanceType = String(args.mirror.settings.size ?? DEFAULT_AWS_SIZE);
-  const userData = cloudInitUserData(args.site);
+  const userData = cloudInitUserData({ sshPublicKey: args.sshPublicKey, stack: args.stack, mirror: args.mirror.name });
   checkUserDataSize(userData, 'aws', args.mirror.name);
   return {
     region,
@@ -73,27 +82,30 @@ export function awsInstancePlan(args: AwsMirrorArgs) {
     architecture: awsArchitecture(instanceType),
     ami: amiChoice(args.mirror, instanceType),
     userData,
-    description: `flotilla ${args.stack} ${args.mirror.name}: web`,
-    tags: { Name: `flotilla-${args.stack}-${args.mirror.name}`, 'flotilla:stack': args.stack, 'flotilla:mirror': args.mirror.name, 'flotilla:digest': args.site.digest },
+    sshUser: awsSshUser(args.mirror),
+    description: `flotilla ${args.stack} ${args.mirror.name}: web and ssh`,
+    tags: { Name: `flotilla-${args.stack}-${args.mirror.name}`, 'flotilla:stack': args.stack, 'flotilla:mirror': args.mirror.name },
   };
 }
 
 export type AwsInstancePlan = ReturnType<typeof awsInstancePlan>;
 
+/**
+ * One EC2 instance behind its security group, reached at an Elastic IP (a stop/start or a replacement keeps the
+ * address DNS points at), and the site deployed over SSH (site-deploy-step.ts).
+ */
 export class AwsMirror extends pulumi.ComponentResource {
   readonly ipv4: pulumi.Output<string>;
   /** First IPv6 address, when the subnet gives the instance one (default VPCs usually do not). */
   readonly ipv6: pulumi.Output<string | undefined>;
   readonly instanceId: pulumi.Output<string>;
+  readonly digest: pulumi.Output<string>;
 
-  /** `plan` comes from awsInstancePlan (validated before any resource is registered). */
-  constructor(name: string, plan: AwsInstancePlan, opts?: pulumi.ComponentResourceOptions) {
+  /** `plan` comes from awsInstancePlan, `deploy` from siteDeployPlan (both validated before any resource is registered). */
+  constructor(name: string, args: { plan: AwsInstancePlan; deploy: SiteDeployPlan; privateKey: pulumi.Output<string> }, opts?: pulumi.ComponentResourceOptions) {
     super('flotilla:mirror:AwsMirror', name, {}, opts);
-    const sg = new aws.ec2.SecurityGroup(
-      `${name}-web`,
-      { region: plan.region, description: plan.description, ...awsSecurityGroupRules(), tags: plan.tags },
-      { parent: this },
-    );
+    const { plan } = args;
+    const sg = new aws.ec2.SecurityGroup(`${name}-web`, { region: plan.region, description: plan.description, ...awsSecurityGroupRules(), tags: plan.tags }, { parent: this });
     const ami = 'ami' in plan.ami ? pulumi.output(plan.ami.ami) : aws.ec2.getAmiOutput({ ...plan.ami.lookup, region: plan.region }, { parent: this }).id;
     const instance = new aws.ec2.Instance(
       `${name}-host`,
@@ -104,7 +116,7 @@ export class AwsMirror extends pulumi.ComponentResource {
         vpcSecurityGroupIds: [sg.id],
         associatePublicIpAddress: true,
         userData: plan.userData,
-        // cloud-init runs once: new content needs a new host (created before the old one goes, so DNS can follow)
+        // cloud-init runs once: a new key needs a new host (created before the old one goes)
         userDataReplaceOnChange: true,
         metadataOptions: { httpTokens: 'required' },
         tags: plan.tags,
@@ -112,9 +124,23 @@ export class AwsMirror extends pulumi.ComponentResource {
       // a new AMI release must not replace a serving host by itself
       { parent: this, ignoreChanges: ['ami'] },
     );
-    this.ipv4 = instance.publicIp;
+    // the address DNS points at outlives the instance: a replacement takes it over
+    const eip = new aws.ec2.Eip(`${name}-ip`, { region: plan.region, domain: 'vpc', tags: plan.tags }, { parent: this, protect: false });
+    const assoc = new aws.ec2.EipAssociation(
+      `${name}-ip-assoc`,
+      // a replacement instance takes the address over before the old one goes (create-before-replace)
+      { region: plan.region, allocationId: eip.allocationId, instanceId: instance.id, allowReassociation: true },
+      { parent: this },
+    );
+    const step = new SiteDeployStep(
+      `${name}-site`,
+      { plan: args.deploy, host: eip.publicIp, user: plan.sshUser, privateKey: args.privateKey, hostId: instance.id, dependsOn: [assoc] },
+      { parent: this },
+    );
+    this.ipv4 = eip.publicIp;
     this.ipv6 = instance.ipv6Addresses.apply((a) => a?.[0]);
     this.instanceId = instance.id;
-    this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, instanceId: this.instanceId });
+    this.digest = step.digest;
+    this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, instanceId: this.instanceId, digest: this.digest });
   }
 }

@@ -1,22 +1,17 @@
 import * as pulumi from '@pulumi/pulumi';
-import { zonesOf, type FleetSpec } from '../domain/fleet-spec.ts';
+import { zoneOf, zonesOf, type FleetSpec, type RegistrarKind } from '../domain/fleet-spec.ts';
 import { desiredRecords } from '../planner/desired-records.ts';
 import { AwsMirror, awsInstancePlan } from './aws-mirror.ts';
-import { planZones, publishZones, type MirrorAddresses } from './dns-zones.ts';
-import { readFleetState, stateSourceNote, type FleetState } from './fleet-state.ts';
-import { HcloudMirror, hcloudServerPlan } from './hcloud-mirror.ts';
+import { deployPublicKey } from './deploy-key.ts';
+import { planZones, publishZones } from './dns-zones.ts';
+import { HcloudMirror, hcloudDeployKey, hcloudServerPlan } from './hcloud-mirror.ts';
 import { pulumiLog, type ProgramLog } from './program-log.ts';
 import { checkRegistrars, combinedNameservers, setupRegistrars } from './registrar.ts';
-import { secretSource, type SecretSource } from './secrets.ts';
-import { readSiteFiles } from './site-files.ts';
+import { requiredSecret, secretSource, type SecretSource } from './secrets.ts';
+import { siteDeployPlan } from './site-deploy.ts';
 import { SshMirror, sshMirrorPlan, sshPrivateKey } from './ssh-mirror.ts';
-import type { WebServerSetup } from './web-server-setup.ts';
 
 export interface ProgramOptions {
-  /** Clock for override expiry; default Date.now(). */
-  now?: number;
-  /** Controller state to honour; default: read from the state store (readFleetState). */
-  state?: FleetState;
   log?: ProgramLog;
   /** Where secrets come from and how a missing one is treated; default process.env, missing = error. */
   secrets?: SecretSource;
@@ -25,9 +20,22 @@ export interface ProgramOptions {
 type Address = pulumi.Input<string | undefined>;
 
 /**
- * THE Pulumi program: hosts for every mirror, zones and records at every Pulumi-managed DNS provider, registrar
- * delegations. The records come from desiredRecords with the controller's health and overrides, so `pulumi up`
- * after a failover never re-adds a mirror that is down. Returns the stack outputs (no secrets in them).
+ * One mirror in the stack outputs, what the controller's inventory is built from: its addresses, the provider, the
+ * id of the resource behind it (instance, server, `ssh:<address>`, `local:<name>`), the content digest deployed.
+ */
+export interface MirrorOutput {
+  provider: string;
+  ipv4: Address;
+  ipv6: Address;
+  resourceId: pulumi.Input<string>;
+  digest: pulumi.Input<string>;
+}
+
+/**
+ * THE Pulumi program: hosts for every mirror with the site deployed over SSH, zones with their apex NS and ownership
+ * markers at every Pulumi-managed DNS provider, registrar delegations. It registers no serving A/AAAA record: those
+ * are the controller's (one owner per record), so `pulumi up` after a failover changes nothing a client is served,
+ * and the program does not read the controller's health. Returns the stack outputs (no secrets in them).
  *
  * Everything that can be wrong with the spec or the environment is checked first; only then are resources
  * registered, so a bad stack fails with one clear error and registers nothing.
@@ -37,53 +45,54 @@ export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
   const secrets = opts.secrets ?? secretSource();
 
   // 1. decide (data only; throws ConfigError before any resource exists)
-  const state = opts.state ?? (await readFleetState(spec));
-  if (!opts.state) log.info(stateSourceNote(spec));
-  const files = await readSiteFiles(spec.site.contentDir);
-  const site: WebServerSetup = { siteName: spec.site.name, digest: spec.site.digest, serverNames: [spec.domain, ...spec.alternateDomains], files };
+  const site = { siteName: spec.site.name, digest: spec.site.digest, serverNames: [spec.domain, ...spec.alternateDomains] };
+  const cloud = spec.mirrors.some((m) => m.provider === 'aws' || m.provider === 'hcloud');
+  const deployKey = cloud ? cloudDeployKey(spec, secrets) : undefined;
   const hosts = spec.mirrors.map((m) => {
     const common = { mirror: m, stack: spec.stack };
+    const deploy = siteDeployPlan({ stack: spec.stack, mirror: m.name, contentDir: spec.site.contentDir, site });
     switch (m.provider) {
       case 'aws':
-        return { m, kind: 'aws' as const, plan: awsInstancePlan({ ...common, site }) };
+        return { m, kind: 'aws' as const, plan: awsInstancePlan({ ...common, sshPublicKey: deployKey!.publicKey }), deploy };
       case 'hcloud':
-        return { m, kind: 'hcloud' as const, plan: hcloudServerPlan({ ...common, site }) };
+        return { m, kind: 'hcloud' as const, plan: hcloudServerPlan({ ...common, sshPublicKey: deployKey!.publicKey }), deploy };
       case 'ssh': {
-        const plan = sshMirrorPlan({ ...common, contentDir: spec.site.contentDir, site: { siteName: site.siteName, digest: site.digest, serverNames: site.serverNames } });
-        return { m, kind: 'ssh' as const, plan, privateKey: sshPrivateKey(plan, secrets) };
+        const plan = sshMirrorPlan({ mirror: m });
+        return { m, kind: 'ssh' as const, plan, deploy, privateKey: sshPrivateKey(plan, secrets) };
       }
       case 'local':
         return { m, kind: 'local' as const };
     }
   });
   const zones = zonesOf(spec);
-  const desired = desiredRecords(spec, state.health, state.overrides, { now: opts.now ?? Date.now(), lastGood: state.lastGood, placeholders: true });
+  // the markers the controller writes beside its serving sets (same function, so both write the same markers)
+  const desired = desiredRecords(spec, {}, [], { now: 0, placeholders: true });
   const dns = planZones(spec.dnsProviders, desired.zones, spec.policy.ttl);
   checkRegistrars(spec, zones);
+  const registrarKinds: Record<string, RegistrarKind[]> = {};
+  for (const r of spec.registrars) (registrarKinds[zoneOf(spec, r.domain)] ??= []).push(r.kind);
 
   for (const h of hosts) if (h.kind === 'local') log.info(`mirror ${h.m.name} is local: served on this machine, nothing to deploy`);
-  for (const n of desired.notes) {
-    if (desired.failOpen || desired.degraded) log.warn(n);
-    else log.info(n);
-  }
   for (const n of dns.notes) log[n.level](n.message);
 
   // 2. act: register the resources
-  const addresses: MirrorAddresses = {};
-  const mirrors: Record<string, { provider: string; ipv4: Address; ipv6: Address }> = {};
+  const mirrors: Record<string, MirrorOutput> = {};
+  const hcloudKey = hosts.some((h) => h.kind === 'hcloud') ? hcloudDeployKey(spec.stack, deployKey!.publicKey) : undefined;
   for (const h of hosts) {
-    const a: { ipv4: Address; ipv6: Address } =
-      h.kind === 'aws'
-        ? new AwsMirror(h.m.name, h.plan)
-        : h.kind === 'hcloud'
-          ? new HcloudMirror(h.m.name, h.plan)
-          : h.kind === 'ssh'
-            ? new SshMirror(h.m.name, { plan: h.plan, privateKey: h.privateKey })
-            : { ipv4: h.m.ipv4, ipv6: h.m.ipv6 };
-    addresses[h.m.name] = a;
-    mirrors[h.m.name] = { provider: h.m.provider, ipv4: a.ipv4, ipv6: a.ipv6 };
+    if (h.kind === 'aws') {
+      const a = new AwsMirror(h.m.name, { plan: h.plan, deploy: h.deploy, privateKey: deployKey!.privateKey });
+      mirrors[h.m.name] = { provider: 'aws', ipv4: a.ipv4, ipv6: a.ipv6, resourceId: a.instanceId, digest: a.digest };
+    } else if (h.kind === 'hcloud') {
+      const a = new HcloudMirror(h.m.name, { plan: h.plan, deploy: h.deploy, privateKey: deployKey!.privateKey, sshKey: hcloudKey! });
+      mirrors[h.m.name] = { provider: 'hcloud', ipv4: a.ipv4, ipv6: a.ipv6, resourceId: a.serverId, digest: a.digest };
+    } else if (h.kind === 'ssh') {
+      const a = new SshMirror(h.m.name, { plan: h.plan, deploy: h.deploy, privateKey: h.privateKey });
+      mirrors[h.m.name] = { provider: 'ssh', ipv4: a.ipv4, ipv6: a.ipv6, resourceId: h.plan.hostId, digest: a.digest };
+    } else {
+      mirrors[h.m.name] = { provider: 'local', ipv4: h.m.ipv4, ipv6: h.m.ipv6, resourceId: `local:${h.m.name}`, digest: spec.site.digest };
+    }
   }
-  const nameservers = publishZones({ plans: dns.managed, addresses, secrets });
+  const nameservers = publishZones({ plans: dns.managed, secrets, registrars: registrarKinds });
   const registrars = setupRegistrars(spec, nameservers, zones, log);
 
   const byZone = Object.fromEntries(
@@ -97,12 +106,11 @@ export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
   );
   return {
     siteDigest: spec.site.digest,
+    /** Per mirror: provider, ipv4, ipv6, resourceId, digest (the controller's inventory reads these). */
     mirrors,
-    serving: desired.serving,
-    failOpen: desired.failOpen,
-    /** Nameservers of each provider for the main domain's zone. */
+    /** Delegated nameservers of each provider for the main domain's zone (its delegatedNameservers first names). */
     nameservers: byZone[zones[0]].providers,
-    /** Every provider's nameservers for the main domain, merged: what each registrar lists. */
+    /** Every provider's delegated nameservers for the main domain, merged: what each registrar and apex NS set lists. */
     allNameservers: byZone[zones[0]].all,
     zones: byZone,
     registrars,
@@ -110,3 +118,13 @@ export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
 }
 
 export type FleetOutputs = Awaited<ReturnType<typeof fleetProgram>>;
+
+/** The stack's deploy key (deploy.sshKeyEnv): the private key as a secret, its public half for the user data. */
+function cloudDeployKey(spec: FleetSpec, secrets: SecretSource) {
+  const env = spec.deploy?.sshKeyEnv ?? 'FLOTILLA_DEPLOY_KEY';
+  const privateKey = requiredSecret(secrets, env, 'the deploy key: cloud hosts get the site over SSH with it');
+  const value = secrets.env[env];
+  // a mock preview without the key: a placeholder public key, flagged by the preview as an unset variable
+  const publicKey = !value && secrets.missing === 'placeholder' ? `ssh-ed25519 (unset ${env})` : deployPublicKey(env, value, `flotilla-${spec.stack}-deploy`);
+  return { privateKey, publicKey };
+}

@@ -5,7 +5,6 @@ import { PULUMI_DNS } from './dns/pulumi-dns-table.ts';
 import type { PulumiDnsMocks } from './dns/pulumi-dns-half.ts';
 import { fleetProgram } from './fleet-program.ts';
 import { hex, octet } from './mock-values.ts';
-import type { FleetState } from './fleet-state.ts';
 import { collectingLog } from './program-log.ts';
 import { secretSource } from './secrets.ts';
 
@@ -39,9 +38,6 @@ export interface MockPreviewOptions {
   cwd?: string;
   /** Secrets come from here (default process.env); missing ones become placeholders, never errors. */
   env?: Record<string, string | undefined>;
-  now?: number;
-  /** Controller state to use instead of reading the state store. */
-  state?: FleetState;
 }
 
 export interface MockPreviewResult {
@@ -89,7 +85,7 @@ async function runOnce(opts: MockPreviewOptions): Promise<MockPreviewResult> {
 
   // called directly (no root Stack resource): a spec error then rejects this call instead of surfacing as an
   // unhandled rejection inside Pulumi's stack machinery
-  const outputs: Record<string, unknown> = await fleetProgram(spec, { now: opts.now, state: opts.state, log, secrets });
+  const outputs: Record<string, unknown> = await fleetProgram(spec, { log, secrets });
   // resources not reachable from the outputs (markers, settings) may still be registering: wait for every RPC
   await settle(() => registered.length);
   for (const name of secrets.unset) log.warn(`environment variable ${name} is not set: a real \`pulumi up\` would stop there`);
@@ -178,6 +174,10 @@ export function mockResource(type: string, name: string, inputs: Record<string, 
       return { id: `i-${hex(name, 17)}`, state: { ...inputs, publicIp: `198.51.100.${octet(name)}`, privateIp: `10.0.0.${octet(name)}`, ipv6Addresses: [] } };
     case 'aws:ec2/securityGroup:SecurityGroup':
       return { id: `sg-${hex(name, 17)}`, state: inputs };
+    case 'aws:ec2/eip:Eip':
+      return { id: `eipalloc-${hex(name, 17)}`, state: { ...inputs, allocationId: `eipalloc-${hex(name, 17)}`, publicIp: `198.51.100.${octet(name)}` } };
+    case 'hcloud:index/primaryIp:PrimaryIp':
+      return { id: String(40_000_000 + octet(name)), state: { ...inputs, ipAddress: inputs.type === 'ipv6' ? `2001:db8:${octet(name).toString(16)}::/64` : `192.0.2.${octet(name)}` } };
     case 'hcloud:index/server:Server':
       return { id: String(10_000_000 + octet(name)), state: { ...inputs, ipv4Address: `192.0.2.${octet(name)}`, ipv6Address: `2001:db8:${octet(name).toString(16)}::1` } };
     case 'hcloud:index/firewall:Firewall':
@@ -219,6 +219,8 @@ const KEYS: Record<string, string[]> = {
   'aws:route53domains/registeredDomain:RegisteredDomain': ['domainName', 'nameServers'],
   'command:remote:CopyToRemote': ['source', 'remotePath', 'connection'],
   'command:remote:Command': ['connection', 'create'],
+  'aws:ec2/eip:Eip': ['region', 'domain'],
+  'hcloud:index/primaryIp:PrimaryIp': ['name', 'type', 'location', 'autoDelete'],
   ...Object.assign({}, ...dnsMocks.map((m) => m.keyInputs)),
 };
 

@@ -71,6 +71,16 @@ export function normalizeNameservers(names: readonly string[]): string[] {
   return [...new Set(names.map(normalizeName).filter((n) => n !== ''))].sort();
 }
 
+/**
+ * The nameservers of one provider that go into the delegation and every apex NS set: the first `count` of its sorted,
+ * normalised list (stable across runs). Throws when the provider assigned fewer than that.
+ */
+export function delegatedSubset(names: readonly string[], count: number, what: string): string[] {
+  const all = normalizeNameservers(names);
+  if (all.length < count) throw new Error(`${what} assigned ${all.length} nameserver(s), fewer than delegatedNameservers (${count})`);
+  return all.slice(0, count);
+}
+
 /** Every placeholder the records of a zone refer to (so the program can check each has a mirror behind it). */
 export function placeholdersIn(records: readonly RecordSet[]): PlaceholderRef[] {
   const seen = new Map<string, PlaceholderRef>();

@@ -2,18 +2,19 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { ConfigError } from '../domain/errors.ts';
 import { zoneOf, type FleetSpec, type RegistrarSpec } from '../domain/fleet-spec.ts';
-import type { ProviderNameservers } from './dns-zones.ts';
+import { combinedDelegation, type ProviderNameservers } from './dns-zones.ts';
 import type { ProgramLog } from './program-log.ts';
 import { normalizeNameservers, resourceName } from './record-values.ts';
 
 /**
- * Registrars: the delegation of each domain lists the nameservers of EVERY DNS provider, so losing one provider
- * leaves resolvers the others.
+ * Registrars: the delegation of each domain lists `delegatedNameservers` (default 2) nameservers of EVERY DNS
+ * provider, so losing one provider leaves resolvers the others; the stack schema checks the total against each
+ * registrar's limit (src/registrars/registrar-descriptors.ts: Route 53 Domains takes at most 6).
  * - route53domains: aws.route53domains.RegisteredDomain sets them (it adopts an existing registration; deleting the
  *   resource only stops managing it).
- * - cloudflare: @pulumi/cloudflare's RegistrarDomain has no nameserver field, and Cloudflare Registrar requires its
- *   domains to stay on Cloudflare's own nameservers (https://developers.cloudflare.com/registrar/faq/), so nothing
- *   can set the combined list there: the list is exported and a warning says the domain has one DNS provider.
+ * - cloudflare: Cloudflare Registrar requires its domains to stay on Cloudflare's own nameservers
+ *   (https://developers.cloudflare.com/registrar/faq/): the stack schema refuses it beside any other DNS provider, so
+ *   here it can only be a Cloudflare-only fleet; nothing to set.
  * - rfc2136: a parent zone you run; the daemon's delegation guard sets (and prunes) its NS RRset, so the list is
  *   exported for reference only.
  * - manual: the list is exported for a human to paste at the registrar.
@@ -27,13 +28,8 @@ export function registrarAction(kind: RegistrarSpec['kind']): RegistrarAction {
   return ACTIONS[kind];
 }
 
-/** Every provider's nameservers for one zone, merged (lower case, no trailing dot, sorted, deduplicated). */
-export function combinedNameservers(nameservers: ProviderNameservers, zone: string): pulumi.Output<string[]> {
-  const lists = Object.values(nameservers)
-    .map((byZone) => byZone[zone])
-    .filter((x): x is pulumi.Output<string[]> => x !== undefined);
-  return pulumi.all(lists).apply((ls) => normalizeNameservers(ls.flat()));
-}
+/** Every provider's delegated nameservers for one zone, merged (the stack's delegatedNameservers of each). */
+export const combinedNameservers = combinedDelegation;
 
 export interface RegistrarOutput {
   kind: RegistrarSpec['kind'];
@@ -78,10 +74,7 @@ export function setupRegistrars(
         { provider },
       );
     } else if (r.kind === 'cloudflare') {
-      log.warn(
-        `registrar ${r.name} (cloudflare): Cloudflare Registrar keeps ${r.domain} on Cloudflare's nameservers; the other providers cannot be delegated there. ` +
-          `Transfer the domain to a registrar that accepts any nameservers to survive losing Cloudflare; the combined list is exported.`,
-      );
+      log.info(`registrar ${r.name} (cloudflare): Cloudflare Registrar keeps ${r.domain} on Cloudflare's own nameservers; nothing to set`);
     } else {
       log.info(`registrar ${r.name} (manual): set the nameservers of ${r.domain} to the stack output registrars.${r.name}.nameservers`);
     }

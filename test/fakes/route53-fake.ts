@@ -41,6 +41,8 @@ export interface Route53FakeOptions {
   insyncAfterMs?: number;
   /** Verify SigV4 signatures (not only the access key id). */
   verifySignature?: boolean;
+  /** Temporary credentials: every request must carry this X-Amz-Security-Token (signed), as STS keys need. */
+  sessionToken?: string;
 }
 
 interface StoredSet {
@@ -48,6 +50,8 @@ interface StoredSet {
   type: string;
   ttl: number;
   values: string[];
+  /** An alias record set (AliasTarget instead of TTL and values). */
+  alias?: { hostedZoneId: string; dnsName: string };
 }
 
 interface Zone {
@@ -62,6 +66,8 @@ export interface Route53Fake {
   url: string;
   stop(): Promise<void>;
   seed(zone: string, record: RecordSet): void;
+  /** An alias record set at `name` (e.g. an apex A alias to a CloudFront distribution). */
+  seedAlias(zone: string, name: string, type: string, dnsName: string): void;
   /** The next `n` ChangeResourceRecordSets get Throttling (or PriorRequestNotComplete). */
   injectThrottle(n: number, code?: 'Throttling' | 'PriorRequestNotComplete'): void;
   readonly requests: number;
@@ -199,6 +205,8 @@ export async function startRoute53Fake(opts: Route53FakeOptions): Promise<Route5
     if (!m) throw new AwsError(403, 'IncompleteSignature', 'Authorization header requires Credential, SignedHeaders and Signature.');
     const [, keyId, shortDate, region, service, signedHeaders, signature] = m;
     if (keyId !== opts.accessKeyId) throw new AwsError(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+    if (opts.sessionToken !== undefined && (req.headers['x-amz-security-token'] !== opts.sessionToken || !signedHeaders.split(';').includes('x-amz-security-token')))
+      throw new AwsError(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
     if (!verify) return;
     const amzDate = String(req.headers['x-amz-date'] ?? '');
     const names = signedHeaders.split(';');
@@ -234,6 +242,9 @@ export async function startRoute53Fake(opts: Route53FakeOptions): Promise<Route5
   }
 
   function setXml(s: StoredSet): string {
+    if (s.alias)
+      return `<ResourceRecordSet><Name>${esc(wireName(s.name))}</Name><Type>${s.type}</Type><AliasTarget><HostedZoneId>${esc(s.alias.hostedZoneId)}</HostedZoneId>` +
+        `<DNSName>${esc(s.alias.dnsName)}</DNSName><EvaluateTargetHealth>false</EvaluateTargetHealth></AliasTarget></ResourceRecordSet>`;
     return `<ResourceRecordSet><Name>${esc(wireName(s.name))}</Name><Type>${s.type}</Type><TTL>${s.ttl}</TTL><ResourceRecords>` +
       s.values.map((v) => `<ResourceRecord><Value>${esc(v)}</Value></ResourceRecord>`).join('') + `</ResourceRecords></ResourceRecordSet>`;
   }
@@ -411,6 +422,12 @@ export async function startRoute53Fake(opts: Route53FakeOptions): Promise<Route5
       const name = canonName(r.name);
       const values = r.values.map((v) => (r.type === 'TXT' ? `"${v.replace(/(["\\])/g, '\\$1')}"` : ['CNAME', 'NS'].includes(r.type) ? `${v.replace(/\.$/, '')}.` : v));
       zone.sets.set(`${name}/${r.type}`, { name, type: r.type, ttl: r.ttl, values });
+    },
+    seedAlias(zoneName, name, type, dnsName) {
+      const zone = byName(zoneName);
+      if (!zone) throw new Error(`fake has no zone ${zoneName}`);
+      const n = canonName(name);
+      zone.sets.set(`${n}/${type}`, { name: n, type, ttl: 0, values: [], alias: { hostedZoneId: 'Z2FDTNDATAQYW2', dnsName: `${dnsName.replace(/\.$/, '')}.` } });
     },
     injectThrottle(n, code = 'Throttling') {
       for (let i = 0; i < n; i++) throttles.push(code);

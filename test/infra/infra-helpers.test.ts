@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { ConfigError, StateError } from '../../src/domain/errors.ts';
+import { describe, it } from 'node:test';
+import { ConfigError } from '../../src/domain/errors.ts';
 import type { DnsProviderSpec, MirrorSpec } from '../../src/domain/fleet-spec.ts';
 import type { RecordSet } from '../../src/domain/records.ts';
-import { amiChoice, awsArchitecture, awsInstancePlan, awsSecurityGroupRules } from '../../src/infra/aws-mirror.ts';
-import { planZones } from '../../src/infra/dns-zones.ts';
-import { readFleetState } from '../../src/infra/fleet-state.ts';
+import { amiChoice, awsArchitecture, awsInstancePlan, awsSecurityGroupRules, awsSshUser } from '../../src/infra/aws-mirror.ts';
+import { route53ZoneSource } from '../../src/infra/dns/route53.ts';
+import { planZones, pulumiOwnedRecords } from '../../src/infra/dns-zones.ts';
 import { hcloudFirewallRules, hcloudServerPlan } from '../../src/infra/hcloud-mirror.ts';
 import {
+  delegatedSubset,
   normalizeNameservers,
   parsePlaceholder,
   quotedTxt,
@@ -23,15 +21,10 @@ import {
 import { checkRegistrars, registrarAction } from '../../src/infra/registrar.ts';
 import { requiredSecret, secretSource } from '../../src/infra/secrets.ts';
 import { sshMirrorPlan } from '../../src/infra/ssh-mirror.ts';
-import type { WebServerSetup } from '../../src/infra/web-server-setup.ts';
 import { placeholder } from '../../src/planner/desired-records.ts';
+import { markerRecord } from '../../src/planner/ownership.ts';
 
-const site: WebServerSetup = {
-  siteName: 's',
-  digest: 'f'.repeat(64),
-  serverNames: ['example.org'],
-  files: [{ path: '/index.html', content: Buffer.from('<h1>hi</h1>') }],
-};
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExampleExampleExample0 t';
 const mirror = (over: Partial<MirrorSpec>): MirrorSpec => ({ name: 'm1', provider: 'aws', settings: {}, ...over });
 
 describe('placeholders and record values', () => {
@@ -104,42 +97,39 @@ describe('aws mirror args', () => {
     assert.throws(() => amiChoice(mirror({ settings: { image: 'windows' } }), 't3.small'), ConfigError);
   });
 
-  it('opens 80 and 443 to the world and nothing else inbound', () => {
+  it('opens 80, 443 and 22 (the deploy step) and nothing else inbound; user data carries the key, not the site', () => {
     const r = awsSecurityGroupRules();
-    assert.deepEqual((r.ingress as { fromPort: number }[]).map((i) => i.fromPort).sort(), [443, 80]);
-    const plan = awsInstancePlan({ mirror: mirror({ settings: { region: 'eu-central-1' } }), stack: 'st', site });
+    assert.deepEqual((r.ingress as { fromPort: number }[]).map((i) => i.fromPort).sort((a, b) => a - b), [22, 80, 443]);
+    const plan = awsInstancePlan({ mirror: mirror({ settings: { region: 'eu-central-1' } }), stack: 'st', sshPublicKey: KEY });
     assert.equal(plan.instanceType, 't4g.micro');
     assert.equal(plan.architecture, 'arm64');
-    assert.ok(plan.userData.includes(site.digest));
-    assert.equal(plan.tags['flotilla:digest'], site.digest);
+    assert.ok(plan.userData.includes(KEY));
+    assert.equal(plan.sshUser, 'admin');
+    assert.equal(awsSshUser(mirror({ settings: { image: 'ubuntu' } })), 'ubuntu');
+    assert.equal(awsSshUser(mirror({ settings: { image: 'ami-1', sshUser: 'ec2-user' } })), 'ec2-user');
   });
 });
 
 describe('hcloud and ssh mirror args', () => {
-  it('hcloud: firewall on 80/443 in; server named with the digest so a replacement never clashes', () => {
-    assert.deepEqual(hcloudFirewallRules().map((r) => r.port), ['80', '443']);
-    const plan = hcloudServerPlan({ mirror: mirror({ provider: 'hcloud', settings: { region: 'nbg1', size: 'cax11' } }), stack: 'st', site });
-    assert.equal(plan.serverName, `flotilla-st-m1-${site.digest.slice(0, 8)}`);
+  it('hcloud: firewall on 80/443/22 in; the server keeps its name (its Primary IPs keep the addresses)', () => {
+    assert.deepEqual(hcloudFirewallRules().map((r) => r.port), ['80', '443', '22']);
+    const plan = hcloudServerPlan({ mirror: mirror({ provider: 'hcloud', settings: { region: 'nbg1', size: 'cax11' } }), stack: 'st', sshPublicKey: KEY });
+    assert.equal(plan.serverName, 'flotilla-st-m1');
     assert.equal(plan.location, 'nbg1');
     assert.equal(plan.image, 'debian-12');
-    assert.ok(plan.userData.includes(site.digest));
+    assert.equal(plan.sshUser, 'root');
+    assert.ok(plan.userData.includes(KEY));
     assert.ok(Object.values(plan.labels).every((v) => v.length <= 63), 'hcloud label values are at most 63 characters');
   });
 
-  it('ssh: connects to the spec address as the spec user; needs sshKeyEnv', () => {
-    const plan = sshMirrorPlan({
-      mirror: mirror({ provider: 'ssh', ipv4: '203.0.113.10', settings: { sshUser: 'deploy', sshKeyEnv: 'K' } }),
-      stack: 'st',
-      contentDir: '/site',
-      site: { siteName: 's', digest: site.digest, serverNames: ['example.org'] },
-    });
+  it('ssh: connects to the spec address as the spec user; needs sshKeyEnv; the host id is its address', () => {
+    const plan = sshMirrorPlan({ mirror: mirror({ provider: 'ssh', ipv4: '203.0.113.10', settings: { sshUser: 'deploy', sshKeyEnv: 'K' } }) });
     assert.equal(plan.host, '203.0.113.10');
     assert.equal(plan.user, 'deploy');
     assert.equal(plan.keyEnv, 'K');
-    assert.ok(plan.install.includes(plan.stagingDir));
-    assert.ok(plan.install.includes(site.digest));
+    assert.equal(plan.hostId, 'ssh:203.0.113.10');
     assert.throws(
-      () => sshMirrorPlan({ mirror: mirror({ provider: 'ssh', ipv4: '203.0.113.10' }), stack: 'st', contentDir: '/s', site }),
+      () => sshMirrorPlan({ mirror: mirror({ provider: 'ssh', ipv4: '203.0.113.10' }) }),
       (e: unknown) => e instanceof ConfigError && /sshKeyEnv/.test(e.message),
     );
   });
@@ -164,7 +154,8 @@ describe('hcloud and ssh mirror args', () => {
 
 describe('zone and registrar planning', () => {
   const www = (zone: string, ttl: number): RecordSet => ({ name: `www.${zone}`, type: 'A', ttl, values: ['192.0.2.1'] });
-  const oneZone = (ttl: number) => ({ 'example.org': [www('example.org', ttl)] });
+  const marked = (zone: string, ttl: number): RecordSet[] => [markerRecord(`www.${zone}`, 'A', 'o', ttl), www(zone, ttl)];
+  const oneZone = (ttl: number) => ({ 'example.org': marked('example.org', ttl) });
   const providers: DnsProviderSpec[] = [
     { name: 'cf', kind: 'cloudflare' as const, settings: { tokenEnv: 'T', accountId: 'acc' } },
     { name: 'r53', kind: 'route53' as const, settings: { accessKeyIdEnv: 'A', secretAccessKeyEnv: 'S', hostedZoneId: 'Z1' } },
@@ -185,7 +176,7 @@ describe('zone and registrar planning', () => {
   });
 
   it('raises a low TTL per provider with a warning; ignores hostedZoneId when there are several zones', () => {
-    const plan = planZones(providers, { ...oneZone(5), 'example.net': [www('example.net', 5)] }, 5);
+    const plan = planZones(providers, { ...oneZone(5), 'example.net': marked('example.net', 5) }, 5);
     assert.deepEqual(plan.managed.map((p) => p.ttl), [60, 5, 60]);
     assert.deepEqual(
       plan.managed.map((p) => Object.values(p.zones).flat().map((r) => r.ttl)),
@@ -211,28 +202,29 @@ describe('zone and registrar planning', () => {
   });
 });
 
-describe('readFleetState', () => {
-  let dir: string;
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'flotilla-infra-state-'));
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  it('is empty when there is no state file', async () => {
-    assert.deepEqual(await readFleetState({ stack: 't', state: { kind: 'file', path: join(dir, 'none'), endpoints: [] } }), { health: {}, overrides: [], lastGood: [] });
-  });
-
-  it('reads health, overrides and lastGood from state.json', async () => {
-    const health = { a: { state: 'down', successStreak: 0, failureStreak: 3, recentFlips: [] } };
-    await writeFile(join(dir, 'state.json'), JSON.stringify({ version: 3, health, overrides: [], lastGood: ['b'], providers: {} }));
-    const s = await readFleetState({ stack: 't', state: { kind: 'file', path: dir, endpoints: [] } });
-    assert.deepEqual(s, { health, overrides: [], lastGood: ['b'] });
+describe('one owner per record', () => {
+  it('Pulumi owns the markers only: every serving A/AAAA set is left to the controller', () => {
+    const zone: RecordSet[] = [
+      markerRecord('example.org', 'A', 'o', 60),
+      { name: 'example.org', type: 'A', ttl: 60, values: ['192.0.2.1'] },
+      markerRecord('example.org', 'AAAA', 'o', 60),
+      { name: 'example.org', type: 'AAAA', ttl: 60, values: ['2001:db8::1'] },
+      { name: 'example.org', type: 'TXT', ttl: 60, values: ['v=spf1 -all'] },
+    ];
+    assert.deepEqual(pulumiOwnedRecords(zone).map((r) => `${r.name}/${r.type}`), ['_flotilla-a.example.org/TXT', '_flotilla-aaaa.example.org/TXT']);
+    const plan = planZones([{ name: 'hz', kind: 'hcloud', settings: {} }], { 'example.org': zone }, 60);
+    assert.ok(Object.values(plan.managed[0].zones).flat().every((r) => r.type === 'TXT' && r.name.startsWith('_flotilla-')));
+    assert.equal(plan.managed[0].delegated, 2, 'two nameservers per provider by default');
   });
 
-  it('throws a StateError on a corrupt file', async () => {
-    await writeFile(join(dir, 'state.json'), '{nope');
-    await assert.rejects(readFleetState({ stack: 't', state: { kind: 'file', path: dir, endpoints: [] } }), StateError);
+  it('Route 53: a zone registered with Route 53 Domains is adopted by name; hostedZoneId wins; otherwise created', () => {
+    assert.deepEqual(route53ZoneSource({ zone: 'example.org', options: {}, registrars: ['route53domains'] }), { by: 'name', name: 'example.org' });
+    assert.deepEqual(route53ZoneSource({ zone: 'example.org', options: { hostedZoneId: 'Z1' }, registrars: ['route53domains'] }), { by: 'id', hostedZoneId: 'Z1' });
+    assert.deepEqual(route53ZoneSource({ zone: 'example.org', options: {}, registrars: ['manual'] }), { by: 'create' });
+  });
+
+  it('the delegated subset: the first n of the sorted, normalised list; fewer than n is an error', () => {
+    assert.deepEqual(delegatedSubset(['NS-2.Example.', 'ns-1.example', 'ns-3.example'], 2, 'p'), ['ns-1.example', 'ns-2.example']);
+    assert.throws(() => delegatedSubset(['a.example'], 2, 'p (zone z)'), /p \(zone z\) assigned 1 nameserver\(s\), fewer than delegatedNameservers \(2\)/);
   });
 });

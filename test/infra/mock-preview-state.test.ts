@@ -1,10 +1,12 @@
 /**
- * The program honours the controller's state: a mirror that is down is not published, and when every mirror looks
- * down the last good set is (fail open). Runs mockPreview several times in this one process: calls are queued and each
- * resets the mocks.
+ * One owner per record (issue 9 item 2): the program does not read the controller's state and registers no serving
+ * record, so `pulumi up` after a failover (a mirror down, a drain, fail open) registers exactly what it registers on a
+ * healthy fleet. Also: the local stack, a broken spec, missing credentials, TTL floors. Runs mockPreview several times
+ * in this one process: calls are queued and each resets the mocks.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,21 +14,18 @@ import { loadStack } from '../../src/config/load-stack.ts';
 import type { FleetSpec } from '../../src/domain/fleet-spec.ts';
 import type { MirrorHealth } from '../../src/domain/health.ts';
 import { ConfigError } from '../../src/domain/errors.ts';
-import { mockPreview, mockResource, type MockPreviewResult } from '../../src/infra/mock-preview.ts';
-import { openStore } from '../../src/state/open-store.ts';
-import { startEtcd, type EtcdHandle } from '../support/etcd-server.ts';
+import { mockPreview, type MockPreviewResult } from '../../src/infra/mock-preview.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const down: MirrorHealth = { state: 'down', successStreak: 0, failureStreak: 3, recentFlips: [], lastReason: 'connect ECONNREFUSED' };
-const AWS_IP = String(mockResource('aws:ec2/instance:Instance', 'aws-fra-host', {}).state.publicIp);
-const HZ_IP = String(mockResource('hcloud:index/server:Server', 'hetzner-nbg-host', {}).state.ipv4Address);
-const BOX_IP = '203.0.113.10';
+const KEY = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 let dir: string;
 let spec: FleetSpec;
 
 before(async () => {
-  process.env.FLOTILLA_SSH_KEY = 'fake-key-for-state-test';
+  process.env.FLOTILLA_SSH_KEY = KEY;
+  process.env.FLOTILLA_DEPLOY_KEY = KEY;
   dir = await mkdtemp(join(tmpdir(), 'flotilla-preview-state-'));
   spec = await loadStack({ stack: 'example', cwd: ROOT });
   spec.state.path = dir;
@@ -36,58 +35,40 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Every address published anywhere, per provider (records only, markers aside). */
-function published(r: MockPreviewResult): Record<string, string[]> {
-  const cf = r.resources.filter((x) => x.type === 'cloudflare:index/dnsRecord:DnsRecord' && x.inputs.type === 'A' && x.inputs.name === 'example.org');
-  const r53 = r.resources.find((x) => x.type === 'aws:route53/record:Record' && x.inputs.type === 'A' && x.inputs.name === 'example.org');
-  const hz = r.resources.find((x) => x.type === 'hcloud:index/zoneRrset:ZoneRrset' && x.inputs.type === 'A' && x.inputs.name === '@');
-  return {
-    cloudflare: cf.map((x) => String(x.inputs.content)).sort(),
-    route53: ((r53?.inputs.records as string[]) ?? []).slice().sort(),
-    hetzner: ((hz?.inputs.records as { value: string }[]) ?? []).map((v) => v.value).sort(),
-  };
-}
+const servingTypes = (r: MockPreviewResult) =>
+  r.resources.filter((x) => /dnsRecord|route53\/record|zoneRrset/.test(x.type) && (x.inputs.type === 'A' || x.inputs.type === 'AAAA'));
 
-async function withState(state: object): Promise<MockPreviewResult> {
-  await writeFile(join(dir, 'state.json'), JSON.stringify({ version: 7, updatedAt: 0, providers: {}, ...state }));
-  return mockPreview({ spec });
-}
-
-describe('mock preview with controller state', () => {
-  it('a mirror marked down in the state file is absent from the records at every provider', async () => {
-    const r = await withState({ health: { 'aws-fra': down }, overrides: [], lastGood: ['aws-fra', 'hetzner-nbg', 'box-ams'] });
-    for (const [p, ips] of Object.entries(published(r))) assert.deepEqual(ips, [HZ_IP, BOX_IP].sort(), p);
-    assert.ok(!JSON.stringify(r.resources.filter((x) => /dnsRecord|route53\/record|zoneRrset/.test(x.type))).includes(AWS_IP));
-    assert.ok(!r.resources.some((x) => x.type === 'cloudflare:index/dnsRecord:DnsRecord' && x.name.includes('aws-fra')));
-    // the host itself stays: it is out of DNS, not destroyed
-    assert.ok(r.resources.some((x) => x.type === 'aws:ec2/instance:Instance' && x.name === 'aws-fra-host'));
-    assert.deepEqual(r.outputs.serving, ['hetzner-nbg', 'box-ams']);
-    assert.ok(r.log.some((l) => l.message === 'aws-fra is down'), JSON.stringify(r.log));
-  });
-
-  it('a drain override takes a mirror out; an expired one does not', async () => {
-    const now = Date.now();
-    const drain = (mirror: string, expiresAt: number) => ({ id: `d-${mirror}`, kind: 'drain', mirror, reason: 'maintenance', author: 'ops', createdAt: now - 1000, expiresAt });
-    const r = await withState({ health: {}, overrides: [drain('box-ams', now + 3_600_000), drain('hetzner-nbg', now - 1)], lastGood: [] });
-    for (const [p, ips] of Object.entries(published(r))) assert.deepEqual(ips, [AWS_IP, HZ_IP].sort(), p);
-  });
-
-  it('every mirror down: the last good set is published (fail open), never an empty answer', async () => {
-    const r = await withState({ health: { 'aws-fra': down, 'hetzner-nbg': down, 'box-ams': down }, overrides: [], lastGood: ['box-ams'] });
-    for (const [p, ips] of Object.entries(published(r))) assert.deepEqual(ips, [BOX_IP], p);
-    assert.equal(r.outputs.failOpen, true);
-    assert.ok(r.log.some((l) => l.level === 'warn' && /failing open/.test(l.message)));
+describe('pulumi up after a failover', () => {
+  it('registers the same resources with the same inputs as on a healthy fleet, and no serving record at all', async () => {
+    const healthy = await mockPreview({ spec });
+    const state = JSON.stringify({
+      version: 7,
+      updatedAt: 0,
+      providers: {},
+      health: { 'aws-fra': down, 'hetzner-nbg': down },
+      overrides: [{ id: 'o1', kind: 'drain', mirror: 'box-ams', reason: 'maintenance', author: 'ops', createdAt: 0, expiresAt: Date.now() + 3_600_000 }],
+      lastGood: ['aws-fra'],
+    });
+    await writeFile(join(dir, 'state.json'), state);
+    const afterFailover = await mockPreview({ spec });
+    assert.deepEqual(afterFailover.resources, healthy.resources);
+    assert.deepEqual(afterFailover.outputs, healthy.outputs);
+    assert.deepEqual(servingTypes(healthy), []);
+    assert.equal(await readFile(join(dir, 'state.json'), 'utf8'), state, 'the state is never written');
+    assert.ok(healthy.log.some((l) => /serving A\/AAAA record sets are the controller's/.test(l.message)));
   });
 });
 
 describe('mock preview of the local stack', () => {
   it('leaves powerdns, rfc2136 and local zones to the controller, with a log line for each', async () => {
-    const r = await mockPreview({ stack: 'local', cwd: ROOT, state: { health: {}, overrides: [], lastGood: [] } });
+    const r = await mockPreview({ stack: 'local', cwd: ROOT });
     assert.deepEqual(r.resources, [], 'nothing for Pulumi to create: local mirrors, controller-written DNS');
     for (const p of ['embedded (local)', 'bind (rfc2136)', 'pdns (powerdns)']) {
       assert.ok(r.log.some((l) => l.message.startsWith(`dns provider ${p} is written by the controller`)), p);
     }
     assert.deepEqual(r.outputs.nameservers, {});
+    const mirrors = r.outputs.mirrors as Record<string, { provider: string; ipv4: string; resourceId: string; digest: string }>;
+    assert.deepEqual(mirrors['local-a'], { provider: 'local', ipv4: '127.0.0.11', ipv6: undefined, resourceId: 'local:local-a', digest: r.outputs.siteDigest });
   });
 });
 
@@ -98,49 +79,30 @@ describe('mock preview of a broken spec', () => {
       dnsProviders: spec.dnsProviders.map((p) => (p.kind === 'cloudflare' ? { ...p, settings: { tokenEnv: 'CLOUDFLARE_API_TOKEN' } } : p)),
     };
     await assert.rejects(mockPreview({ spec: broken }), (e: unknown) => e instanceof ConfigError && /accountId/.test(e.message));
-    const ok = await mockPreview({ spec, state: { health: {}, overrides: [], lastGood: [] } });
+    const ok = await mockPreview({ spec });
     assert.ok(ok.resources.some((r) => r.type === 'aws:ec2/instance:Instance'));
   });
 
-  it('runs without credentials, and says which variable a real run would miss', async () => {
-    const r = await mockPreview({ spec, env: {}, state: { health: {}, overrides: [], lastGood: [] } });
+  it('runs without credentials, and says which variables a real run would miss', async () => {
+    const r = await mockPreview({ spec, env: {} });
     assert.ok(r.resources.some((x) => x.type === 'command:remote:Command'));
-    assert.ok(r.log.some((l) => l.level === 'warn' && /FLOTILLA_SSH_KEY is not set/.test(l.message)), JSON.stringify(r.log));
+    for (const v of ['FLOTILLA_SSH_KEY', 'FLOTILLA_DEPLOY_KEY'])
+      assert.ok(r.log.some((l) => l.level === 'warn' && l.message.includes(`${v} is not set`)), `${v}: ${JSON.stringify(r.log)}`);
+  });
+
+  it('a deploy key that is not a key is a ConfigError naming the variable', async () => {
+    await assert.rejects(mockPreview({ spec, env: { FLOTILLA_SSH_KEY: KEY, FLOTILLA_DEPLOY_KEY: 'nope' } }), (e: unknown) => e instanceof ConfigError && /FLOTILLA_DEPLOY_KEY/.test(e.message));
   });
 });
 
 describe('mock preview with policy.ttl below a provider floor', () => {
-  it('writes each provider its floor (as the controller does), warns once per provider, and names the state it read', async () => {
-    await writeFile(join(dir, 'state.json'), JSON.stringify({ version: 1, updatedAt: 0, providers: {}, health: {}, overrides: [], lastGood: [] }));
+  it('writes each provider its floor for the markers (as the controller does) and warns once per provider', async () => {
     const r = await mockPreview({ spec: { ...spec, policy: { ...spec.policy, ttl: 30 } } });
-    const ttls = (type: string) => [...new Set(r.resources.filter((x) => x.type === type).map((x) => x.inputs.ttl))];
+    const ttls = (type: string) => [...new Set(r.resources.filter((x) => x.type === type && x.inputs.type === 'TXT').map((x) => x.inputs.ttl))];
     assert.deepEqual(ttls('cloudflare:index/dnsRecord:DnsRecord'), [60]);
     assert.deepEqual(ttls('hcloud:index/zoneRrset:ZoneRrset'), [60]);
     assert.deepEqual(ttls('aws:route53/record:Record'), [30]);
     const warns = r.log.filter((l) => l.level === 'warn' && /raised/.test(l.message)).map((l) => l.message);
     assert.deepEqual(warns, ["cloudflare: ttl 30 raised to 60, the provider's floor", "hetzner: ttl 30 raised to 60, the provider's floor"]);
-    assert.ok(r.log.some((l) => l.message === `health, overrides and the last good answer read from the controller's state in the state directory ${dir}`), JSON.stringify(r.log));
-  });
-});
-
-describe('mock preview with state in etcd (real etcd)', () => {
-  let etcd: EtcdHandle | undefined;
-  before(async () => {
-    etcd = await startEtcd();
-  });
-  after(async () => {
-    await etcd?.stop();
-  });
-
-  it('reads health from etcd (a mirror down there is unpublished) and its log says it read etcd', async () => {
-    const etcdSpec: FleetSpec = { ...spec, stack: 'preview-etcd', state: { kind: 'etcd', path: dir, endpoints: [etcd!.endpoint] } };
-    const store = openStore(etcdSpec);
-    const st = await store.load();
-    assert.equal(await store.save({ ...st, health: { 'aws-fra': down }, lastGood: ['aws-fra', 'hetzner-nbg', 'box-ams'] }, st.version), true);
-    const r = await mockPreview({ spec: etcdSpec });
-    for (const [p, ips] of Object.entries(published(r))) assert.deepEqual(ips, [HZ_IP, BOX_IP].sort(), p);
-    const line = `health, overrides and the last good answer read from the controller's state in etcd (${etcd!.endpoint}, prefix /flotilla/preview-etcd/)`;
-    assert.ok(r.log.some((l) => l.level === 'info' && l.message === line), JSON.stringify(r.log));
-    assert.ok(!r.log.some((l) => /does not read etcd/.test(l.message)));
   });
 });

@@ -3,6 +3,7 @@
  * name comes from the runtime, the module has only a default export, and what it returns becomes the stack outputs.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import * as pulumi from '@pulumi/pulumi';
@@ -32,7 +33,14 @@ describe('pulumi-main', () => {
     const { default: main } = await import('../../src/infra/pulumi-main.ts');
 
     delete process.env.FLOTILLA_SSH_KEY;
+    delete process.env.FLOTILLA_DEPLOY_KEY;
     const before = types.length;
+    await assert.rejects(
+      main(),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('FLOTILLA_DEPLOY_KEY'),
+      'a real run without the deploy key fails, naming the variable',
+    );
+    process.env.FLOTILLA_DEPLOY_KEY = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     await assert.rejects(
       main(),
       (e: unknown) => e instanceof ConfigError && e.message.includes('FLOTILLA_SSH_KEY'),

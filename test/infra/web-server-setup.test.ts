@@ -1,191 +1,76 @@
+/**
+ * What a cloud host's user data carries (web server and SSH only: the site never meets the user-data limit), the
+ * nginx site (never the default server), and the deploy key's public half.
+ */
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { gunzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { digestSite } from '../../src/config/site-digest.ts';
 import { ConfigError } from '../../src/domain/errors.ts';
-import { readSiteFiles } from '../../src/infra/site-files.ts';
-import {
-  checkUserDataSize,
-  cloudInitUserData,
-  DIGEST_FILE,
-  DIGEST_HEADER,
-  nginxSiteConfig,
-  sshInstallScript,
-  sshRootScript,
-  USER_DATA_LIMITS,
-  WEB_ROOT,
-  type WebServerSetup,
-} from '../../src/infra/web-server-setup.ts';
-import { spawnTracked, stopChild } from '../support/child-processes.ts';
-import { ensurePackages } from '../support/ensure-packages.ts';
-import { freePort } from '../support/ports.ts';
+import { deployPublicKey, openSshPublicKey } from '../../src/infra/deploy-key.ts';
+import { deployScript, removeScript, siteDeployPlan } from '../../src/infra/site-deploy.ts';
+import { cloudInitUserData, DIGEST_HEADER, nginxSiteConfig, USER_DATA_LIMITS } from '../../src/infra/web-server-setup.ts';
 
-const SITE_DIR = resolve(import.meta.dirname, '..', '..', 'site');
-
-interface CloudConfig {
-  package_update: boolean;
-  packages: string[];
-  write_files: { path: string; content: string; encoding?: string; permissions?: string }[];
-  runcmd: string[][];
-}
-
-function decode(f: CloudConfig['write_files'][number]): Buffer {
-  return f.encoding === 'gz+b64' ? gunzipSync(Buffer.from(f.content, 'base64')) : Buffer.from(f.content, 'utf8');
-}
-
-let setup: WebServerSetup;
-let site: Awaited<ReturnType<typeof digestSite>>;
-
-before(async () => {
-  site = await digestSite(SITE_DIR);
-  setup = { siteName: 'example', digest: site.digest, serverNames: ['example.org', 'www.example.org'], files: await readSiteFiles(SITE_DIR) };
-});
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExampleExampleExample0 t';
 
 describe('cloud-init user data', () => {
-  it('installs nginx, carries the digest, and writes every site file byte for byte', () => {
-    const text = cloudInitUserData(setup);
+  it('installs nginx and authorises the deploy key; nothing of the site is in it', () => {
+    const text = cloudInitUserData({ sshPublicKey: KEY, stack: 'st', mirror: 'm' });
     assert.ok(text.startsWith('#cloud-config\n'), 'cloud-init needs the #cloud-config first line');
-    const doc = parse(text) as CloudConfig;
-    assert.deepEqual(doc.packages, ['nginx']);
-    assert.equal(doc.package_update, true);
-    assert.ok(text.includes(setup.digest));
-    const digestFile = doc.write_files.find((f) => f.path === DIGEST_FILE);
-    assert.equal(digestFile?.content.trim(), setup.digest);
-    assert.equal(setup.files.length, 2);
-    for (const f of setup.files) {
-      const w = doc.write_files.find((x) => x.path === `${WEB_ROOT}${f.path}`);
-      assert.ok(w, `write_files has ${f.path}`);
-      assert.equal(createHash('sha256').update(decode(w)).digest('hex'), site.files[f.path]);
-    }
-    const conf = doc.write_files.find((f) => f.path === '/etc/flotilla/nginx-site.conf');
-    assert.match(conf!.content, new RegExp(`add_header ${DIGEST_HEADER} "${setup.digest}"`));
-    const run = doc.runcmd.map((c) => c.join(' ')).join('\n');
-    assert.match(run, /sites-enabled\/flotilla/);
-    assert.match(run, /rm -f \/etc\/nginx\/sites-enabled\/default/);
-    assert.match(run, /nginx -t/);
-  });
-
-  it('is deterministic: the same site gives the same bytes (an unchanged site never replaces a host)', () => {
-    assert.equal(cloudInitUserData(setup), cloudInitUserData({ ...setup, files: [...setup.files].reverse() }));
-    assert.notEqual(cloudInitUserData(setup), cloudInitUserData({ ...setup, digest: 'other' }));
-  });
-
-  it('refuses site paths that leave the web root', () => {
-    assert.throws(() => cloudInitUserData({ ...setup, files: [{ path: '/../etc/passwd', content: Buffer.from('x') }] }), /unsafe site path/);
-  });
-
-  it('checkUserDataSize refuses user data over the provider limit with a ConfigError naming the mirror', () => {
-    checkUserDataSize('x'.repeat(USER_DATA_LIMITS.aws), 'aws', 'm1');
-    assert.throws(
-      () => checkUserDataSize('x'.repeat(USER_DATA_LIMITS.aws + 1), 'aws', 'm1'),
-      (e: unknown) => e instanceof ConfigError && /m1/.test(e.message) && /16384/.test(e.message),
-    );
-    checkUserDataSize('x'.repeat(USER_DATA_LIMITS.aws + 1), 'hcloud', 'm1');
+    const doc = parse(text) as Record<string, unknown>;
+    assert.deepEqual(doc, { package_update: true, packages: ['nginx'], ssh_authorized_keys: [KEY] });
+    assert.ok(Buffer.byteLength(text) < USER_DATA_LIMITS.aws / 16, 'a few hundred bytes, whatever the site');
   });
 });
 
-describe('ssh install script', () => {
-  const s = () => ({ siteName: 'example', digest: setup.digest, serverNames: ['example.org'], stagingDir: "/tmp/flotilla-site-it's" });
-
-  it('installs nginx, deploys from the staging dir and records the digest', () => {
-    const root = sshRootScript(s());
-    assert.match(root, /apt-get install -y -q --no-install-recommends nginx/);
-    assert.ok(root.includes(setup.digest));
-    assert.ok(root.includes(`'/tmp/flotilla-site-it'\\''s'/.`), 'staging path is shell-quoted');
-    assert.ok(sshInstallScript(s()).includes('sudo -n'));
+describe('nginx site', () => {
+  it('answers for the site names only: never default_server, root is the current release', () => {
+    const c = nginxSiteConfig({ serverNames: ['a.example', 'b.example'], digest: 'd' });
+    assert.match(c, /server_name a\.example b\.example;/);
+    assert.match(c, /listen 80;/);
+    assert.match(c, /listen \[::\]:80;/);
+    assert.doesNotMatch(c, /default_server/);
+    assert.match(c, /root \/var\/www\/flotilla\/current;/);
+    assert.match(c, new RegExp(`add_header ${DIGEST_HEADER} "d" always;`));
+    assert.throws(() => nginxSiteConfig({ serverNames: [], digest: 'd' }), /catch-all/);
   });
 
-  it('both the wrapper and the root part are valid sh', () => {
-    for (const text of [sshInstallScript(s()), sshRootScript(s())]) {
+  it('the deploy scripts never remove the default site, and both are valid sh', () => {
+    const plan = siteDeployPlan({ stack: 'st', mirror: 'm', contentDir: '/srv/my site/', site: { siteName: 's', digest: 'e'.repeat(64), serverNames: ['example.org'] } });
+    assert.equal(plan.source, '/srv/my site', 'no trailing slash: CopyToRemote puts it in <remotePath>/<base name>');
+    assert.equal(plan.uploaded, `${plan.remotePath}/my site`);
+    for (const text of [deployScript(plan, 'i-1'), removeScript(plan, 'i-1')]) {
+      assert.doesNotMatch(text, /sites-enabled\/default|default_server/);
       const r = spawnSync('sh', ['-n'], { input: text });
       assert.equal(r.status, 0, r.stderr.toString());
     }
   });
 });
 
-describe('the nginx site from the cloud-init, served by a real nginx on loopback', () => {
-  let dir: string;
-  let port: number;
-  let proc: ChildProcess | undefined;
-
-  before(async () => {
-    ensurePackages({ nginx: 'nginx' });
-    dir = await mkdtemp(join(tmpdir(), 'flotilla-nginx-'));
-    await chmod(dir, 0o755);
-    port = await freePort();
-    // materialise write_files under dir (what cloud-init does on the host), then point the site at it
-    const doc = parse(cloudInitUserData(setup)) as CloudConfig;
-    for (const f of doc.write_files) {
-      const target = join(dir, f.path);
-      await mkdir(dirname(target), { recursive: true, mode: 0o755 });
-      await writeFile(target, decode(f), { mode: 0o644 });
+describe('deploy key', () => {
+  it('derives the OpenSSH public key from an OpenSSH or PEM private key, as ssh-keygen -y does', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flotilla-key-'));
+    try {
+      const r = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'c', '-f', join(dir, 'k')]);
+      assert.equal(r.status, 0, r.stderr.toString());
+      const pub = (await readFile(join(dir, 'k.pub'), 'utf8')).trim().split(' ').slice(0, 2).join(' ');
+      assert.equal(openSshPublicKey(await readFile(join(dir, 'k'), 'utf8')), pub);
+      const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const pem = rsa.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+      const y = spawnSync('ssh-keygen', ['-y', '-f', '/dev/stdin'], { input: pem });
+      if (y.status === 0) assert.equal(openSshPublicKey(pem), y.stdout.toString().trim().split(' ').slice(0, 2).join(' '));
+      assert.match(openSshPublicKey(pem, 'x'), /^ssh-rsa AAAAB3NzaC1yc2E\S+ x$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
-    for (const d of ['var', 'var/www', 'var/www/flotilla']) await chmod(join(dir, d), 0o755);
-    const siteConf = decode(doc.write_files.find((f) => f.path === '/etc/flotilla/nginx-site.conf')!)
-      .toString()
-      .replace(/^\s*listen .*$/gm, '')
-      .replace('server {', `server {\n    listen 127.0.0.1:${port} default_server;`)
-      .replace(`root ${WEB_ROOT};`, `root ${join(dir, WEB_ROOT)};`);
-    assert.match(siteConf, new RegExp(`root ${dir}`));
-    const conf = [
-      ...(process.getuid?.() === 0 ? ['user root;'] : []),
-      'daemon off;',
-      'worker_processes 1;',
-      `pid ${dir}/nginx.pid;`,
-      `error_log ${dir}/error.log;`,
-      'events {}',
-      'http {',
-      '  include /etc/nginx/mime.types;',
-      '  access_log off;',
-      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
-      siteConf,
-      '}',
-    ].join('\n');
-    await writeFile(join(dir, 'nginx.conf'), conf);
-    const bin = spawnSync('sh', ['-c', 'command -v nginx || echo /usr/sbin/nginx']).stdout.toString().trim();
-    const check = spawnSync(bin, ['-t', '-p', dir, '-c', join(dir, 'nginx.conf')]);
-    assert.equal(check.status, 0, `nginx -t: ${check.stderr}`);
-    proc = spawnTracked(bin, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-      try {
-        await fetch(`http://127.0.0.1:${port}/`);
-        return;
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    throw new Error('nginx did not start');
   });
 
-  after(async () => {
-    // also when nginx already died: waiting for an 'exit' that was already emitted would hang the file
-    if (proc) await stopChild(proc);
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  it('serves the exact bytes of every file and the digest header', async () => {
-    for (const path of ['/', '/index.html', '/style.css']) {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { host: 'www.example.org' } });
-      assert.equal(res.status, 200, path);
-      assert.equal(res.headers.get(DIGEST_HEADER), setup.digest);
-      const body = Buffer.from(await res.arrayBuffer());
-      assert.equal(createHash('sha256').update(body).digest('hex'), site.files[path], path);
-    }
-    const missing = await fetch(`http://127.0.0.1:${port}/nope`);
-    assert.equal(missing.status, 404);
-    assert.equal(missing.headers.get(DIGEST_HEADER), setup.digest, 'the header is there on errors too (always)');
-  });
-
-  it('nginxSiteConfig names every server and defaults to port 80 on both families', () => {
-    const c = nginxSiteConfig({ serverNames: ['a.example', 'b.example'], digest: 'd' });
-    assert.match(c, /server_name a\.example b\.example;/);
-    assert.match(c, /listen 80 default_server;/);
-    assert.match(c, /listen \[::\]:80 default_server;/);
+  it('an unset or unreadable key is a ConfigError naming the variable', () => {
+    assert.throws(() => deployPublicKey('FLOTILLA_DEPLOY_KEY', undefined, 'c'), (e: unknown) => e instanceof ConfigError && e.exitCode === 2 && /FLOTILLA_DEPLOY_KEY is not set/.test(e.message));
+    assert.throws(() => deployPublicKey('FLOTILLA_DEPLOY_KEY', 'not a key', 'c'), (e: unknown) => e instanceof ConfigError && /FLOTILLA_DEPLOY_KEY: expected a private key/.test(e.message) && !e.message.includes('not a key'));
   });
 });

@@ -5,8 +5,9 @@
  *   them in ChangeResourceRecordSets batches of at most 100 changes / 1,000 records / 32,000 value characters.
  * - After the batches it polls GetChange until every change is INSYNC (propagated to all Route 53 name servers).
  * - SDK retries are off (maxAttempts 1); Throttling and PriorRequestNotComplete are retried by src/drivers/retry.ts.
- * - Credentials come only from the environment variables named in the settings (never the SDK's default chain,
- *   which could reach for an instance metadata endpoint). The hosted zone id is settings.hostedZoneId when it
+ * - Credentials: the variables named in the settings when there are (key id, secret, optional session token), else
+ *   the SDK's default credential chain (environment incl. session token, SSO, shared config/credentials with
+ *   `profile`, web identity, container and instance roles). The hosted zone id is settings.hostedZoneId when it
  *   names this zone, else found with ListHostedZonesByName; cached.
  */
 import {
@@ -24,7 +25,7 @@ import { normalizeName, rrsetKey, type ApplyReport, type RecordSet } from '../..
 import type { DnsDriver, DriverContext } from '../dns-driver.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
 import { route53Capabilities } from './route53-capabilities.ts';
-import { toDriverError } from './route53-errors.ts';
+import { Route53AliasConflictError, toDriverError } from './route53-errors.ts';
 import { changesFor, fromResourceRecordSet, fromRoute53Name, packChangeBatches, ROUTE53_LIMITS } from './route53-records.ts';
 import type { Route53Settings } from './route53-settings.ts';
 
@@ -53,9 +54,11 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 export function createRoute53Driver(ctx: DriverContext<Route53Settings>, opts: Route53DriverOptions = {}): DnsDriver {
   const provider = ctx.name;
-  const accessKeyId = ctx.env[ctx.settings.accessKeyIdEnv] ?? '';
-  const secretAccessKey = ctx.env[ctx.settings.secretAccessKeyEnv] ?? '';
-  const secrets = [secretAccessKey];
+  const named = ctx.settings.accessKeyIdEnv !== undefined && ctx.settings.secretAccessKeyEnv !== undefined;
+  const accessKeyId = named ? (ctx.env[ctx.settings.accessKeyIdEnv!] ?? '') : '';
+  const secretAccessKey = named ? (ctx.env[ctx.settings.secretAccessKeyEnv!] ?? '') : '';
+  const sessionToken = ctx.settings.sessionTokenEnv ? ctx.env[ctx.settings.sessionTokenEnv] : undefined;
+  const secrets = [secretAccessKey, sessionToken ?? '', ctx.env.AWS_SECRET_ACCESS_KEY ?? '', ctx.env.AWS_SESSION_TOKEN ?? ''];
   const pollInterval = opts.pollIntervalMs ?? 2000;
   const pollTimeout = opts.pollTimeoutMs ?? 180_000;
   const pageSize = opts.pageSize ?? 300;
@@ -64,12 +67,14 @@ export function createRoute53Driver(ctx: DriverContext<Route53Settings>, opts: R
   const client = new Route53Client({
     region: ctx.settings.region ?? 'us-east-1',
     ...(ctx.settings.endpoint ? { endpoint: ctx.settings.endpoint } : {}),
-    credentials: { accessKeyId, secretAccessKey },
+    // named variables: exactly those; otherwise the client's default chain (credential-provider-node)
+    ...(named ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } } : {}),
+    ...(!named && ctx.settings.profile ? { profile: ctx.settings.profile } : {}),
     maxAttempts: 1,
   });
 
   async function call<T>(zone: string, what: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    if (!accessKeyId || !secretAccessKey) {
+    if (named && (!accessKeyId || !secretAccessKey)) {
       const missing = !accessKeyId ? ctx.settings.accessKeyIdEnv : ctx.settings.secretAccessKeyEnv;
       throw new DriverError({ provider, zone, code: 'DRIVER_AUTH', message: `no AWS credentials: environment variable ${missing} is empty` });
     }
@@ -146,12 +151,17 @@ export function createRoute53Driver(ctx: DriverContext<Route53Settings>, opts: R
 
     async listRecords(zoneArg, signal) {
       const zone = normalizeName(zoneArg);
-      const out: RecordSet[] = [];
+      const out = new Map<string, RecordSet>();
       for (const r of await listRaw(zone, signal)) {
         const set = fromResourceRecordSet(r);
-        if (set) out.push(set);
+        if (!set) continue;
+        // routing-policy sets share a name and type: one foreign RRset per name/type
+        const k = rrsetKey(set);
+        const seen = out.get(k);
+        if (seen) seen.values.push(...set.values);
+        else out.set(k, set);
       }
-      return out;
+      return [...out.values()];
     },
 
     async applyChanges(zoneArg, changes, signal): Promise<ApplyReport> {
@@ -160,9 +170,15 @@ export function createRoute53Driver(ctx: DriverContext<Route53Settings>, opts: R
       if (changes.length === 0) return report;
       const { id } = await zoneInfo(zone, signal);
       const current = new Map<string, ResourceRecordSet>();
+      const special = new Set<string>();
       for (const r of await listRaw(zone, signal)) {
-        if (!r.SetIdentifier && !r.AliasTarget) current.set(rrsetKey({ name: fromRoute53Name(r.Name ?? ''), type: r.Type ?? '' }), r);
+        const key = rrsetKey({ name: fromRoute53Name(r.Name ?? ''), type: r.Type ?? '' });
+        if (!r.SetIdentifier && !r.AliasTarget) current.set(key, r);
+        else special.add(key);
       }
+      // an alias at a name we write would make every batch fail the same way: say so once, send nothing
+      const blocked = [...new Set(changes.filter((c) => c.action !== 'delete').map((c) => rrsetKey(c.after)).filter((k) => special.has(k)))];
+      if (blocked.length) throw new Route53AliasConflictError({ provider, zone, names: blocked });
       const groups: R53Change[][] = changes.map((c) => changesFor(c, current.get(rrsetKey(c.action === 'create' ? c.after : c.before))));
       const ids: string[] = [];
       for (const batch of packChangeBatches(groups, limits)) {

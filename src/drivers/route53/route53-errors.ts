@@ -64,3 +64,22 @@ export function toDriverError(err: unknown, ctx: { provider: string; zone: strin
   const transient = (status !== undefined && status >= 500) || name === 'TimeoutError' || /ECONNREFUSED|ECONNRESET|socket hang up/i.test(text);
   return new DriverError({ ...base, code: 'DRIVER_FAILED', message: detail, retryable: transient });
 }
+
+/**
+ * An alias (or routing-policy) record set already sits at a name and type flotilla is to write: Route 53 would refuse
+ * every batch that creates the plain set ("already exists"), forever. Reported once per apply, before any request.
+ */
+export class Route53AliasConflictError extends DriverError {
+  readonly names: string[];
+  constructor(opts: { provider: string; zone: string; names: string[] }) {
+    super({
+      provider: opts.provider,
+      zone: opts.zone,
+      code: 'DRIVER_CONFLICT',
+      message:
+        `an alias or routing-policy record set already holds ${opts.names.join(', ')}: flotilla writes plain record sets and never replaces ` +
+        `one it did not create. Delete that alias in Route 53 (or serve the site at another name); nothing was sent`,
+    });
+    this.names = opts.names;
+  }
+}

@@ -65,11 +65,18 @@ export function fromRoute53Value(type: RecordType, value: string): string {
 }
 
 /**
- * A listed ResourceRecordSet as a flotilla RRset; undefined for what flotilla does not model
- * (alias records, routing policies with a SetIdentifier, unknown types).
+ * A listed ResourceRecordSet as a flotilla RRset; undefined for unknown types. An alias or a routing-policy set
+ * (SetIdentifier) is listed as a foreign RRset at its name and type, valued `alias <target>` / `routing-policy <id>`:
+ * it carries no marker of ours, so the planner leaves that name alone and reports the conflict once, and every other
+ * name is still written (a plain set cannot be created beside it; Route 53 would refuse every batch that tried).
  */
 export function fromResourceRecordSet(r: ResourceRecordSet): RecordSet | undefined {
-  if (!isRecordType(r.Type) || r.AliasTarget || r.SetIdentifier || !r.ResourceRecords) return undefined;
+  if (!isRecordType(r.Type)) return undefined;
+  if (r.AliasTarget || r.SetIdentifier) {
+    const what = r.AliasTarget ? `alias ${normalizeName(r.AliasTarget.DNSName ?? '')}` : `routing-policy ${r.SetIdentifier}`;
+    return { name: fromRoute53Name(r.Name ?? ''), type: r.Type, ttl: r.TTL ?? 0, values: [what] };
+  }
+  if (!r.ResourceRecords) return undefined;
   const type = r.Type;
   return {
     name: fromRoute53Name(r.Name ?? ''),

@@ -1,38 +1,33 @@
 import * as cloudflare from '@pulumi/cloudflare';
 import * as pulumi from '@pulumi/pulumi';
 import { ConfigError } from '../../domain/errors.ts';
-import type { RecordType } from '../../domain/records.ts';
 import { hex } from '../mock-values.ts';
-import { normalizeNameservers, quotedTxt, resourceName } from '../record-values.ts';
+import { normalizeNameservers, quotedTxt, resourceName, valueKey } from '../record-values.ts';
 import { optionalSecret } from '../secrets.ts';
-import { resolveValues, type PulumiDnsHalf, type ZoneArgs } from './pulumi-dns-half.ts';
+import type { ApexNsArgs, PulumiDnsHalf, ZoneArgs, ZoneHandle } from './pulumi-dns-half.ts';
 
-/** Cloudflare zone (full setup) with multi-provider DNS on, and one DnsRecord per record value. */
-export class CloudflareZone extends pulumi.ComponentResource {
+/**
+ * Cloudflare zone (full setup) with multi-provider DNS on, its ownership markers (one DnsRecord per value), and the
+ * other providers' nameservers as apex NS records (Cloudflare serves its own assigned ones itself).
+ */
+export class CloudflareZone extends pulumi.ComponentResource implements ZoneHandle {
   readonly nameservers: pulumi.Output<string[]>;
   readonly zoneId: pulumi.Output<string>;
+  private readonly o: pulumi.CustomResourceOptions;
 
-  constructor(name: string, args: ZoneArgs, opts?: pulumi.ComponentResourceOptions) {
-    super('flotilla:dns:CloudflareZone', name, {}, opts);
-    const o = { parent: this, provider: args.providerResource };
-    const zone = new cloudflare.Zone(`${name}-zone`, { account: { id: args.options.accountId! }, name: args.zone, type: 'full' }, o);
+  constructor(private readonly resName: string, private readonly args: ZoneArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('flotilla:dns:CloudflareZone', resName, {}, opts);
+    this.o = { parent: this, provider: args.providerResource };
+    const zone = new cloudflare.Zone(`${resName}-zone`, { account: { id: args.options.accountId! }, name: args.zone, type: 'full' }, this.o);
     // multi-provider DNS: Cloudflare activates the zone although the registrar lists other providers' nameservers,
-    // and keeps apex NS records of the other providers (https://developers.cloudflare.com/dns/nameservers/nameserver-options/)
-    new cloudflare.ZoneDnsSettings(`${name}-dns-settings`, { zoneId: zone.id, multiProvider: true }, o);
+    // and serves apex NS records of the other providers (https://developers.cloudflare.com/dns/nameservers/nameserver-options/)
+    new cloudflare.ZoneDnsSettings(`${resName}-dns-settings`, { zoneId: zone.id, multiProvider: true }, this.o);
     for (const r of args.records) {
-      for (const v of resolveValues(r, args.addresses)) {
+      for (const v of r.values) {
         new cloudflare.DnsRecord(
-          resourceName(name, r.name, r.type, v.key),
-          {
-            zoneId: zone.id,
-            name: r.name,
-            type: r.type,
-            ttl: r.ttl,
-            content: r.type === 'TXT' ? v.value.apply(quotedTxt) : v.value,
-            // DNS only: a proxied record answers with Cloudflare's addresses and a fixed 300 s TTL, which defeats failover
-            ...(proxiable(r.type) ? { proxied: false } : {}),
-          },
-          o,
+          resourceName(resName, r.name, r.type, valueKey(r.type, v)),
+          { zoneId: zone.id, name: r.name, type: r.type, ttl: r.ttl, content: r.type === 'TXT' ? quotedTxt(v) : v },
+          this.o,
         );
       }
     }
@@ -40,10 +35,14 @@ export class CloudflareZone extends pulumi.ComponentResource {
     this.nameservers = zone.nameServers.apply((ns) => normalizeNameservers(ns ?? []));
     this.registerOutputs({ zoneId: this.zoneId, nameservers: this.nameservers });
   }
-}
 
-function proxiable(type: RecordType): boolean {
-  return type === 'A' || type === 'AAAA' || type === 'CNAME';
+  apexNameservers(a: ApexNsArgs): void {
+    for (const other of a.others) {
+      other.names.forEach((ns, i) => {
+        new cloudflare.DnsRecord(resourceName(this.resName, 'apex-ns', other.provider, String(i)), { zoneId: this.zoneId, name: this.args.zone, type: 'NS', ttl: a.ttl, content: ns }, this.o);
+      });
+    }
+  }
 }
 
 export const cloudflarePulumi: PulumiDnsHalf = {

@@ -3,32 +3,44 @@ import * as pulumi from '@pulumi/pulumi';
 import { octet } from '../mock-values.ts';
 import { normalizeNameservers, quotedTxt, relativeName, resourceName } from '../record-values.ts';
 import { optionalSecret } from '../secrets.ts';
-import { resolveValues, type PulumiDnsHalf, type ZoneArgs } from './pulumi-dns-half.ts';
+import type { ApexNsArgs, PulumiDnsHalf, ZoneArgs, ZoneHandle } from './pulumi-dns-half.ts';
 
-/** Hetzner Cloud DNS zone (primary) and one ZoneRrset per RRset (names relative to the zone, `@` at the apex). */
-export class HcloudZone extends pulumi.ComponentResource {
+/** Hetzner Cloud DNS zone (primary), its markers as ZoneRrsets (names relative to the zone), and its apex NS RRset. */
+export class HcloudZone extends pulumi.ComponentResource implements ZoneHandle {
   readonly nameservers: pulumi.Output<string[]>;
+  private readonly zoneName: pulumi.Output<string>;
+  private readonly o: pulumi.CustomResourceOptions;
 
-  constructor(name: string, args: ZoneArgs, opts?: pulumi.ComponentResourceOptions) {
-    super('flotilla:dns:HcloudZone', name, {}, opts);
-    const o = { parent: this, provider: args.providerResource };
-    const zone = new hcloud.Zone(`${name}-zone`, { name: args.zone, mode: 'primary', ttl: args.ttl }, o);
+  constructor(private readonly resName: string, args: ZoneArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('flotilla:dns:HcloudZone', resName, {}, opts);
+    this.o = { parent: this, provider: args.providerResource };
+    const zone = new hcloud.Zone(`${resName}-zone`, { name: args.zone, mode: 'primary', ttl: args.ttl }, this.o);
     for (const r of args.records) {
-      const values = resolveValues(r, args.addresses).map((v) => (r.type === 'TXT' ? v.value.apply(quotedTxt) : v.value));
       new hcloud.ZoneRrset(
-        resourceName(name, r.name, r.type),
+        resourceName(resName, r.name, r.type),
         {
           zone: zone.name,
           name: relativeName(r.name, args.zone),
           type: r.type,
           ttl: r.ttl,
-          records: pulumi.all(values).apply((vs) => [...vs].sort().map((value) => ({ value }))),
+          records: r.values.map((v) => (r.type === 'TXT' ? quotedTxt(v) : v)).sort().map((value) => ({ value })),
         },
-        o,
+        this.o,
       );
     }
+    this.zoneName = zone.name;
     this.nameservers = zone.authoritativeNameservers.apply((a) => normalizeNameservers(a?.assigneds ?? []));
     this.registerOutputs({ nameservers: this.nameservers });
+  }
+
+  apexNameservers(a: ApexNsArgs): void {
+    // the zone's own apex NS RRset, replaced by the merged list (absolute names: a trailing dot); the zone's
+    // deletion removes it, so Pulumi forgets it rather than deleting the apex NS of a zone that stays
+    new hcloud.ZoneRrset(
+      `${this.resName}-apex-ns`,
+      { zone: this.zoneName, name: '@', type: 'NS', ttl: a.ttl, records: a.all.apply((l) => l.map((n) => ({ value: `${n}.` }))) },
+      { ...this.o, retainOnDelete: true },
+    );
   }
 }
 
