@@ -5,6 +5,7 @@ import { IANA_DNS_BOOTSTRAP, ROOT_SERVERS } from '../domain/delegation-defaults.
 import { durationMs, envVarName, hostHeader, httpUrl, ipv4Address, ipv6Address, listenAddress, parseHostPort, port } from '../domain/setting-values.ts';
 import { providerDescriptor } from '../drivers/registry.ts';
 import { rfc2136RegistrarSettings } from '../registrars/rfc2136/rfc2136-registrar-settings.ts';
+import { route53DomainsRegistrarSettings } from '../registrars/route53domains/route53domains-registrar-settings.ts';
 
 /**
  * zod schema of `flotilla:fleet` in a stack file. Unknown keys are errors everywhere: typos must not pass.
@@ -156,6 +157,9 @@ const registrarSchema = z
   .superRefine((r, ctx) => {
     if (r.kind === 'rfc2136') {
       const parsed = rfc2136RegistrarSettings.safeParse(r.settings ?? {});
+      if (!parsed.success) for (const i of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['settings', ...(i.path as (string | number)[])], message: i.message });
+    } else if (r.kind === 'route53domains') {
+      const parsed = route53DomainsRegistrarSettings.safeParse(r.settings ?? {});
       if (!parsed.success) for (const i of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['settings', ...(i.path as (string | number)[])], message: i.message });
     } else if (r.settings !== undefined) ctx.addIssue({ code: 'custom', path: ['settings'], message: `a ${r.kind} registrar takes no settings` });
   });

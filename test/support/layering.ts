@@ -46,7 +46,8 @@ export const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = 
 /** Packages only one folder may import. */
 export const PACKAGE_RULES: readonly { test: (pkg: string) => boolean; only: string; rule: string }[] = [
   { test: (p) => p === '@pulumi' || p.startsWith('@pulumi/'), only: 'infra', rule: 'only src/infra imports @pulumi/*' },
-  { test: (p) => p === 'cloudflare' || p.startsWith('cloudflare/') || p.startsWith('@aws-sdk/client-route-53'), only: 'drivers', rule: 'only src/drivers talks to DNS APIs (provider SDKs)' },
+  { test: (p) => p === 'cloudflare' || p.startsWith('cloudflare/') || (p.startsWith('@aws-sdk/client-route-53') && !p.startsWith('@aws-sdk/client-route-53-domains')), only: 'drivers', rule: 'only src/drivers talks to DNS APIs (provider SDKs)' },
+  { test: (p) => p.startsWith('@aws-sdk/client-route-53-domains'), only: 'registrars', rule: 'only src/registrars talks to registrar APIs (Route 53 Domains)' },
 ];
 
 export interface ImportEdge { file: string; specifier: string; fromFolder: string; toFolder?: string; pkg?: string }
