@@ -66,6 +66,17 @@ const canaryTarget = z.string().superRefine((s, ctx) => {
   if (!parseHostPort(s, true)) ctx.addIssue({ code: 'custom', message: `expected an http(s) URL or host:port (IPv6 in brackets: [::1]:53, port 1-65535), found ${JSON.stringify(s)}` });
 });
 
+/**
+ * Deplatforming signs: bounded so a probe's cost stays bounded (at most 20 patterns of at most 200 characters, matched
+ * against the first 64 KiB of the body; a regex must compile here).
+ */
+const deplatformSchema = z
+  .object({
+    patterns: z.array(bodyMatch.pipe(z.string().max(200, 'expected a pattern of at most 200 characters'))).max(20, 'expected at most 20 suspension patterns').default([]),
+    expectedIssuer: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
 export const healthSchema = z
   .object({
     probe: z.enum(['http', 'tcp', 'dns']).default('http'),
@@ -84,6 +95,7 @@ export const healthSchema = z
     tlsMinDays: z.number().int().min(0).max(3650).default(7),
     latencyBudget: latencyBudget.optional(),
     jitter: z.number().min(0).max(0.5).default(0.1),
+    deplatform: deplatformSchema.optional(),
   })
   .strict();
 
@@ -106,6 +118,7 @@ const mirrorHealthSchema = z
     tlsMinDays: z.number().int().min(0).max(3650).optional(),
     latencyBudget: latencyBudget.optional(),
     jitter: z.number().min(0).max(0.5).optional(),
+    deplatform: deplatformSchema.optional(),
   })
   .strict();
 

@@ -35,6 +35,18 @@ export interface HealthSettings {
   latencyBudgetMs?: number;
   /** Fraction of the interval used as random jitter so probes of thousands of mirrors do not align. */
   jitter: number;
+  /**
+   * Signs that a host took the site down on purpose (a different runbook from a crash): HTTP 451 always; these body
+   * patterns (substring or /regex/) of a suspension page; a certificate from another issuer than `expectedIssuer`.
+   */
+  deplatform?: DeplatformSignals;
+}
+
+export interface DeplatformSignals {
+  /** Substrings or `/regex/flags` of hosts' suspension pages, e.g. "This account has been suspended". */
+  patterns: string[];
+  /** Part of the certificate issuer (CN or O) the site's certificates come from, e.g. "Let's Encrypt". */
+  expectedIssuer?: string;
 }
 
 export interface MirrorSpec {

@@ -19,6 +19,7 @@ const mirrorHealth = z.looseObject({
   since: time.optional(),
   recentFlips: z.array(time),
   lastReason: z.string().optional(),
+  deplatformed: z.string().optional(),
   lastLatencyMs: z.number().min(0).optional(),
   lastProbeAt: time.optional(),
 });
