@@ -197,6 +197,8 @@ const delegationSchema = z
     interval: durationMs(0, 86_400_000).refine((ms) => ms === 0 || (ms >= 1_000 && ms <= 86_400_000), 'expected 0s (off) or between 1s and 24h').default(0),
     pruneAfter: z.number().int().min(1).max(1000).default(3),
     restoreAfter: z.number().int().min(1).max(1000).default(3),
+    /** Environment variable holding the Ed25519 key the daemon signs /.well-known/flotilla.json with. */
+    manifestKeyEnv: envVarName.default('FLOTILLA_MANIFEST_KEY'),
   })
   .strict();
 

@@ -88,7 +88,7 @@ export function severityOf(e: AuditEvent): AlertPayload['severity'] {
   if (e.kind === 'deplatformed') return e.data?.state === 'up' ? 'info' : 'critical';
   if (e.kind === 'apply-error' || e.kind === 'conflict') return 'warning';
   // a lost domain takes the site off the DNS; a pruned, held or failed delegation change needs a look
-  if (e.kind === 'delegation') return e.data?.event === 'lost' ? 'critical' : ['prune', 'held', 'error'].includes(String(e.data?.event)) ? 'warning' : 'info';
+  if (e.kind === 'delegation') return e.data?.event === 'lost' ? 'critical' : ['prune', 'held', 'error', 'registry'].includes(String(e.data?.event)) ? 'warning' : 'info';
   return 'info';
 }
 

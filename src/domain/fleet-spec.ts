@@ -133,6 +133,8 @@ export interface DelegationSpec {
   pruneAfter: number;
   /** Good checks in a row before a pruned provider is put back. */
   restoreAfter: number;
+  /** Environment variable holding the manifest's Ed25519 private key (default FLOTILLA_MANIFEST_KEY). */
+  manifestKeyEnv?: string;
 }
 
 export interface FleetSpec {

@@ -18,6 +18,22 @@ export interface ProviderStatus {
   records?: Record<string, RecordSet[]>;
 }
 
+/** What the delegation guard did and saw, per zone (kept so `pulumi up` and a restarted daemon agree with it). */
+export interface DelegationRecord {
+  /** Zone → DNS providers whose nameservers the guard took out of the delegation (sorted). */
+  pruned: Record<string, string[]>;
+  /** Zone → since when it is lost (ms) and why. */
+  lost: Record<string, { since: number; reason: string }>;
+}
+
+/** The signed manifest last published (`/.well-known/flotilla.json`), exactly as served. */
+export interface PublishedManifest {
+  sequence: number;
+  publishedAt: number;
+  /** The served document (JSON text of the signed manifest). */
+  json: string;
+}
+
 /** The controller's persistent state. `version` increases by one on every save (optimistic concurrency). */
 export interface State {
   version: number;
@@ -27,6 +43,9 @@ export interface State {
   /** Mirrors in the last published answer: the fail-open fallback. */
   lastGood: string[];
   providers: Record<string, ProviderStatus>;
+  /** Absent until the delegation guard first records something. */
+  delegation?: DelegationRecord;
+  manifest?: PublishedManifest;
 }
 
 export function emptyState(): State {

@@ -50,6 +50,13 @@ const providerStatus = z.looseObject({
   records: z.record(z.string(), z.array(recordSet)).optional(),
 });
 
+const delegationRecord = z.looseObject({
+  pruned: z.record(z.string(), z.array(z.string())).default({}),
+  lost: z.record(z.string(), z.looseObject({ since: time, reason: z.string() })).default({}),
+});
+
+const publishedManifest = z.looseObject({ sequence: count, publishedAt: time, json: z.string() });
+
 export const stateSchema: z.ZodType<State> = z.looseObject({
   version: count,
   updatedAt: time.default(0),
@@ -57,6 +64,8 @@ export const stateSchema: z.ZodType<State> = z.looseObject({
   overrides: z.array(override).default([]),
   lastGood: z.array(z.string()).default([]),
   providers: z.record(z.string(), providerStatus).default({}),
+  delegation: delegationRecord.optional(),
+  manifest: publishedManifest.optional(),
 });
 
 export const auditEventSchema: z.ZodType<AuditEvent> = z.looseObject({

@@ -39,10 +39,20 @@ export function registerDaemon(program: Command): void {
         : undefined;
       if (alerts) log(`alerts to ${hooks.length} webhook(s)`);
       const { startGuardLoop } = await import('../../delegation/guard-loop.ts');
+      const watching = (spec.delegation?.intervalMs ?? 0) > 0;
+      const { createManifestPublisher } = await import('../manifest-publisher.ts');
+      const { join } = await import('node:path');
+      // the signed manifest goes to <state dir>/publish/.well-known/flotilla.json (point a local web server there;
+      // the deploy step copies it to SSH and cloud mirrors)
+      const publisher = watching ? createManifestPublisher({ spec, store: controller.store, env: process.env, audit: (e) => controller.audit(e), publishDir: spec.state.kind === 'file' ? join(spec.state.path, 'publish') : undefined }) : undefined;
+      await publisher?.start();
       const guard = await startGuardLoop(spec, {
         drivers: controller.drivers,
         env: process.env,
-        onEvent: async (e) => { await controller.audit({ kind: 'delegation', message: e.message, data: { ...e.data, event: e.kind, zone: e.zone } }); },
+        onEvent: async (e) => {
+          await controller.audit({ kind: 'delegation', message: e.message, data: { ...e.data, event: e.kind, zone: e.zone } });
+          await publisher?.onEvent(e);
+        },
       });
       if (guard) log(`watching the delegation of ${spec.domain} every ${spec.delegation!.intervalMs / 1000}s`);
       await new Promise<void>((resolve) => {
