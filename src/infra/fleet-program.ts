@@ -84,7 +84,7 @@ export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
     mirrors[h.m.name] = { provider: h.m.provider, ipv4: a.ipv4, ipv6: a.ipv6 };
   }
   const nameservers = publishZones({ plans: dns.managed, addresses, secrets });
-  const registrars = setupRegistrars(spec, nameservers, zones, log);
+  const registrars = setupRegistrars(spec, nameservers, zones, log, state.pruned);
 
   const byZone = Object.fromEntries(
     zones.map((z) => [

@@ -9,15 +9,18 @@ export interface FleetState {
   overrides: Override[];
   /** Mirrors in the last published answer (the fail-open fallback). */
   lastGood: string[];
+  /** Zone → DNS providers the delegation guard pruned from the delegation (absent: none). */
+  pruned?: Record<string, string[]>;
 }
 
 /**
  * The controller's view, read through the same StateStore the daemon writes (infra ← state: the design's arrows
- * leave this out, but reading the controller's state is what keeps `pulumi up` from re-adding a mirror that is down).
+ * leave this out, but reading the controller's state is what keeps `pulumi up` from re-adding a mirror that is down,
+ * and a DNS provider's nameservers that the delegation guard pruned at the registrar).
  */
 export async function readFleetState(spec: Pick<FleetSpec, 'stack' | 'state'>): Promise<FleetState> {
   const st = await openStore(spec).load();
-  return { health: st.health, overrides: st.overrides, lastGood: st.lastGood };
+  return { health: st.health, overrides: st.overrides, lastGood: st.lastGood, pruned: st.delegation?.pruned ?? {} };
 }
 
 /** Where the program read the controller's state from, for its log (etcd is read too: the same store the daemon writes). */

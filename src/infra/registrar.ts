@@ -28,9 +28,10 @@ export function registrarAction(kind: RegistrarSpec['kind']): RegistrarAction {
 }
 
 /** Every provider's nameservers for one zone, merged (lower case, no trailing dot, sorted, deduplicated). */
-export function combinedNameservers(nameservers: ProviderNameservers, zone: string): pulumi.Output<string[]> {
-  const lists = Object.values(nameservers)
-    .map((byZone) => byZone[zone])
+export function combinedNameservers(nameservers: ProviderNameservers, zone: string, leaveOut: readonly string[] = []): pulumi.Output<string[]> {
+  const lists = Object.entries(nameservers)
+    .filter(([provider]) => !leaveOut.includes(provider))
+    .map(([, byZone]) => byZone[zone])
     .filter((x): x is pulumi.Output<string[]> => x !== undefined);
   return pulumi.all(lists).apply((ls) => normalizeNameservers(ls.flat()));
 }
@@ -59,6 +60,8 @@ export function setupRegistrars(
   nameservers: ProviderNameservers,
   zones: string[],
   log: ProgramLog,
+  /** Zone → providers the delegation guard pruned (from the state store): left out so `pulumi up` does not re-add them. */
+  pruned: Record<string, string[]> = {},
 ): Record<string, RegistrarOutput> {
   const out: Record<string, RegistrarOutput> = {};
   checkRegistrars(spec, zones);
@@ -67,7 +70,13 @@ export function setupRegistrars(
     const zone = zoneOf(spec, r.domain);
     if (unlisted.length > 0)
       log.warn(`registrar ${r.name}: providers ${unlisted.join(', ')} are not managed by Pulumi; their nameservers are not in the delegation of ${r.domain}`);
-    const ns = combinedNameservers(nameservers, zone);
+    // the guard never prunes the last answering provider; should the record say so anyway, list everyone
+    const managed = Object.keys(nameservers).filter((p) => Object.prototype.hasOwnProperty.call(nameservers[p], zone));
+    const prunedHere = (pruned[zone] ?? []).filter((p) => managed.includes(p));
+    const leaveOut = prunedHere.length < managed.length ? prunedHere : [];
+    if (leaveOut.length > 0)
+      log.warn(`registrar ${r.name}: ${leaveOut.join(', ')} left out of the delegation of ${r.domain}: the delegation guard pruned ${leaveOut.length === 1 ? 'it' : 'them'} (lame), and will restore ${leaveOut.length === 1 ? 'it' : 'them'} when answering again`);
+    const ns = combinedNameservers(nameservers, zone, leaveOut);
     const action = registrarAction(r.kind);
     if (r.kind === 'route53domains') {
       // the Route 53 Domains API exists only in us-east-1, whatever region the rest of the stack uses

@@ -65,6 +65,19 @@ describe('mock preview with controller state', () => {
     assert.ok(r.log.some((l) => l.message === 'aws-fra is down'), JSON.stringify(r.log));
   });
 
+  it('a DNS provider the delegation guard pruned stays out of the Route 53 Domains delegation (pulumi up never re-adds it)', async () => {
+    const listed = (r: MockPreviewResult) => ((r.resources.find((x) => x.type === 'aws:route53domains/registeredDomain:RegisteredDomain')?.inputs.nameServers as { name: string }[]) ?? []).map((n) => n.name);
+    const all = await withState({ health: {}, overrides: [], lastGood: [] });
+    const hetznerNs = (all.outputs.nameservers as Record<string, string[]>).hetzner;
+    assert.ok(hetznerNs.length > 0, JSON.stringify(listed(all)));
+    const r = await withState({ health: {}, overrides: [], lastGood: [], delegation: { pruned: { 'example.org': ['hetzner'] }, lost: {} } });
+    assert.deepEqual(listed(r), listed(all).filter((n) => !hetznerNs.includes(n)));
+    assert.ok(r.log.some((l) => l.level === 'warn' && /hetzner left out of the delegation of example\.org: the delegation guard pruned it/.test(l.message)), JSON.stringify(r.log));
+    // every provider pruned cannot be right (the guard keeps one): the full list stays
+    const every = await withState({ health: {}, overrides: [], lastGood: [], delegation: { pruned: { 'example.org': ['hetzner', 'route53', 'cloudflare'] }, lost: {} } });
+    assert.deepEqual(listed(every), listed(all));
+  });
+
   it('a drain override takes a mirror out; an expired one does not', async () => {
     const now = Date.now();
     const drain = (mirror: string, expiresAt: number) => ({ id: `d-${mirror}`, kind: 'drain', mirror, reason: 'maintenance', author: 'ops', createdAt: now - 1000, expiresAt });
