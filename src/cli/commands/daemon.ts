@@ -38,22 +38,8 @@ export function registerDaemon(program: Command): void {
         ? startAlerts({ controller, webhooks: hooks.map((w) => ({ name: w.name, url: w.url, kind: w.kind, secret: w.secretEnv ? process.env[w.secretEnv] : undefined })), registry: http?.registry, log })
         : undefined;
       if (alerts) log(`alerts to ${hooks.length} webhook(s)`);
-      const { startGuardLoop } = await import('../../delegation/guard-loop.ts');
-      const watching = (spec.delegation?.intervalMs ?? 0) > 0;
-      const { createManifestPublisher } = await import('../manifest-publisher.ts');
-      const { join } = await import('node:path');
-      // the signed manifest goes to <state dir>/publish/.well-known/flotilla.json (point a local web server there;
-      // the deploy step copies it to SSH and cloud mirrors)
-      const publisher = watching ? createManifestPublisher({ spec, store: controller.store, env: process.env, audit: (e) => controller.audit(e), publishDir: spec.state.kind === 'file' ? join(spec.state.path, 'publish') : undefined }) : undefined;
-      await publisher?.start();
-      const guard = await startGuardLoop(spec, {
-        drivers: controller.drivers,
-        env: process.env,
-        onEvent: async (e) => {
-          await controller.audit({ kind: 'delegation', message: e.message, data: { ...e.data, event: e.kind, zone: e.zone } });
-          await publisher?.onEvent(e);
-        },
-      });
+      const { startDelegationDuty } = await import('../delegation-duty.ts');
+      const guard = await startDelegationDuty(spec, { store: controller.store, drivers: controller.drivers, env: process.env, audit: (e) => controller.audit(e) });
       if (guard) log(`watching the delegation of ${spec.domain} every ${spec.delegation!.intervalMs / 1000}s`);
       await new Promise<void>((resolve) => {
         let stopping = false;
