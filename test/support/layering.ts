@@ -38,7 +38,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
  * here is a design debt, not a rule.
  */
 export const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
-  { from: 'infra', to: 'state', why: 'documented exception (src/infra/fleet-state.ts): `pulumi up` reads the controller\'s health and overrides so it never re-adds a mirror that is down' },
+  { from: 'infra', to: 'state', why: 'documented exception (src/infra/fleet-state.ts): `pulumi up` reads the controller\'s health and overrides so it never re-adds a mirror that is down, and the delegation guard\'s prune state so it never re-adds a pruned DNS provider\'s nameservers' },
   { from: 'server', to: 'state', why: 'debt (issue 13 item 2): the HTTP API runs its own override transaction instead of the one command path in src/controller/overrides.ts' },
   { from: 'server', to: 'probes', why: 'debt: metrics.ts types the controller\'s "probe" event with ProbeResult from src/probes; that value type belongs in src/domain' },
 ];
