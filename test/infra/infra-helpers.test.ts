@@ -221,14 +221,14 @@ describe('readFleetState', () => {
   });
 
   it('is empty when there is no state file', async () => {
-    assert.deepEqual(await readFleetState({ stack: 't', state: { kind: 'file', path: join(dir, 'none'), endpoints: [] } }), { health: {}, overrides: [], lastGood: [] });
+    assert.deepEqual(await readFleetState({ stack: 't', state: { kind: 'file', path: join(dir, 'none'), endpoints: [] } }), { health: {}, overrides: [], lastGood: [], pruned: {} });
   });
 
-  it('reads health, overrides and lastGood from state.json', async () => {
+  it('reads health, overrides, lastGood and the guard\'s pruned providers from state.json', async () => {
     const health = { a: { state: 'down', successStreak: 0, failureStreak: 3, recentFlips: [] } };
-    await writeFile(join(dir, 'state.json'), JSON.stringify({ version: 3, health, overrides: [], lastGood: ['b'], providers: {} }));
+    await writeFile(join(dir, 'state.json'), JSON.stringify({ version: 3, health, overrides: [], lastGood: ['b'], providers: {}, delegation: { pruned: { 'example.org': ['pdns'] }, lost: {} } }));
     const s = await readFleetState({ stack: 't', state: { kind: 'file', path: dir, endpoints: [] } });
-    assert.deepEqual(s, { health, overrides: [], lastGood: ['b'] });
+    assert.deepEqual(s, { health, overrides: [], lastGood: ['b'], pruned: { 'example.org': ['pdns'] } });
   });
 
   it('throws a StateError on a corrupt file', async () => {
