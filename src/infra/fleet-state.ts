@@ -11,6 +11,11 @@ export interface FleetState {
   lastGood: string[];
   /** Zone → DNS providers the delegation guard pruned from the delegation (absent: none). */
   pruned?: Record<string, string[]>;
+  /**
+   * The signed manifest the daemon last published, as served (absent: none yet). A deploy step copies it to every
+   * mirror's web root: src/manifest/manifest-files.ts (manifestDeployFiles) says which files and where.
+   */
+  manifestJson?: string;
 }
 
 /**
@@ -20,7 +25,7 @@ export interface FleetState {
  */
 export async function readFleetState(spec: Pick<FleetSpec, 'stack' | 'state'>): Promise<FleetState> {
   const st = await openStore(spec).load();
-  return { health: st.health, overrides: st.overrides, lastGood: st.lastGood, pruned: st.delegation?.pruned ?? {} };
+  return { health: st.health, overrides: st.overrides, lastGood: st.lastGood, pruned: st.delegation?.pruned ?? {}, ...(st.manifest ? { manifestJson: st.manifest.json } : {}) };
 }
 
 /** Where the program read the controller's state from, for its log (etcd is read too: the same store the daemon writes). */

@@ -226,9 +226,9 @@ describe('readFleetState', () => {
 
   it('reads health, overrides, lastGood and the guard\'s pruned providers from state.json', async () => {
     const health = { a: { state: 'down', successStreak: 0, failureStreak: 3, recentFlips: [] } };
-    await writeFile(join(dir, 'state.json'), JSON.stringify({ version: 3, health, overrides: [], lastGood: ['b'], providers: {}, delegation: { pruned: { 'example.org': ['pdns'] }, lost: {} } }));
+    await writeFile(join(dir, 'state.json'), JSON.stringify({ version: 3, health, overrides: [], lastGood: ['b'], providers: {}, delegation: { pruned: { 'example.org': ['pdns'] }, lost: {} }, manifest: { sequence: 2, publishedAt: 1, json: '{"m":2}' } }));
     const s = await readFleetState({ stack: 't', state: { kind: 'file', path: dir, endpoints: [] } });
-    assert.deepEqual(s, { health, overrides: [], lastGood: ['b'], pruned: { 'example.org': ['pdns'] } });
+    assert.deepEqual(s, { health, overrides: [], lastGood: ['b'], pruned: { 'example.org': ['pdns'] }, manifestJson: '{"m":2}' });
   });
 
   it('throws a StateError on a corrupt file', async () => {
