@@ -68,7 +68,7 @@ export class DelegationGuard {
         await this.o.onEvent(isLost ? { kind: 'lost', zone: r.zone, message: `${r.zone} is lost: ${reasons.join('; ')}`, data: { state: v.state, reason: reasons.join('; '), registry: registryProblems } } : { kind: 'recovered', zone: r.zone, message: `${r.zone} is delegated to our nameservers again and not held at its registry` });
       }
       const prev = this.streaks[r.zone] ?? {};
-      const plan = planDelegation(v, r.expected, prev, this.o.settings);
+      const plan = planDelegation(v, r.expected, prev, { ...this.o.settings, maxNameservers: this.o.registrarFor(r.zone)?.maxNameservers });
       plans.push(plan);
       if (plan.held !== this.held.get(r.zone)) {
         this.held.set(r.zone, plan.held);

@@ -1,7 +1,8 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { ConfigError } from '../domain/errors.ts';
-import { zoneOf, type FleetSpec, type RegistrarSpec } from '../domain/fleet-spec.ts';
+import { REGISTRAR_MAX_NAMESERVERS, zoneOf, type FleetSpec, type RegistrarSpec } from '../domain/fleet-spec.ts';
+import { nameserverSubset } from '../domain/nameserver-subset.ts';
 import type { ProviderNameservers } from './dns-zones.ts';
 import type { ProgramLog } from './program-log.ts';
 import { normalizeNameservers, resourceName } from './record-values.ts';
@@ -28,12 +29,23 @@ export function registrarAction(kind: RegistrarSpec['kind']): RegistrarAction {
 }
 
 /** Every provider's nameservers for one zone, merged (lower case, no trailing dot, sorted, deduplicated). */
-export function combinedNameservers(nameservers: ProviderNameservers, zone: string, leaveOut: readonly string[] = []): pulumi.Output<string[]> {
-  const lists = Object.entries(nameservers)
-    .filter(([provider]) => !leaveOut.includes(provider))
-    .map(([, byZone]) => byZone[zone])
+export function combinedNameservers(nameservers: ProviderNameservers, zone: string): pulumi.Output<string[]> {
+  const lists = Object.values(nameservers)
+    .map((byZone) => byZone[zone])
     .filter((x): x is pulumi.Output<string[]> => x !== undefined);
   return pulumi.all(lists).apply((ls) => normalizeNameservers(ls.flat()));
+}
+
+/**
+ * What the registrar is given: every listed provider's nameservers, cut to the registrar's limit (one per provider
+ * first, the same subset the delegation guard writes) when it has one.
+ */
+export function registrarNameservers(nameservers: ProviderNameservers, zone: string, leaveOut: readonly string[], max: number | undefined): pulumi.Output<string[]> {
+  const entries = Object.entries(nameservers).filter(([p, byZone]) => !leaveOut.includes(p) && byZone[zone] !== undefined);
+  return pulumi.all(entries.map(([, byZone]) => byZone[zone])).apply((ls) => {
+    const all = normalizeNameservers(ls.flat());
+    return max !== undefined && all.length > max ? nameserverSubset(entries.map(([provider], i) => ({ provider, nameservers: ls[i] })), max) : all;
+  });
 }
 
 export interface RegistrarOutput {
@@ -76,7 +88,8 @@ export function setupRegistrars(
     const leaveOut = prunedHere.length < managed.length ? prunedHere : [];
     if (leaveOut.length > 0)
       log.warn(`registrar ${r.name}: ${leaveOut.join(', ')} left out of the delegation of ${r.domain}: the delegation guard pruned ${leaveOut.length === 1 ? 'it' : 'them'} (lame), and will restore ${leaveOut.length === 1 ? 'it' : 'them'} when answering again`);
-    const ns = combinedNameservers(nameservers, zone, leaveOut);
+    const max = REGISTRAR_MAX_NAMESERVERS[r.kind];
+    const ns = registrarNameservers(nameservers, zone, leaveOut, max);
     const action = registrarAction(r.kind);
     if (r.kind === 'route53domains') {
       // the Route 53 Domains API exists only in us-east-1, whatever region the rest of the stack uses

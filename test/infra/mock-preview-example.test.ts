@@ -145,7 +145,7 @@ describe('mock preview of the example stack', () => {
     assert.equal(settings.inputs.zoneId, mockResource('cloudflare:index/zone:Zone', 'cloudflare-example.org-zone', {}).id);
   });
 
-  it('the registrar lists every provider\'s nameservers, and the outputs say which came from where', () => {
+  it('the registrar lists every provider\'s nameservers (cut to Route 53 Domains\' 6, one per provider first), and the outputs say which came from where', () => {
     const reg = one('aws:route53domains/registeredDomain:RegisteredDomain', 'registrar-registrar');
     assert.equal(reg.inputs.domainName, 'example.org');
     const listed = (reg.inputs.nameServers as { name: string }[]).map((n) => n.name);
@@ -153,13 +153,13 @@ describe('mock preview of the example stack', () => {
     assert.deepEqual(Object.keys(perProvider).sort(), ['cloudflare', 'hetzner', 'route53']);
     for (const [p, ns] of Object.entries(perProvider)) {
       assert.ok(ns.length >= 2, `${p} has nameservers`);
-      for (const n of ns) assert.ok(listed.includes(n), `${n} of ${p} is at the registrar`);
+      assert.ok(ns.filter((n) => listed.includes(n)).length >= 2, `${p} keeps two nameservers at the registrar`);
     }
-    const mockCf = mockResource('cloudflare:index/zone:Zone', 'x', {}).state.nameServers as string[];
-    for (const n of mockCf) assert.ok(listed.includes(n));
+    const all = result.outputs.allNameservers as string[];
+    assert.equal(all.length, 9, 'the stack output still names all nine');
+    assert.equal(listed.length, 6, 'Route 53 Domains takes at most 6');
+    for (const n of listed) assert.ok(all.includes(n));
     assert.ok(listed.includes('hydrogen.ns.hetzner.com'), 'trailing dots removed');
-    assert.equal(listed.length, 9);
-    assert.deepEqual(result.outputs.allNameservers, listed);
     // the registrar API lives in us-east-1 whatever the stack's region
     assert.equal(one('pulumi:providers:aws', 'registrar-registrar-aws').inputs.region, 'us-east-1');
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REGISTRAR_MAX_NAMESERVERS } from '../../domain/fleet-spec.ts';
 import { durationText, httpUrl } from '../../domain/setting-values.ts';
 
 /**
@@ -20,4 +21,4 @@ export const route53DomainsRegistrarSettings = z
 export type Route53DomainsRegistrarSettings = z.infer<typeof route53DomainsRegistrarSettings>;
 
 /** Route 53 Domains accepts at most six nameservers per domain (UpdateDomainNameservers). */
-export const ROUTE53DOMAINS_MAX_NAMESERVERS = 6;
+export const ROUTE53DOMAINS_MAX_NAMESERVERS = REGISTRAR_MAX_NAMESERVERS.route53domains!;
