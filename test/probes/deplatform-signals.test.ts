@@ -11,6 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { fleetSchema } from '../../src/config/fleet-schema.ts';
 import { deplatformSign, evaluateResponse, SUSPENSION_SCAN_BYTES } from '../../src/probes/probe-conditions.ts';
 import { HttpProbe } from '../../src/probes/http-probe.ts';
+import { probeTargetFor } from '../../src/probes/probe-target.ts';
+import { fleetFixture } from '../support/fleet-fixture.ts';
 import { makeSelfSignedCert } from '../support/mirror-server.ts';
 import { never, targetFor, tempSite } from './helpers.ts';
 
@@ -98,6 +100,14 @@ describe('deplatforming signs: pure rules and the stack schema', () => {
     const v = evaluateResponse(t, { status: 200, text: 'account suspended', truncated: false, capBytes: 1 << 20, latencyMs: 1, now: 0 });
     assert.equal(v.ok, false);
     assert.equal(v.deplatformed, 'suspension page (matches "suspended")');
+  });
+
+  it('the probe target carries the fleet\'s signs, and a mirror\'s own override', () => {
+    const spec = fleetFixture({ health: { ...fleetFixture().health, deplatform: { patterns: ['suspended'], expectedIssuer: 'R3' } } });
+    const t = probeTargetFor(spec, spec.mirrors[0]);
+    assert.deepEqual([t.suspensionPatterns, t.expectedIssuer], [['suspended'], 'R3']);
+    const own = probeTargetFor(spec, { ...spec.mirrors[1], health: { deplatform: { patterns: ['gone'] } } });
+    assert.deepEqual([own.suspensionPatterns, own.expectedIssuer], [['gone'], undefined]);
   });
 
   it('the stack schema bounds the patterns and compiles regexes', () => {
