@@ -6,6 +6,7 @@ import { durationMs, envVarName, hostHeader, httpUrl, ipv4Address, ipv6Address, 
 import { providerDescriptor } from '../drivers/registry.ts';
 import { REGISTRARS, type RegistrarDescriptor } from '../registrars/registrar-descriptors.ts';
 import { rfc2136RegistrarSettings } from '../registrars/rfc2136/rfc2136-registrar-settings.ts';
+import { route53DomainsRegistrarSettings } from '../registrars/route53domains/route53domains-registrar-settings.ts';
 
 /**
  * zod schema of `flotilla:fleet` in a stack file. Unknown keys are errors everywhere: typos must not pass.
@@ -66,6 +67,17 @@ const canaryTarget = z.string().superRefine((s, ctx) => {
   if (!parseHostPort(s, true)) ctx.addIssue({ code: 'custom', message: `expected an http(s) URL or host:port (IPv6 in brackets: [::1]:53, port 1-65535), found ${JSON.stringify(s)}` });
 });
 
+/**
+ * Deplatforming signs: bounded so a probe's cost stays bounded (at most 20 patterns of at most 200 characters, matched
+ * against the first 64 KiB of the body; a regex must compile here).
+ */
+const deplatformSchema = z
+  .object({
+    patterns: z.array(bodyMatch.pipe(z.string().max(200, 'expected a pattern of at most 200 characters'))).max(20, 'expected at most 20 suspension patterns').default([]),
+    expectedIssuer: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
 export const healthSchema = z
   .object({
     probe: z.enum(['http', 'tcp', 'dns']).default('http'),
@@ -84,6 +96,7 @@ export const healthSchema = z
     tlsMinDays: z.number().int().min(0).max(3650).default(7),
     latencyBudget: latencyBudget.optional(),
     jitter: z.number().min(0).max(0.5).default(0.1),
+    deplatform: deplatformSchema.optional(),
   })
   .strict();
 
@@ -106,6 +119,7 @@ const mirrorHealthSchema = z
     tlsMinDays: z.number().int().min(0).max(3650).optional(),
     latencyBudget: latencyBudget.optional(),
     jitter: z.number().min(0).max(0.5).optional(),
+    deplatform: deplatformSchema.optional(),
   })
   .strict();
 
@@ -164,6 +178,9 @@ const registrarSchema = z
     if (r.kind === 'rfc2136') {
       const parsed = rfc2136RegistrarSettings.safeParse(r.settings ?? {});
       if (!parsed.success) for (const i of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['settings', ...(i.path as (string | number)[])], message: i.message });
+    } else if (r.kind === 'route53domains') {
+      const parsed = route53DomainsRegistrarSettings.safeParse(r.settings ?? {});
+      if (!parsed.success) for (const i of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['settings', ...(i.path as (string | number)[])], message: i.message });
     } else if (r.settings !== undefined) ctx.addIssue({ code: 'custom', path: ['settings'], message: `a ${r.kind} registrar takes no settings` });
   });
 
@@ -187,6 +204,8 @@ const delegationSchema = z
     interval: durationMs(0, 86_400_000).refine((ms) => ms === 0 || (ms >= 1_000 && ms <= 86_400_000), 'expected 0s (off) or between 1s and 24h').default(0),
     pruneAfter: z.number().int().min(1).max(1000).default(3),
     restoreAfter: z.number().int().min(1).max(1000).default(3),
+    /** Environment variable holding the Ed25519 key the daemon signs /.well-known/flotilla.json with. */
+    manifestKeyEnv: envVarName.default('FLOTILLA_MANIFEST_KEY'),
   })
   .strict();
 

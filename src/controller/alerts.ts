@@ -63,7 +63,7 @@ export interface RunningAlerts {
   stats(): AlertStats;
 }
 
-export const ALERT_KINDS = ['flip', 'fail-open', 'fail-static', 'apply-error', 'conflict', 'override', 'override-expired', 'delegation'] as const;
+export const ALERT_KINDS = ['flip', 'fail-open', 'fail-static', 'apply-error', 'conflict', 'override', 'override-expired', 'delegation', 'deplatformed'] as const;
 
 /** The JSON alert body. */
 export interface AlertPayload {
@@ -84,9 +84,11 @@ export function severityOf(e: AuditEvent): AlertPayload['severity'] {
   if (e.kind === 'fail-open' || e.kind === 'fail-static') return 'critical';
   if (e.kind === 'flip') return e.data?.state === 'down' ? 'warning' : 'info';
   if (e.kind === 'store-error') return 'critical';
+  // a host took the site down on purpose: it will not come back by itself (another runbook than a crash)
+  if (e.kind === 'deplatformed') return e.data?.state === 'up' ? 'info' : 'critical';
   if (e.kind === 'apply-error' || e.kind === 'conflict') return 'warning';
   // a lost domain takes the site off the DNS; a pruned, held or failed delegation change needs a look
-  if (e.kind === 'delegation') return e.data?.event === 'lost' ? 'critical' : ['prune', 'held', 'error'].includes(String(e.data?.event)) ? 'warning' : 'info';
+  if (e.kind === 'delegation') return e.data?.event === 'lost' ? 'critical' : ['prune', 'held', 'error', 'registry'].includes(String(e.data?.event)) ? 'warning' : 'info';
   return 'info';
 }
 

@@ -506,11 +506,15 @@ export class Controller extends EventEmitter {
         this.emit('probe', r);
         if (this.cutOff) return; // blind: do not count what we cannot see
         const cur = this.health[m.name] ?? unknownHealth();
-        const { next: nh, flipped } = observe(cur, { ok: r.ok, reason: r.reason, latencyMs: r.latencyMs, at: r.at }, h);
+        const { next: nh, flipped } = observe(cur, { ok: r.ok, reason: r.reason, latencyMs: r.latencyMs, at: r.at, deplatformed: r.deplatformed }, h);
         this.health[m.name] = nh;
+        if (nh.state === 'down' && nh.deplatformed !== undefined && (flipped || cur.deplatformed === undefined)) {
+          // a distinct kind (and runbook): the host took the site down on purpose; it leaves the answer like down
+          void this.audit({ kind: 'deplatformed', message: `${m.name} is deplatformed: ${nh.deplatformed}`, data: { mirror: m.name, state: 'down', sign: nh.deplatformed } });
+        }
         if (flipped) {
           this.emit('flip', { mirror: m.name, state: nh.state, reason: r.reason });
-          void this.audit({ kind: 'flip', message: `${m.name} is ${nh.state}: ${r.reason}`, data: { mirror: m.name, state: nh.state } });
+          if (!(nh.state === 'down' && nh.deplatformed !== undefined)) void this.audit({ kind: 'flip', message: `${m.name} is ${nh.state}: ${r.reason}`, data: { mirror: m.name, state: nh.state } });
           const d = this.desired();
           if (this.lastDecided === undefined || d.serving.join(',') !== this.lastDecided.join(',')) void this.requestReconcile(`${m.name} ${nh.state}`);
         }

@@ -15,6 +15,8 @@ export interface Observation {
   reason: string;
   latencyMs: number;
   at: number;
+  /** The failure is a deplatforming sign (see ProbeResult.deplatformed). */
+  deplatformed?: string;
 }
 
 export interface TrackResult {
@@ -40,6 +42,9 @@ export function observe(cur: MirrorHealth, o: Observation, s: HysteresisSettings
   if (state !== 'down' && failureStreak >= s.fall) state = 'down';
   else if (state !== 'up' && successStreak >= (state === 'unknown' ? s.rise : needRise)) state = 'up';
   const flipped = state !== cur.state;
+  // what the latest failures say: a deplatforming sign sticks through failures without one (a suspended host may
+  // also stop answering) and is cleared by the first success
+  const deplatformed = o.ok ? undefined : (o.deplatformed ?? cur.deplatformed);
   // unknown → up is the first sighting, not a flip worth counting against the mirror
   if (flipped && cur.state !== 'unknown') recentFlips.push(o.at);
   return {
@@ -52,6 +57,7 @@ export function observe(cur: MirrorHealth, o: Observation, s: HysteresisSettings
       lastReason: o.reason,
       lastLatencyMs: o.latencyMs,
       lastProbeAt: o.at,
+      ...(deplatformed !== undefined ? { deplatformed } : {}),
     },
     flipped,
     flapping: recentFlips.length >= s.flapThreshold,

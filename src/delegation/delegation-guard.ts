@@ -3,7 +3,7 @@ import type { DomainReport } from './check-domains.ts';
 import { planDelegation, type PrunePlan, type PruneSettings, type ProviderStreak } from './prune-plan.ts';
 
 export interface GuardEvent {
-  kind: 'prune' | 'restore' | 'held' | 'lost' | 'recovered' | 'error';
+  kind: 'prune' | 'restore' | 'held' | 'lost' | 'recovered' | 'registry' | 'error';
   zone: string;
   message: string;
   data?: Record<string, unknown>;
@@ -35,6 +35,7 @@ export class DelegationGuard {
   private streaks: Record<string, Record<string, ProviderStreak>> = {};
   private lost = new Map<string, boolean>();
   private held = new Map<string, string | undefined>();
+  private registry = new Map<string, string>();
 
   constructor(private readonly o: DelegationGuardOptions) {}
 
@@ -51,12 +52,23 @@ export class DelegationGuard {
     for (const r of reports) {
       const v = r.verdict;
       const wasLost = this.lost.get(r.zone) ?? false;
-      if (v.lost !== wasLost && v.state !== 'parent-unreachable') {
-        this.lost.set(r.zone, v.lost);
-        await this.o.onEvent(v.lost ? { kind: 'lost', zone: r.zone, message: `${r.zone} is lost: ${v.reasons.join('; ')}`, data: { state: v.state } } : { kind: 'recovered', zone: r.zone, message: `${r.zone} is delegated to our nameservers again` });
+      // a registry hold, pending delete or redemption takes the domain out of the DNS even while the parent still
+      // lists it (or until the parent's zone is rebuilt): lost too
+      const registryProblems = r.registry.ok ? r.registry.status.problems : [];
+      const registryNote = r.registry.ok ? [...registryProblems, ...(r.registry.status.expiringSoon && r.registry.status.daysLeft !== undefined && r.registry.status.daysLeft >= 0 ? [`the registration expires in ${r.registry.status.daysLeft} day(s)`] : [])].join('; ') : '';
+      if (registryNote !== (this.registry.get(r.zone) ?? '') && r.registry.ok) {
+        this.registry.set(r.zone, registryNote);
+        if (registryNote) await this.o.onEvent({ kind: 'registry', zone: r.zone, message: `${r.zone} at its registry: ${registryNote}`, data: { statuses: r.registry.status.statuses, problems: registryProblems, expiresAt: r.registry.status.expiresAt } });
+      }
+      // an unreachable parent decides nothing about the delegation; the registry may still say the domain is held
+      const isLost = registryProblems.length > 0 || (v.state === 'parent-unreachable' ? wasLost : v.lost);
+      if (isLost !== wasLost) {
+        this.lost.set(r.zone, isLost);
+        const reasons = [...(v.lost ? v.reasons : []), ...registryProblems];
+        await this.o.onEvent(isLost ? { kind: 'lost', zone: r.zone, message: `${r.zone} is lost: ${reasons.join('; ')}`, data: { state: v.state, reason: reasons.join('; '), registry: registryProblems } } : { kind: 'recovered', zone: r.zone, message: `${r.zone} is delegated to our nameservers again and not held at its registry` });
       }
       const prev = this.streaks[r.zone] ?? {};
-      const plan = planDelegation(v, r.expected, prev, this.o.settings);
+      const plan = planDelegation(v, r.expected, prev, { ...this.o.settings, maxNameservers: this.o.registrarFor(r.zone)?.maxNameservers });
       plans.push(plan);
       if (plan.held !== this.held.get(r.zone)) {
         this.held.set(r.zone, plan.held);

@@ -1,9 +1,12 @@
+import { nameserverSubset } from '../domain/nameserver-subset.ts';
 import type { DelegationVerdict } from './delegation-verdict.ts';
 
 /** How many checks in a row decide: a provider leaves the delegation after `pruneAfter` lame checks, returns after `restoreAfter` good ones. */
 export interface PruneSettings {
   pruneAfter: number;
   restoreAfter: number;
+  /** The registrar's limit: more nameservers than this are cut to a fixed subset with one per provider first. */
+  maxNameservers?: number;
 }
 
 export interface ProviderStreak {
@@ -61,7 +64,9 @@ export function planDelegation(v: DelegationVerdict, expected: readonly { provid
   }
   for (const n of pruned) streaks[n] = { ...streaks[n], pruned: true };
   for (const n of restored) streaks[n] = { ...streaks[n], pruned: false };
-  const nameservers = [...new Set(expected.filter((p) => !streaks[p.provider]?.pruned).flatMap((p) => p.nameservers.map(norm)))].sort();
+  const listed = expected.filter((p) => !streaks[p.provider]?.pruned);
+  let nameservers = [...new Set(listed.flatMap((p) => p.nameservers.map(norm)))].sort();
+  if (s.maxNameservers !== undefined && nameservers.length > s.maxNameservers) nameservers = nameserverSubset(listed, s.maxNameservers);
   const change = nameservers.join(',') !== [...v.parentNs].sort().join(',');
   return { zone: v.zone, nameservers, change, pruned, restored, held, streaks };
 }

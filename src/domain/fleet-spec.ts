@@ -8,6 +8,8 @@ export const DNS_PROVIDER_KINDS = ['cloudflare', 'route53', 'hcloud', 'powerdns'
 export type DnsProviderKind = (typeof DNS_PROVIDER_KINDS)[number];
 export const REGISTRAR_KINDS = ['cloudflare', 'route53domains', 'rfc2136', 'manual'] as const;
 export type RegistrarKind = (typeof REGISTRAR_KINDS)[number];
+/** Most nameservers a registrar accepts for one domain, where it has a limit (data; see nameserver-subset.ts). */
+export const REGISTRAR_MAX_NAMESERVERS: Partial<Record<RegistrarKind, number>> = { route53domains: 6 };
 
 export interface HealthSettings {
   /** What a probe checks: an HTTP(S) request (default when absent), a TCP connect, or a DNS query to the mirror itself. */
@@ -35,6 +37,18 @@ export interface HealthSettings {
   latencyBudgetMs?: number;
   /** Fraction of the interval used as random jitter so probes of thousands of mirrors do not align. */
   jitter: number;
+  /**
+   * Signs that a host took the site down on purpose (a different runbook from a crash): HTTP 451 always; these body
+   * patterns (substring or /regex/) of a suspension page; a certificate from another issuer than `expectedIssuer`.
+   */
+  deplatform?: DeplatformSignals;
+}
+
+export interface DeplatformSignals {
+  /** Substrings or `/regex/flags` of hosts' suspension pages, e.g. "This account has been suspended". */
+  patterns: string[];
+  /** Part of the certificate issuer (CN or O) the site's certificates come from, e.g. "Let's Encrypt". */
+  expectedIssuer?: string;
 }
 
 export interface MirrorSpec {
@@ -126,6 +140,8 @@ export interface DelegationSpec {
   pruneAfter: number;
   /** Good checks in a row before a pruned provider is put back. */
   restoreAfter: number;
+  /** Environment variable holding the manifest's Ed25519 private key (default FLOTILLA_MANIFEST_KEY). */
+  manifestKeyEnv?: string;
 }
 
 export interface FleetSpec {

@@ -14,6 +14,11 @@ export interface MirrorHealth {
   lastReason?: string;
   lastLatencyMs?: number;
   lastProbeAt?: number;
+  /**
+   * Set while the latest failures say the host took the site down on purpose (HTTP 451, a suspension page, a
+   * certificate from another issuer): the mirror is "deplatformed", not just down. It still leaves the answer as down.
+   */
+  deplatformed?: string;
 }
 
 export type Health = Record<string, MirrorHealth>;

@@ -18,6 +18,22 @@ export interface ProviderStatus {
   records?: Record<string, RecordSet[]>;
 }
 
+/** What the delegation guard did and saw, per zone (kept so `pulumi up` and a restarted daemon agree with it). */
+export interface DelegationRecord {
+  /** Zone → DNS providers whose nameservers the guard took out of the delegation (sorted). */
+  pruned: Record<string, string[]>;
+  /** Zone → since when it is lost (ms) and why. */
+  lost: Record<string, { since: number; reason: string }>;
+}
+
+/** The signed manifest last published (`/.well-known/flotilla.json`), exactly as served. */
+export interface PublishedManifest {
+  sequence: number;
+  publishedAt: number;
+  /** The served document (JSON text of the signed manifest). */
+  json: string;
+}
+
 /** The controller's persistent state. `version` increases by one on every save (optimistic concurrency). */
 export interface State {
   version: number;
@@ -29,6 +45,9 @@ export interface State {
   providers: Record<string, ProviderStatus>;
   /** The running controller that last saved this state: responders tell from it whether anyone will act on an override. */
   controller?: ControllerHeartbeat;
+  /** Absent until the delegation guard first records something. */
+  delegation?: DelegationRecord;
+  manifest?: PublishedManifest;
 }
 
 /** Written by a running controller on every save (at least every CONTROLLER_SAVE_INTERVAL_MS). */

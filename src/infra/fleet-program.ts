@@ -4,6 +4,7 @@ import { desiredRecords } from '../planner/desired-records.ts';
 import { AwsMirror, awsInstancePlan } from './aws-mirror.ts';
 import { deployPublicKey } from './deploy-key.ts';
 import { planZones, publishZones } from './dns-zones.ts';
+import { readFleetState, stateSourceNote, type FleetState } from './fleet-state.ts';
 import { HcloudMirror, hcloudDeployKey, hcloudServerPlan } from './hcloud-mirror.ts';
 import { pulumiLog, type ProgramLog } from './program-log.ts';
 import { checkRegistrars, combinedNameservers, setupRegistrars } from './registrar.ts';
@@ -15,6 +16,8 @@ export interface ProgramOptions {
   log?: ProgramLog;
   /** Where secrets come from and how a missing one is treated; default process.env, missing = error. */
   secrets?: SecretSource;
+  /** The delegation guard's decisions to honour; default: read from the state store (readFleetState). */
+  state?: FleetState;
 }
 
 type Address = pulumi.Input<string | undefined>;
@@ -43,6 +46,8 @@ export interface MirrorOutput {
 export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
   const log = opts.log ?? pulumiLog;
   const secrets = opts.secrets ?? secretSource();
+  const state = opts.state ?? (await readFleetState(spec));
+  if (!opts.state) log.info(stateSourceNote(spec));
 
   // 1. decide (data only; throws ConfigError before any resource exists)
   const site = { siteName: spec.site.name, digest: spec.site.digest, serverNames: [spec.domain, ...spec.alternateDomains] };
@@ -93,7 +98,7 @@ export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
     }
   }
   const nameservers = publishZones({ plans: dns.managed, secrets, registrars: registrarKinds });
-  const registrars = setupRegistrars(spec, nameservers, zones, log);
+  const registrars = setupRegistrars(spec, nameservers, zones, log, state.pruned);
 
   const byZone = Object.fromEntries(
     zones.map((z) => [

@@ -4,7 +4,7 @@ import { ConfigError } from '../domain/errors.ts';
 import { zoneOf, type FleetSpec, type RegistrarSpec } from '../domain/fleet-spec.ts';
 import { combinedDelegation, type ProviderNameservers } from './dns-zones.ts';
 import type { ProgramLog } from './program-log.ts';
-import { normalizeNameservers, resourceName } from './record-values.ts';
+import { resourceName } from './record-values.ts';
 
 /**
  * Registrars: the delegation of each domain lists `delegatedNameservers` (default 2) nameservers of EVERY DNS
@@ -31,6 +31,15 @@ export function registrarAction(kind: RegistrarSpec['kind']): RegistrarAction {
 /** Every provider's delegated nameservers for one zone, merged (the stack's delegatedNameservers of each). */
 export const combinedNameservers = combinedDelegation;
 
+/**
+ * What the registrar is given: every listed provider's delegated nameservers except those left out (pruned by the
+ * delegation guard). The stack schema has already held the total to the registrar's limit.
+ */
+export function registrarNameservers(nameservers: ProviderNameservers, zone: string, leaveOut: readonly string[]): pulumi.Output<string[]> {
+  const kept = Object.fromEntries(Object.entries(nameservers).filter(([p]) => !leaveOut.includes(p)));
+  return combinedDelegation(kept, zone);
+}
+
 export interface RegistrarOutput {
   kind: RegistrarSpec['kind'];
   domain: string;
@@ -55,6 +64,8 @@ export function setupRegistrars(
   nameservers: ProviderNameservers,
   zones: string[],
   log: ProgramLog,
+  /** Zone → providers the delegation guard pruned (from the state store): left out so `pulumi up` does not re-add them. */
+  pruned: Record<string, string[]> = {},
 ): Record<string, RegistrarOutput> {
   const out: Record<string, RegistrarOutput> = {};
   checkRegistrars(spec, zones);
@@ -63,7 +74,13 @@ export function setupRegistrars(
     const zone = zoneOf(spec, r.domain);
     if (unlisted.length > 0)
       log.warn(`registrar ${r.name}: providers ${unlisted.join(', ')} are not managed by Pulumi; their nameservers are not in the delegation of ${r.domain}`);
-    const ns = combinedNameservers(nameservers, zone);
+    // the guard never prunes the last answering provider; should the record say so anyway, list everyone
+    const managed = Object.keys(nameservers).filter((p) => Object.prototype.hasOwnProperty.call(nameservers[p], zone));
+    const prunedHere = (pruned[zone] ?? []).filter((p) => managed.includes(p));
+    const leaveOut = prunedHere.length < managed.length ? prunedHere : [];
+    if (leaveOut.length > 0)
+      log.warn(`registrar ${r.name}: ${leaveOut.join(', ')} left out of the delegation of ${r.domain}: the delegation guard pruned ${leaveOut.length === 1 ? 'it' : 'them'} (lame), and will restore ${leaveOut.length === 1 ? 'it' : 'them'} when answering again`);
+    const ns = registrarNameservers(nameservers, zone, leaveOut);
     const action = registrarAction(r.kind);
     if (r.kind === 'route53domains') {
       // the Route 53 Domains API exists only in us-east-1, whatever region the rest of the stack uses

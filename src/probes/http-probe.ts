@@ -41,6 +41,8 @@ interface OriginClient {
   client: Client;
   /** notAfter of the certificate on the current connection (a Client holds one connection at a time). */
   tlsValidTo?: number;
+  /** Issuer of that certificate (`CN=…, O=…`). */
+  tlsIssuer?: string;
   /** Smoothed latency of this origin's answers, ms (sets how long an attempt may stay silent). */
   smoothedMs?: number;
   /** The client's current connection. */
@@ -52,6 +54,7 @@ interface Answer {
   status: number;
   body: { digest?: string; text?: string; truncated: boolean };
   tlsValidTo?: number;
+  tlsIssuer?: string;
   /** Since the probe started (what the result reports). */
   latencyMs: number;
   /** Since this attempt started: the mirror's round trip, without the wait for earlier attempts. */
@@ -127,11 +130,13 @@ export class HttpProbe implements Probe {
       capBytes: this.maxBody,
       latencyMs: a.latencyMs,
       tlsValidTo: a.tlsValidTo,
+      tlsIssuer: a.tlsIssuer,
       now: this.now(),
     });
     const result: ProbeResult = { mirror: target.mirror, ok: verdict.ok, reason: verdict.reason, latencyMs: roundLatency(a.latencyMs), status: a.status, at, ...extra };
     if (a.body.digest !== undefined) result.digest = a.body.digest;
     if (verdict.tlsDaysLeft !== undefined) result.tlsDaysLeft = verdict.tlsDaysLeft;
+    if (verdict.deplatformed !== undefined) result.deplatformed = verdict.deplatformed;
     return result;
   }
 
@@ -151,8 +156,8 @@ export class HttpProbe implements Probe {
         // One request per connection when asked: `connection: close`.
         reset: oneShot || this.maxRequests <= 1,
       });
-      const body = await readCapped(res.body, this.maxBody, target.bodyMatch !== undefined);
-      return { kind: 'answer', value: { status: res.statusCode, body, tlsValidTo: origin.tlsValidTo, latencyMs: elapsed(), ownMs: performance.now() - t0 } };
+      const body = await readCapped(res.body, this.maxBody, target.bodyMatch !== undefined || (target.suspensionPatterns?.length ?? 0) > 0);
+      return { kind: 'answer', value: { status: res.statusCode, body, tlsValidTo: origin.tlsValidTo, tlsIssuer: origin.tlsIssuer, latencyMs: elapsed(), ownMs: performance.now() - t0 } };
     } catch (err) {
       const reason = reasonForError(err, target.timeoutMs);
       return { kind: isCertainError(err) || reason === 'probe closed' ? 'certain' : 'uncertain', reason };
@@ -229,6 +234,7 @@ export class HttpProbe implements Probe {
           const cert = (socket as TLSSocket).getPeerCertificate?.();
           const validTo = cert && cert.valid_to ? Date.parse(cert.valid_to) : NaN;
           entry.tlsValidTo = Number.isFinite(validTo) ? validTo : undefined;
+          entry.tlsIssuer = cert && cert.issuer ? issuerText(cert.issuer) : undefined;
         }
         (callback as (e: Error | null, s: unknown) => void)(err, socket);
       });
@@ -245,6 +251,12 @@ export class HttpProbe implements Probe {
       bodyTimeout: Math.max(t.timeoutMs * 2, 1_000),
     });
   }
+}
+
+/** `CN=…, O=…` of a certificate's issuer (the fields that name a CA). */
+function issuerText(issuer: Record<string, string | string[] | undefined>): string {
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join('+') : v);
+  return ['CN', 'O'].filter((k) => issuer[k] !== undefined).map((k) => `${k}=${one(issuer[k])}`).join(', ');
 }
 
 /** Sends RST and drops the connection (falls back to a plain destroy where a reset is not possible). */

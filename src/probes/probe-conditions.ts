@@ -16,6 +16,8 @@ export interface Observation {
   tlsValidTo?: number;
   /** Clock for the certificate check. */
   now: number;
+  /** Issuer of the peer certificate (`CN=…, O=…`), https only. */
+  tlsIssuer?: string;
 }
 
 export interface Verdict {
@@ -23,17 +25,48 @@ export interface Verdict {
   /** `ok`, or the first condition that failed. */
   reason: string;
   tlsDaysLeft?: number;
+  /** Set when the failure is a sign the host took the site down on purpose (then `reason` starts `deplatformed:`). */
+  deplatformed?: string;
+}
+
+/** HTTP 451 Unavailable For Legal Reasons (RFC 7725): always a deplatforming sign. */
+export const STATUS_LEGAL = 451;
+/** Suspension patterns are matched against the first 64 KiB of the body only (a bounded cost per probe). */
+export const SUSPENSION_SCAN_BYTES = 64 * 1024;
+
+/**
+ * The deplatforming signs alone. Pure. Undefined when none holds: HTTP 451; a suspension-page pattern in the body;
+ * a certificate whose issuer does not contain the expected one (https, when one is configured).
+ */
+export function deplatformSign(target: Pick<ProbeTarget, 'scheme' | 'suspensionPatterns' | 'expectedIssuer'>, obs: Pick<Observation, 'status' | 'text' | 'tlsIssuer'>): string | undefined {
+  if (obs.status === STATUS_LEGAL) return 'HTTP 451 Unavailable For Legal Reasons';
+  if (target.suspensionPatterns?.length && obs.text !== undefined) {
+    const text = obs.text.length > SUSPENSION_SCAN_BYTES ? obs.text.slice(0, SUSPENSION_SCAN_BYTES) : obs.text;
+    for (const p of target.suspensionPatterns) {
+      const m = compileBodyMatch(p);
+      if ('error' in m) continue; // the stack schema compiles every pattern; a bad one never matches
+      if (m.regex ? m.regex.test(text) : text.includes(m.text)) return `suspension page (matches ${JSON.stringify(shorten(p))})`;
+    }
+  }
+  if (target.scheme === 'https' && target.expectedIssuer !== undefined && obs.tlsIssuer !== undefined && !obs.tlsIssuer.toLowerCase().includes(target.expectedIssuer.toLowerCase()))
+    return `certificate issued by ${shorten(obs.tlsIssuer)}, expected ${JSON.stringify(shorten(target.expectedIssuer))}`;
+  return undefined;
 }
 
 const DAY_MS = 86_400_000;
 
 /**
  * Judges one response. Pure. Conditions are checked in a fixed order and the first failure is the reason:
- * status, content digest, body match, TLS expiry (https), latency budget.
+ * deplatforming signs (451, suspension page, certificate issuer), status, content digest, body match, TLS expiry
+ * (https), latency budget.
  */
 export function evaluateResponse(target: ProbeTarget, obs: Observation): Verdict {
   const tlsDaysLeft = target.scheme === 'https' && obs.tlsValidTo !== undefined ? Math.floor((obs.tlsValidTo - obs.now) / DAY_MS) : undefined;
   const verdict = (reason: string): Verdict => (tlsDaysLeft === undefined ? { ok: reason === 'ok', reason } : { ok: reason === 'ok', reason, tlsDaysLeft });
+
+  // checked first: a suspension page may well come with status 200
+  const sign = deplatformSign(target, obs);
+  if (sign) return { ...verdict(`deplatformed: ${sign}`), deplatformed: sign };
 
   if (!target.expectStatus.includes(obs.status)) return verdict(`status ${obs.status} (expected ${target.expectStatus.join(' or ')})`);
 

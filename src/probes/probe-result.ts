@@ -23,6 +23,8 @@ export interface ProbeResult {
   at: number;
   /** Connections tried when more than one: a silent or reset attempt gets a companion (see hedge.ts). */
   attempts?: number;
+  /** The host took the site down on purpose (HTTP 451, a suspension page, another certificate issuer): which sign. */
+  deplatformed?: string;
 }
 
 /**

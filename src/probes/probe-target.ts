@@ -26,6 +26,10 @@ export interface ProbeTarget {
   tlsMinDays: number;
   /** A probe taking longer than this (in all) fails even though the response was right. */
   latencyBudgetMs?: number;
+  /** Body patterns of a host's suspension page (substring or `/regex/`); a match means deplatformed. */
+  suspensionPatterns?: string[];
+  /** Part of the certificate issuer expected (https); another issuer means deplatformed. */
+  expectedIssuer?: string;
 }
 
 export interface ProbeTargetOptions {
@@ -52,6 +56,8 @@ export function probeTargetFor(spec: FleetSpec, mirror: MirrorSpec, opts: ProbeT
   };
   if (h.bodyMatch !== undefined) target.bodyMatch = h.bodyMatch;
   if (h.latencyBudgetMs !== undefined) target.latencyBudgetMs = h.latencyBudgetMs;
+  if (h.deplatform?.patterns.length) target.suspensionPatterns = [...h.deplatform.patterns];
+  if (h.deplatform?.expectedIssuer !== undefined) target.expectedIssuer = h.deplatform.expectedIssuer;
   if (h.checkDigest) {
     // The digest table is keyed by file path; a query string does not change which file is served.
     const digest = spec.site.files[h.path.split(/[?#]/)[0]];

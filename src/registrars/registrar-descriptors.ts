@@ -1,4 +1,4 @@
-import type { RegistrarKind } from '../domain/fleet-spec.ts';
+import { REGISTRAR_MAX_NAMESERVERS, type RegistrarKind } from '../domain/fleet-spec.ts';
 
 /**
  * What each registrar kind really accepts, as data (the stack schema checks a fleet against it; no code runs here).
@@ -20,7 +20,7 @@ export interface RegistrarDescriptor {
 }
 
 export const REGISTRARS = {
-  route53domains: { kind: 'route53domains', title: 'Route 53 Domains', maxNameservers: 6, fix: 'lower delegatedNameservers on some DNS providers' },
+  route53domains: { kind: 'route53domains', title: 'Route 53 Domains', maxNameservers: REGISTRAR_MAX_NAMESERVERS.route53domains!, fix: 'lower delegatedNameservers on some DNS providers' },
   cloudflare: {
     kind: 'cloudflare',
     title: 'Cloudflare Registrar',

@@ -176,7 +176,7 @@ export function renderStatusPage(snapshot: StatusSnapshot, nonce: string): strin
         : el("button", { type: "button", class: "danger", "data-action": "drain", "data-mirror": m.name, onclick: function () { drain(m.name); } }, "drain");
       return el("tr", { "data-mirror": m.name, "data-state": m.state },
         el("td", null, el("strong", null, m.name), " ", el("span", { class: "muted" }, m.provider)),
-        el("td", { class: "health" }, pill(m.state, m.state), m.recentFlips >= 3 ? pill("warn", "flapping") : null),
+        el("td", { class: "health" }, pill(m.state, m.state), m.deplatformed ? pill("down", "deplatformed") : null, m.recentFlips >= 3 ? pill("warn", "flapping") : null),
         el("td", { class: "serving" }, m.drained ? pill("warn", "drained") : m.serving ? "yes" : "no"),
         el("td", { class: "num streak" }, m.failureStreak > 0 ? "✗ " + m.failureStreak : "✓ " + m.successStreak),
         el("td", { class: "num latency" }, ms(m.lastLatencyMs)),

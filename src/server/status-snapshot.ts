@@ -15,6 +15,8 @@ export interface MirrorRow {
   lastLatencyMs?: number;
   lastProbeAt?: number;
   lastReason?: string;
+  /** The host took the site down on purpose (451, suspension page, another certificate issuer): which sign. */
+  deplatformed?: string;
   /** Flips in the flap window. */
   recentFlips: number;
   /** In the desired answer now. */
@@ -74,6 +76,7 @@ export function statusSnapshot(controller: Controller, now: number): StatusSnaps
       lastLatencyMs: h.lastLatencyMs,
       lastProbeAt: h.lastProbeAt,
       lastReason: h.lastReason,
+      ...(h.state === 'down' && h.deplatformed !== undefined ? { deplatformed: h.deplatformed } : {}),
       recentFlips: h.recentFlips.length,
       serving: desired.serving.includes(m.name),
       drained: drained.has(m.name),

@@ -19,6 +19,7 @@ const mirrorHealth = z.looseObject({
   since: time.optional(),
   recentFlips: z.array(time),
   lastReason: z.string().optional(),
+  deplatformed: z.string().optional(),
   lastLatencyMs: z.number().min(0).optional(),
   lastProbeAt: time.optional(),
 });
@@ -49,6 +50,13 @@ const providerStatus = z.looseObject({
   records: z.record(z.string(), z.array(recordSet)).optional(),
 });
 
+const delegationRecord = z.looseObject({
+  pruned: z.record(z.string(), z.array(z.string())).default({}),
+  lost: z.record(z.string(), z.looseObject({ since: time, reason: z.string() })).default({}),
+});
+
+const publishedManifest = z.looseObject({ sequence: count, publishedAt: time, json: z.string() });
+
 export const stateSchema: z.ZodType<State> = z.looseObject({
   version: count,
   updatedAt: time.default(0),
@@ -57,6 +65,8 @@ export const stateSchema: z.ZodType<State> = z.looseObject({
   lastGood: z.array(z.string()).default([]),
   providers: z.record(z.string(), providerStatus).default({}),
   controller: z.object({ at: time, host: z.string(), pid: count }).optional(),
+  delegation: delegationRecord.optional(),
+  manifest: publishedManifest.optional(),
 });
 
 export const auditEventSchema: z.ZodType<AuditEvent> = z.looseObject({

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/domain/errors.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ConfigError, StateError } from '../../src/domain/errors.ts';
 import type { DnsProviderSpec, MirrorSpec } from '../../src/domain/fleet-spec.ts';
 import type { RecordSet } from '../../src/domain/records.ts';
 import { amiChoice, awsArchitecture, awsInstancePlan, awsSecurityGroupRules, awsSshUser } from '../../src/infra/aws-mirror.ts';
 import { route53ZoneSource } from '../../src/infra/dns/route53.ts';
 import { planZones, pulumiOwnedRecords } from '../../src/infra/dns-zones.ts';
+import { readFleetState } from '../../src/infra/fleet-state.ts';
 import { hcloudFirewallRules, hcloudServerPlan } from '../../src/infra/hcloud-mirror.ts';
 import {
   delegatedSubset,
@@ -226,5 +230,31 @@ describe('one owner per record', () => {
   it('the delegated subset: the first n of the sorted, normalised list; fewer than n is an error', () => {
     assert.deepEqual(delegatedSubset(['NS-2.Example.', 'ns-1.example', 'ns-3.example'], 2, 'p'), ['ns-1.example', 'ns-2.example']);
     assert.throws(() => delegatedSubset(['a.example'], 2, 'p (zone z)'), /p \(zone z\) assigned 1 nameserver\(s\), fewer than delegatedNameservers \(2\)/);
+  });
+});
+
+describe('readFleetState: only the delegation guard\'s decisions', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'flotilla-infra-state-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is empty when there is no state file', async () => {
+    assert.deepEqual(await readFleetState({ stack: 't', state: { kind: 'file', path: join(dir, 'none'), endpoints: [] } }), { pruned: {} });
+  });
+
+  it('reads the guard\'s pruned providers and the published manifest, never health or overrides', async () => {
+    const health = { a: { state: 'down', successStreak: 0, failureStreak: 3, recentFlips: [] } };
+    await writeFile(join(dir, 'state.json'), JSON.stringify({ version: 3, health, overrides: [], lastGood: ['b'], providers: {}, delegation: { pruned: { 'example.org': ['pdns'] }, lost: {} }, manifest: { sequence: 2, publishedAt: 1, json: '{"m":2}' } }));
+    const s = await readFleetState({ stack: 't', state: { kind: 'file', path: dir, endpoints: [] } });
+    assert.deepEqual(s, { pruned: { 'example.org': ['pdns'] }, manifestJson: '{"m":2}' });
+  });
+
+  it('throws a StateError on a corrupt file', async () => {
+    await writeFile(join(dir, 'state.json'), '{nope');
+    await assert.rejects(readFleetState({ stack: 't', state: { kind: 'file', path: dir, endpoints: [] } }), StateError);
   });
 });

@@ -106,3 +106,24 @@ describe('mock preview with policy.ttl below a provider floor', () => {
     assert.deepEqual(warns, ["cloudflare: ttl 30 raised to 60, the provider's floor", "hetzner: ttl 30 raised to 60, the provider's floor"]);
   });
 });
+
+describe('pulumi up and the delegation guard', () => {
+  async function withState(state: object): Promise<MockPreviewResult> {
+    await writeFile(join(dir, 'state.json'), JSON.stringify({ version: 7, updatedAt: 0, providers: {}, health: {}, overrides: [], lastGood: [], ...state }));
+    return mockPreview({ spec });
+  }
+
+  it('a DNS provider the delegation guard pruned stays out of the Route 53 Domains delegation (pulumi up never re-adds it)', async () => {
+    const listed = (r: MockPreviewResult) => ((r.resources.find((x) => x.type === 'aws:route53domains/registeredDomain:RegisteredDomain')?.inputs.nameServers as { name: string }[]) ?? []).map((n) => n.name);
+    const all = await withState({});
+    const per = all.outputs.nameservers as Record<string, string[]>;
+    assert.ok(per.hetzner.length > 0, JSON.stringify(listed(all)));
+    const r = await withState({ delegation: { pruned: { 'example.org': ['hetzner'] }, lost: {} } });
+    assert.deepEqual(listed(r), [...per.cloudflare, ...per.route53].sort());
+    assert.ok(!listed(r).some((n) => per.hetzner.includes(n)));
+    assert.ok(r.log.some((l) => l.level === 'warn' && /hetzner left out of the delegation of example\.org: the delegation guard pruned it/.test(l.message)), JSON.stringify(r.log));
+    // every provider pruned cannot be right (the guard keeps one): the full list stays
+    const every = await withState({ delegation: { pruned: { 'example.org': ['hetzner', 'route53', 'cloudflare'] }, lost: {} } });
+    assert.deepEqual(listed(every), listed(all));
+  });
+});

@@ -3,7 +3,12 @@
  * 127.0.0.1 and PowerDNS on 127.0.3.2, both on one port of their own (a lab's stand-in for port 53). The child zone
  * holds the address records of its in-bailiwick nameserver names, as it must in the world.
  */
-import { startBind, type DnsServerHandle } from './bind-server.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmbeddedDnsServer } from '../../src/drivers/local/embedded-dns-server.ts';
+import { openZoneStore } from '../../src/drivers/local/zone-store.ts';
+import { nsupdate, startBind, type DnsServerHandle } from './bind-server.ts';
 import { startPdnsServer, type PdnsServer } from './pdns-server.ts';
 import { freePort } from './ports.ts';
 
@@ -55,4 +60,82 @@ export async function startDelegationLab(): Promise<DelegationLab> {
     },
     stop,
   };
+}
+
+// ---- the deplatforming drill's lab: three providers on port 53, a site zone and an alternate ----
+
+export const DRILL_ZONE = 'drill.test';
+export const DRILL_ALT = 'drill-alt.test';
+/** Providers' nameserver names live in the parent zone (as a provider's own domain would), so losing the site's domain leaves them. */
+export const DRILL_NAMESERVERS = { bind: ['ns1.bind-dns.test'], pdns: ['ns1.pdns-dns.test'], embedded: ['ns1.embedded-dns.test'] };
+/** The site's mirrors (the A records every provider serves). */
+export const DRILL_MIRRORS = ['127.0.0.21', '127.0.0.22'];
+
+export interface DrillLab {
+  parent: DnsServerHandle;
+  child: DnsServerHandle;
+  pdns: PdnsServer;
+  embedded: { address: string; close(): Promise<void> };
+  deletePdnsZone(zone: string): Promise<void>;
+  createPdnsZone(zone: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A BIND parent `test` (on a port of its own) delegating drill.test and drill-alt.test, without glue inside them, to
+ * a BIND child on 127.0.0.1:53, PowerDNS on 127.0.4.2:53 and the embedded server on 127.0.4.3:53 — port 53, because a
+ * real recursive resolver (unbound) follows the delegation and asks nameservers on port 53 only.
+ */
+export async function startDrillLab(): Promise<DrillLab> {
+  const zones = [DRILL_ZONE, DRILL_ALT];
+  const nsNames = Object.values(DRILL_NAMESERVERS).flat();
+  const apex = [...nsNames.map((n) => `@ 60 NS ${n}.`), ...DRILL_MIRRORS.map((a) => `@ 60 A ${a}`)];
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const parent = await startBind({
+      zones: ['test'],
+      extraRecords: { test: [...zones.flatMap((z) => nsNames.map((n) => `${z.split('.')[0]} 60 NS ${n}.`)), 'ns1.bind-dns 60 A 127.0.0.1', 'ns1.pdns-dns 60 A 127.0.4.2', 'ns1.embedded-dns 60 A 127.0.4.3'] },
+    });
+    cleanups.push(parent.stop);
+    const child = await startBind({ zones, port: 53, extraRecords: Object.fromEntries(zones.map((z) => [z, apex])) });
+    cleanups.push(child.stop);
+    // the zone file helper names `localhost.` as apex NS: the child must list the providers' names, as the parent does
+    for (const z of zones) await nsupdate(child, z, [`update delete ${z}. NS localhost.`]);
+    const pdns = await startPdnsServer({ zones: [], dnsAddress: '127.0.4.2', dnsPort: 53 });
+    cleanups.push(pdns.stop);
+    const api = `${pdns.apiUrl}/api/v1/servers/${pdns.serverId}/zones`;
+    const createPdnsZone = async (zone: string) => {
+      const body = { name: `${zone}.`, kind: 'Native', nameservers: nsNames.map((n) => `${n}.`), rrsets: [{ name: `${zone}.`, type: 'A', ttl: 60, changetype: 'REPLACE', records: DRILL_MIRRORS.map((content) => ({ content, disabled: false })) }] };
+      const res = await fetch(api, { method: 'POST', headers: { 'X-API-Key': pdns.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (res.status !== 201) throw new Error(`creating ${zone} at PowerDNS: HTTP ${res.status} ${await res.text()}`);
+    };
+    for (const z of zones) await createPdnsZone(z);
+    const zoneDir = await mkdtemp(join(tmpdir(), 'flotilla-drill-zones-'));
+    cleanups.push(() => rm(zoneDir, { recursive: true, force: true }));
+    const store = openZoneStore(zoneDir);
+    for (const z of zones) {
+      await store.ensureZone(z, { nsNames, ttl: 60 });
+      await store.apply(z, [{ action: 'create', after: { name: z, type: 'A', ttl: 60, values: DRILL_MIRRORS } }]);
+    }
+    const embedded = await startEmbeddedDnsServer({ listen: '127.0.4.3', port: 53, store, rateLimit: false });
+    cleanups.push(() => embedded.close());
+    return {
+      parent,
+      child,
+      pdns,
+      embedded,
+      createPdnsZone,
+      async deletePdnsZone(zone) {
+        const res = await fetch(`${api}/${zone}.`, { method: 'DELETE', headers: { 'X-API-Key': pdns.apiKey } });
+        if (res.status !== 204) throw new Error(`deleting ${zone} at PowerDNS: HTTP ${res.status}`);
+      },
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
 }

@@ -52,12 +52,8 @@ export function registerDaemon(program: Command): void {
         ? startAlerts({ controller, webhooks: hooks.map((w) => ({ name: w.name, url: w.url, kind: w.kind, secret: w.secretEnv ? process.env[w.secretEnv] : undefined })), registry: http?.registry, log })
         : undefined;
       if (alerts) log(`alerts to ${hooks.length} webhook(s)`);
-      const { startGuardLoop } = await import('../../delegation/guard-loop.ts');
-      const guard = await startGuardLoop(spec, {
-        drivers: controller.drivers,
-        env: process.env,
-        onEvent: async (e) => { await controller.audit({ kind: 'delegation', message: e.message, data: { ...e.data, event: e.kind, zone: e.zone } }); },
-      });
+      const { startDelegationDuty } = await import('../delegation-duty.ts');
+      const guard = await startDelegationDuty(spec, { store: controller.store, drivers: controller.drivers, env: process.env, audit: (e) => controller.audit(e) });
       if (guard) log(`watching the delegation of ${spec.domain} every ${spec.delegation!.intervalMs / 1000}s`);
       reload = async () => {
         try {

@@ -17,7 +17,7 @@ export function registerStatus(program: Command): void {
       const desired = desiredRecords(spec, st.health, st.overrides, { now, lastGood: st.lastGood });
       const mirrors = spec.mirrors.map((m) => {
         const h = st.health[m.name];
-        return { name: m.name, provider: m.provider, address: m.ipv4 ?? m.ipv6 ?? '', state: h?.state ?? 'unknown', successStreak: h?.successStreak ?? 0, failureStreak: h?.failureStreak ?? 0, lastReason: h?.lastReason, lastLatencyMs: h?.lastLatencyMs, lastProbeAt: h?.lastProbeAt, serving: desired.serving.includes(m.name) };
+        return { name: m.name, provider: m.provider, address: m.ipv4 ?? m.ipv6 ?? '', state: h?.state ?? 'unknown', successStreak: h?.successStreak ?? 0, failureStreak: h?.failureStreak ?? 0, lastReason: h?.lastReason, lastLatencyMs: h?.lastLatencyMs, lastProbeAt: h?.lastProbeAt, serving: desired.serving.includes(m.name), ...(h?.state === 'down' && h.deplatformed !== undefined ? { deplatformed: h.deplatformed } : {}) };
       });
       const providers = spec.dnsProviders.map((p) => {
         const s = st.providers[p.name] ?? {};
@@ -28,7 +28,7 @@ export function registerStatus(program: Command): void {
       const overrides = activeOverrides(st.overrides, now);
       out.data({ stack: spec.stack, stateVersion: st.version, updatedAt: st.updatedAt, mirrors, serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, providers, overrides });
       if (desired.failOpen) out.log(`FAIL OPEN: every mirror looks down; serving the last good set (${desired.serving.join(', ')})\n`);
-      out.log(table(['mirror', 'state', 'serving', 'streak', 'latency', 'last result'], mirrors.map((m) => [m.name, m.state, m.serving ? 'yes' : 'no', m.state === 'down' ? `${m.failureStreak} fail` : `${m.successStreak} ok`, m.lastLatencyMs === undefined ? '' : `${Math.round(m.lastLatencyMs)}ms`, m.lastReason ?? ''])));
+      out.log(table(['mirror', 'state', 'serving', 'streak', 'latency', 'last result'], mirrors.map((m) => [m.name, m.deplatformed !== undefined ? 'DEPLATFORMED' : m.state, m.serving ? 'yes' : 'no', m.state === 'down' ? `${m.failureStreak} fail` : `${m.successStreak} ok`, m.lastLatencyMs === undefined ? '' : `${Math.round(m.lastLatencyMs)}ms`, m.lastReason ?? ''])));
       out.log('');
       out.log(table(['provider', 'serves', 'converged', 'error'], providers.map((p) => [p.name, Object.entries(p.served).map(([k, v]) => `${k}=${v.join(',')}`).join(' ') || '(unknown)', p.lastConvergedAt ? `${formatDuration(now - p.lastConvergedAt)} ago (${p.lastConvergeMs}ms)` : 'never', p.lastError ?? ''])));
       for (const p of providers) for (const c of p.conflicts) out.log(`conflict at ${p.name}: ${c}`);

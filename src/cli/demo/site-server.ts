@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
+import { MANIFEST_PATH } from '../../manifest/site-manifest.ts';
 
 /** A demo mirror: serves the site directory on one loopback address. `tamper` makes it serve different bytes. */
 export interface SiteServer {
@@ -16,11 +17,19 @@ export interface SiteServer {
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript' };
 
-export function siteServer(opts: { host: string; port: number; contentDir: string }): SiteServer {
+/**
+ * `manifest` returns the signed site manifest the mirror serves at /.well-known/flotilla.json (the daemon's latest),
+ * or undefined when none is published yet (then the content directory's file, if any, is served).
+ */
+export function siteServer(opts: { host: string; port: number; contentDir: string; manifest?: () => string | undefined }): SiteServer {
   let server: Server | undefined;
   let tampered = false;
   const sockets = new Set<Socket>();
   const handle = async (path: string): Promise<{ status: number; body: Buffer; type: string }> => {
+    if (path.split('?')[0] === MANIFEST_PATH) {
+      const m = opts.manifest?.();
+      if (m !== undefined) return { status: 200, body: Buffer.from(m), type: 'application/json' };
+    }
     const rel = normalize(decodeURIComponent(path.split('?')[0])).replace(/^(\.\.[/\\])+/, '');
     const file = join(opts.contentDir, rel.endsWith('/') ? `${rel}index.html` : rel);
     try {
