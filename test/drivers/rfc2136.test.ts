@@ -14,7 +14,7 @@ import type { DnsDriver } from '../../src/drivers/dns-driver.ts';
 import { createRfc2136Driver } from '../../src/drivers/rfc2136/rfc2136-driver.ts';
 import { signMessage, tsigKey, verifyRequest } from '../../src/drivers/rfc2136/tsig.ts';
 import { buildUpdate, updateBatches } from '../../src/drivers/rfc2136/update-message.ts';
-import { layout } from '../../src/drivers/rfc2136/wire.ts';
+import { layout } from '../../src/dns/wire.ts';
 import packet from 'dns-packet';
 import { conformanceSuite } from './conformance.ts';
 import { digValues } from '../support/dig.ts';

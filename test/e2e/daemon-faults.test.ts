@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { queryDns } from '../../src/probes/dns-client.ts';
+import { queryDns } from '../../src/dns/dns-client.ts';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
 import { updateState } from '../../src/state/state-store.ts';
 import { startBind, type DnsServerHandle } from '../support/bind-server.ts';

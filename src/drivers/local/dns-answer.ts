@@ -1,6 +1,7 @@
 import type { Answer } from 'dns-packet';
 import { inZone, normalizeName, type RecordSet } from '../../domain/records.ts';
 import { parseCaa } from './zone-data.ts';
+import { txtChunks } from '../../dns/txt-chunks.ts';
 import type { ZoneIndex } from './zone-index.ts';
 
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
@@ -114,7 +115,7 @@ function wireData(type: RecordSet['type'], v: string): unknown {
     case 'NS':
       return normalizeName(v);
     case 'TXT':
-      return txtChunks(v);
+      return txtChunks(v).map((c) => Buffer.from(c, 'utf8'));
     case 'MX':
       return { preference: Number(f[0]), exchange: normalizeName(f[1]) };
     case 'SRV':
@@ -137,11 +138,3 @@ function wireData(type: RecordSet['type'], v: string): unknown {
   }
 }
 
-/** A TXT value is one text; on the wire it is character-strings of at most 255 bytes. */
-export function txtChunks(text: string): Buffer[] {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length === 0) return [Buffer.alloc(0)];
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < bytes.length; i += 255) chunks.push(bytes.subarray(i, i + 255));
-  return chunks;
-}

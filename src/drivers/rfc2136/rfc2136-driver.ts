@@ -10,11 +10,12 @@ import type { DnsDriver, DriverContext } from '../dns-driver.ts';
 import { withRetry } from '../retry.ts';
 import { RFC2136_MAX_BATCH, rfc2136Capabilities } from './rfc2136-capabilities.ts';
 import type { Rfc2136Settings } from './rfc2136-settings.ts';
-import { TransportError, formatEndpoint, parseEndpoint } from './dns-transport.ts';
+import { formatEndpoint, parseEndpoint } from '../../dns/endpoint.ts';
+import { TransportError } from '../../dns/transport.ts';
 import { signedExchange, type SignedAnswer } from './signed-exchange.ts';
 import { tsigErrorName, tsigKey, type TsigKey } from './tsig.ts';
 import { buildUpdate, updateBatches } from './update-message.ts';
-import { OPCODE_QUERY, TYPE_AXFR, TYPE_SOA, encodeMessage, layout, rcodeName } from './wire.ts';
+import { OPCODE_QUERY, TYPE_AXFR, TYPE_SOA, encodeMessage, layout, rcodeName } from '../../dns/wire.ts';
 import { recordSetsFromTransfer } from './zone-records.ts';
 
 /** Larger UPDATE messages go over TCP (the classic UDP payload limit without EDNS). */

@@ -3,17 +3,8 @@
  * data objects. CAA is `flags tag "value"`, SRV is `priority weight port target`, as zone files write them.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { rdataToValue } from '../../domain/dns-rdata.ts';
-import { normalizeName, normalizeValue, type RecordType } from '../../domain/records.ts';
-
-/** TXT text as character-strings of at most 255 bytes each (RFC 1035 §3.3.14). */
-export function txtChunks(text: string): Buffer[] {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length === 0) return [Buffer.alloc(0)];
-  const out: Buffer[] = [];
-  for (let i = 0; i < bytes.length; i += 255) out.push(bytes.subarray(i, i + 255));
-  return out;
-}
+import { normalizeName, normalizeValue, type RecordType } from '../domain/records.ts';
+import { txtChunks } from './txt-chunks.ts';
 
 function fields(value: string, n: number, type: string): string[] {
   const parts = value.trim().split(/\s+/);
@@ -41,7 +32,7 @@ export function toPacketData(type: RecordType, value: string): unknown {
     case 'NS':
       return normalizeName(value);
     case 'TXT':
-      return txtChunks(value);
+      return txtChunks(value).map((c) => Buffer.from(c, 'utf8'));
     case 'MX': {
       const [pref, exchange] = fields(value, 2, type);
       return { preference: num(pref, 'MX preference'), exchange: normalizeName(exchange) };
@@ -69,4 +60,48 @@ export function toPacketData(type: RecordType, value: string): unknown {
 /** Presentation string of dns-packet data, normalised as src/domain/records.ts describes. */
 export function fromPacketData(type: RecordType, data: unknown): string {
   return rdataToValue(type, data);
+}
+
+/**
+ * One record's decoded wire data (as the dns-packet library gives it) → its value in flotilla's presentation form
+ * (src/domain/records.ts): TXT strings joined, names without the trailing dot, CAA as `0 issue "ca.example"`.
+ * Shared by the DNS client (verification, probes), the RFC 2136 driver (AXFR) and the embedded server.
+ */
+export function rdataToValue(type: string, data: unknown): string {
+  switch (type) {
+    case 'A':
+    case 'AAAA':
+    case 'CNAME':
+    case 'NS':
+      return normalizeValue(type as RecordType, String(data));
+    case 'PTR':
+    case 'DNAME':
+      return normalizeName(String(data));
+    case 'TXT': {
+      const parts = Array.isArray(data) ? data : [data];
+      return Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(String(p))))).toString('utf8');
+    }
+    case 'MX': {
+      const d = data as { preference: number; exchange: string };
+      return `${d.preference} ${normalizeName(d.exchange)}`;
+    }
+    case 'SRV': {
+      const d = data as { priority: number; weight: number; port: number; target: string };
+      return `${d.priority} ${d.weight} ${d.port} ${normalizeName(d.target)}`;
+    }
+    case 'CAA': {
+      const d = data as { flags: number; tag: string; value: string };
+      return `${d.flags} ${d.tag} "${d.value}"`;
+    }
+    case 'SOA': {
+      const d = data as { mname: string; rname: string; serial: number; refresh: number; retry: number; expire: number; minimum: number };
+      return `${normalizeName(d.mname)} ${normalizeName(d.rname)} ${d.serial} ${d.refresh} ${d.retry} ${d.expire} ${d.minimum}`;
+    }
+    case 'DS': {
+      const d = data as { keyTag: number; algorithm: number; digestType: number; digest: Buffer };
+      return `${d.keyTag} ${d.algorithm} ${d.digestType} ${Buffer.from(d.digest).toString('hex').toUpperCase()}`;
+    }
+    default:
+      return Buffer.isBuffer(data) ? data.toString('hex') : JSON.stringify(data);
+  }
 }
