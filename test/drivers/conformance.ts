@@ -85,7 +85,12 @@ function owned(name: string, type: RecordType, values: string[]): RecordSet[] {
 async function converge(d: DnsDriver, zone: string, desired: RecordSet[], force = false) {
   const current = await d.listRecords(zone);
   const plan = planChanges(current, desired, { ownerId: OWNER, maxRemoveShare: 1, force });
-  if (plan.changes.length > 0) await d.applyChanges(zone, plan.changes);
+  if (plan.changes.length > 0) {
+    const declared = d.writeRequests(zone, plan.changes);
+    const report = await d.applyChanges(zone, plan.changes);
+    // the write budget takes `declared` tokens before the apply: it must cover what the apply sends
+    assert.ok(report.requests <= declared && declared >= 1, `declared ${declared} write request(s), sent ${report.requests}`);
+  }
   return plan;
 }
 
@@ -239,6 +244,7 @@ export function conformanceSuite(t: ConformanceTarget): void {
       const plan = planChanges(current, many, { ownerId: OWNER, maxRemoveShare: 1 });
       const report = await d.applyChanges(z, plan.changes);
       assert.equal(report.applied, plan.changes.length);
+      assert.equal(report.requests, d.writeRequests(z, plan.changes), 'the declared write requests are the requests sent');
       if (plan.changes.length > d.capabilities.maxBatch) assert.ok(report.requests >= 2, `expected a split, got ${report.requests} request(s)`);
       const names = new Set(ours(await d.listRecords(z), z).map((r) => r.name));
       for (const r of many) assert.ok(names.has(r.name), `missing ${r.name}`);

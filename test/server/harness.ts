@@ -53,6 +53,9 @@ export class MemoryDriver implements DnsDriver {
     }
     return { provider: this.name, zone, applied: changes.length, requests: 1 };
   }
+  writeRequests(): number {
+    return 1;
+  }
   async nameservers(): Promise<string[]> {
     return [`mem:${this.name}`];
   }

@@ -35,6 +35,16 @@ interface ZoneInfo {
   nameServers: string[];
 }
 
+/**
+ * The most record operations one change can take (batchForChange reuses, patches or deletes each record of the
+ * RRset and posts the values left over: never more than the larger of the two sets), as a batch to pack.
+ */
+function cloudflareOpsBound(c: Change): CfBatch {
+  const before = c.action === 'create' ? 0 : c.before.values.length;
+  const after = c.action === 'delete' ? 0 : c.after.values.length;
+  return { deletes: Array.from({ length: Math.max(before, after) }, (_, i) => ({ id: String(i) })), patches: [], posts: [] };
+}
+
 export function createCloudflareDriver(ctx: DriverContext<CloudflareSettings>, opts: CloudflareDriverOptions = {}): DnsDriver {
   const provider = ctx.name;
   const token = ctx.env[ctx.settings.tokenEnv] ?? '';
@@ -139,6 +149,10 @@ export function createCloudflareDriver(ctx: DriverContext<CloudflareSettings>, o
       }
       report.applied = changes.length;
       return report;
+    },
+
+    writeRequests(_zone, changes) {
+      return packBatches(changes.map(cloudflareOpsBound), batchSize).length;
     },
 
     async nameservers(zone) {

@@ -1,7 +1,7 @@
 import { isIPv6 } from 'node:net';
 import { DriverError } from '../../domain/errors.ts';
 import { normalizeName, type ApplyReport, type Change, type RecordSet } from '../../domain/records.ts';
-import { chunk, type DnsDriver, type DriverContext } from '../dns-driver.ts';
+import { batchedWriteRequests, chunk, type DnsDriver, type DriverContext } from '../dns-driver.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
 import { LOCAL_CAPABILITIES } from './local-capabilities.ts';
 import type { LocalSettings } from './local-settings.ts';
@@ -56,6 +56,10 @@ export function createLocalDriver(ctx: LocalDriverContext): DnsDriver {
         requests++;
       }
       return { provider, zone, applied: changes.length, requests };
+    },
+
+    writeRequests(_zone: string, changes: readonly Change[]): number {
+      return batchedWriteRequests(changes, LOCAL_CAPABILITIES.maxBatch);
     },
 
     async nameservers(): Promise<string[]> {

@@ -187,6 +187,13 @@ export function createRfc2136Driver(ctx: DriverContext<Rfc2136Settings>): DnsDri
     capabilities: rfc2136Capabilities,
     listRecords,
     applyChanges,
+    writeRequests(zone, changes) {
+      try {
+        return updateBatches(normalizeName(zone), changes, RFC2136_MAX_BATCH).length;
+      } catch {
+        return 0; // applyChanges refuses these changes before sending anything
+      }
+    },
     async nameservers() {
       return s.nameservers && s.nameservers.length > 0 ? [...s.nameservers] : [s.server];
     },

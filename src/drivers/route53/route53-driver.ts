@@ -25,7 +25,7 @@ import type { DnsDriver, DriverContext } from '../dns-driver.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
 import { route53Capabilities } from './route53-capabilities.ts';
 import { toDriverError } from './route53-errors.ts';
-import { changesFor, fromResourceRecordSet, fromRoute53Name, packChangeBatches, ROUTE53_LIMITS } from './route53-records.ts';
+import { changesFor, fromResourceRecordSet, fromRoute53Name, packChangeBatches, ROUTE53_LIMITS, toResourceRecordSet } from './route53-records.ts';
 import type { Route53Settings } from './route53-settings.ts';
 
 export interface Route53DriverOptions {
@@ -175,6 +175,11 @@ export function createRoute53Driver(ctx: DriverContext<Route53Settings>, opts: R
       report.applied = changes.length;
       if (ids.length) report.changeId = ids[ids.length - 1];
       return report;
+    },
+
+    writeRequests(_zone, changes) {
+      // the plan's `before` is the RRset as listed: the same DELETE + CREATE groups applyChanges packs
+      return packChangeBatches(changes.map((c) => changesFor(c, c.action === 'create' ? undefined : toResourceRecordSet(c.before))), limits).length;
     },
 
     async nameservers(zoneArg) {
