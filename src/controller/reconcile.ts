@@ -1,4 +1,4 @@
-import { DriverError } from '../domain/errors.ts';
+import { FlotillaError } from '../domain/errors.ts';
 import type { RecordSet } from '../domain/records.ts';
 import type { DnsDriver } from '../drivers/dns-driver.ts';
 import { withRetries } from '../drivers/retrying-driver.ts';
@@ -59,7 +59,8 @@ async function reconcileZone(d: DnsDriver, zone: string, o: ReconcileOptions): P
     const after = applyLocally(current, plan);
     return { provider: d.name, zone, ok: true, plan, applied: report.applied, records: after, ms: performance.now() - t0 };
   } catch (e) {
-    const err = e instanceof DriverError ? e : undefined;
+    // every typed error keeps its own stable code (a PlanRefusedError from shapeForProvider is PLAN_REFUSED)
+    const err = e instanceof FlotillaError ? e : undefined;
     return {
       provider: d.name,
       zone,
