@@ -6,6 +6,13 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { normalizeName, normalizeValue, type RecordType } from '../domain/records.ts';
 import { txtChunks } from './txt-chunks.ts';
 
+/** `0 issue "letsencrypt.org"` → its parts, or undefined when malformed. */
+export function parseCaa(v: string): { flags: number; tag: string; value: string } | undefined {
+  const m = /^(\d{1,3})\s+([A-Za-z0-9]+)\s+(?:"((?:[^"\\]|\\.)*)"|(\S+))$/.exec(v.trim());
+  if (!m || Number(m[1]) > 255) return undefined;
+  return { flags: Number(m[1]), tag: m[2].toLowerCase(), value: m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : m[4] };
+}
+
 function fields(value: string, n: number, type: string): string[] {
   const parts = value.trim().split(/\s+/);
   if (parts.length !== n) throw new Error(`${type} value "${value}" needs ${n} fields`);
@@ -42,10 +49,9 @@ export function toPacketData(type: RecordType, value: string): unknown {
       return { priority: num(priority, 'SRV priority'), weight: num(weight, 'SRV weight'), port: num(port, 'SRV port'), target: normalizeName(target) };
     }
     case 'CAA': {
-      const m = /^\s*(\d+)\s+([A-Za-z0-9]+)\s+(.*?)\s*$/.exec(value);
-      if (!m) throw new Error(`CAA value "${value}" is not "flags tag value"`);
-      const v = m[3].startsWith('"') && m[3].endsWith('"') && m[3].length >= 2 ? m[3].slice(1, -1) : m[3];
-      return { flags: num(m[1], 'CAA flags'), tag: m[2].toLowerCase(), value: v };
+      const caa = parseCaa(value);
+      if (!caa) throw new Error(`CAA value "${value}" is not "flags tag value"`);
+      return caa;
     }
     case 'SOA': {
       const [mname, rname, serial, refresh, retry, expire, minimum] = fields(value, 7, type);
