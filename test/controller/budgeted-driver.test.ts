@@ -44,6 +44,18 @@ describe('withWriteBudget (Hetzner: one request per RRset)', () => {
     assert.ok(budget.waitMs(8) > 0, 'and not 8: 5 were spent, not 1');
   });
 
+  it('a throttled request the driver retried inside is a request too: it is charged', async () => {
+    const driver = createHcloudDriver({ name: 'hc', settings: { tokenEnv: 'T', endpoint: fake.url }, env: { T: TOKEN } }, { actionPollMs: 1, retry: { attempts: 3, baseDelayMs: 1, sleep: async () => {} } });
+    const budget = new WriteBudget(12, 3_600_000, () => 0);
+    fake.injectThrottle(2);
+    const writesBefore = fake.writes;
+    const r = await withWriteBudget(driver, budget).applyChanges(ZONE, [{ action: 'create', after: { name: `t.${ZONE}`, type: 'A', ttl: 60, values: ['192.0.2.9'] } }]);
+    assert.equal(fake.writes - writesBefore, 3, 'two throttled attempts and the one that went through');
+    assert.equal(r.requests, 3);
+    assert.equal(budget.waitMs(9), 0);
+    assert.ok(budget.waitMs(10) > 0, '3 tokens spent for the 3 requests, not 1 for the apply');
+  });
+
   it('charges requests an apply sent beyond its declaration, so the next write waits for them', async () => {
     const under: DnsDriver = {
       kind: 'stub', name: 'stub', capabilities: { granularity: 'rrset', atomicBatch: false, minTtl: 1, types: ['A'], maxBatch: 1, writeBudget: { requests: 4, perMs: 1000 } },

@@ -110,14 +110,14 @@ export function createCloudflareDriver(ctx: DriverContext<CloudflareSettings>, o
     return out;
   }
 
-  async function sendBatch(zone: string, zoneId: string, batch: CfBatch, signal?: AbortSignal): Promise<void> {
+  async function sendBatch(zone: string, zoneId: string, batch: CfBatch, signal: AbortSignal | undefined, onAttempt: () => void): Promise<void> {
     const body = {
       zone_id: zoneId,
       ...(batch.deletes.length ? { deletes: batch.deletes } : {}),
       ...(batch.patches.length ? { patches: batch.patches } : {}),
       ...(batch.posts.length ? { posts: batch.posts } : {}),
     } as unknown as Cloudflare.DNS.Records.RecordBatchParams;
-    await call(zone, 'applying a record batch', () => client.dns.records.batch(body, { signal }), signal);
+    await call(zone, 'applying a record batch', () => { onAttempt(); return client.dns.records.batch(body, { signal }); }, signal);
   }
 
   return {
@@ -144,8 +144,7 @@ export function createCloudflareDriver(ctx: DriverContext<CloudflareSettings>, o
         return batchForChange(c, byKey.get(rrsetKey(ref)) ?? []);
       });
       for (const batch of packBatches(parts, batchSize)) {
-        await sendBatch(zone, id, batch, signal);
-        report.requests++;
+        await sendBatch(zone, id, batch, signal, () => report.requests++);
       }
       report.applied = changes.length;
       return report;

@@ -101,8 +101,8 @@ export function createHcloudDriver(ctx: DriverContext<HcloudSettings>, opts: Hcl
       if (changes.length === 0) return report;
       await zoneInfo(zone, signal);
       const write = async (what: string, method: string, path: string, body?: unknown, okStatuses?: number[]) => {
-        const res = await api.request<{ action?: HcloudAction }>(zone, what, method, path, body, { signal, okStatuses });
-        report.requests++;
+        // every attempt is an HTTP request the account pays for, a throttled one too
+        const res = await api.request<{ action?: HcloudAction }>(zone, what, method, path, body, { signal, okStatuses, onAttempt: () => report.requests++ });
         await api.waitAction(zone, res?.action, signal);
       };
       for (const c of changes) {

@@ -52,8 +52,7 @@ export function createLocalDriver(ctx: LocalDriverContext): DnsDriver {
       let requests = 0;
       for (const batch of chunk(changes, LOCAL_CAPABILITIES.maxBatch)) {
         signal?.throwIfAborted();
-        await withRetry(() => store.apply(zone, batch).catch((err) => fail(zone, err)), { ...ctx.retry, signal });
-        requests++;
+        await withRetry(() => { requests++; return store.apply(zone, batch).catch((err) => fail(zone, err)); }, { ...ctx.retry, signal });
       }
       return { provider, zone, applied: changes.length, requests };
     },

@@ -114,8 +114,7 @@ export function createPowerdnsDriver(ctx: DriverContext<PowerdnsSettings>, opts:
       let requests = 0;
       for (const batch of chunk(changes, capabilities.maxBatch)) {
         const rrsets = batch.flatMap(toPatch);
-        await retrying(() => call('PATCH', zone, { rrsets }, signal), signal);
-        requests++;
+        await retrying(() => { requests++; return call('PATCH', zone, { rrsets }, signal); }, signal);
       }
       return { provider, zone, applied: changes.length, requests };
     },

@@ -166,9 +166,10 @@ export function createRoute53Driver(ctx: DriverContext<Route53Settings>, opts: R
       const groups: R53Change[][] = changes.map((c) => changesFor(c, current.get(rrsetKey(c.action === 'create' ? c.after : c.before))));
       const ids: string[] = [];
       for (const batch of packChangeBatches(groups, limits)) {
-        const res = await call(zone, 'changing record sets', () =>
-          client.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: id, ChangeBatch: { Comment: 'flotilla', Changes: batch } }), { abortSignal: signal }), signal);
-        report.requests++;
+        const res = await call(zone, 'changing record sets', () => {
+          report.requests++; // every attempt, a throttled one too
+          return client.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: id, ChangeBatch: { Comment: 'flotilla', Changes: batch } }), { abortSignal: signal });
+        }, signal);
         if (res.ChangeInfo?.Id) ids.push(stripId(res.ChangeInfo.Id));
       }
       for (const changeId of ids) await waitInsync(zone, changeId, signal);
