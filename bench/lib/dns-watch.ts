@@ -3,7 +3,7 @@
  * "when did this server first stop (or start) answering 127.0.0.11 after t0?". Times are performance.now() at the
  * moment the answer arrived, so a change is seen at most `everyMs` + one query round trip late.
  */
-import { queryDns } from '../../src/probes/dns-client.ts';
+import { queryDns } from '../../src/dns/dns-client.ts';
 
 export interface DnsSample {
   /** performance.now() when the answer (or the error) came back. */

@@ -46,6 +46,10 @@ export class MemoryDriver implements DnsDriver {
     return { provider: this.name, zone, applied: changes.length, requests };
   }
 
+  writeRequests(_zone: string, changes: readonly Change[]): number {
+    return chunk(changes, CAPABILITIES.maxBatch).length;
+  }
+
   async nameservers(): Promise<string[]> {
     return [];
   }

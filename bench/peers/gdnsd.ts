@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensurePackages } from '../../test/support/ensure-packages.ts';
 import { freePort } from '../../test/support/ports.ts';
-import { queryDns } from '../../src/probes/dns-client.ts';
+import { queryDns } from '../../src/dns/dns-client.ts';
 import { startDaemon, trackTempDir, type Daemon } from '../lib/procs.ts';
 
 export interface GdnsdResource {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensurePackages } from '../../test/support/ensure-packages.ts';
 import { freePort } from '../../test/support/ports.ts';
-import { queryDns } from '../../src/probes/dns-client.ts';
+import { queryDns } from '../../src/dns/dns-client.ts';
 import { startDaemon, trackTempDir } from '../lib/procs.ts';
 
 export interface LuaRecord {

@@ -149,10 +149,17 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
+/** Keys earlier versions read and this one does not, with what to do instead (a migration note, not "check the spelling"). */
+const REMOVED_KEYS: Record<string, string> = {
+  weight: 'is no longer read: nothing ever weighted the answers (every healthy mirror is served, equally); delete the key (to take a mirror out of service use `flotilla drain`)',
+};
+
 export function zodIssues(err: ZodError, input: unknown): ConfigIssue[] {
   return err.issues.map((i) => {
     if (i.code === 'unrecognized_keys') {
       const keys = (i as { keys: string[] }).keys;
+      const removed = keys.find((k) => REMOVED_KEYS[k] !== undefined && i.path[0] === 'mirrors');
+      if (removed) return { path: formatPath([...i.path, removed]), message: `${JSON.stringify(removed)} ${REMOVED_KEYS[removed]}` };
       return { path: formatPath([...i.path, keys[0]]), message: `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => JSON.stringify(k)).join(', ')} (check the spelling)` };
     }
     let message = i.message.replace(/^Invalid input: /, '').replace(/^Invalid option: /, '');

@@ -386,6 +386,7 @@ export class Controller extends EventEmitter {
       if (r.ok) {
         st.records = { ...(st.records ?? {}), [r.zone]: r.records ?? [] };
         st.lastError = undefined;
+        st.lastErrorCode = undefined;
         const ev = applyEvent(r);
         if (ev) {
           st.lastAppliedAt = this.now();
@@ -395,6 +396,7 @@ export class Controller extends EventEmitter {
         // an outage is audited when it starts or changes, not on every retry
         if (st.lastError !== r.error) await this.audit(applyEvent(r)!);
         st.lastError = r.error;
+        st.lastErrorCode = r.errorCode;
       }
     }
     await this.reportConflicts(d.name, reports);

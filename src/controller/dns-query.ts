@@ -1,4 +1,4 @@
-import { queryDns } from '../probes/dns-client.ts';
+import { queryDns } from '../dns/dns-client.ts';
 import type { DnsQueryFn } from './verify.ts';
 
 /** Verification query: the values one server answers for name/type (only RRs of that name and type). */

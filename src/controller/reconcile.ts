@@ -1,9 +1,10 @@
-import { DriverError } from '../domain/errors.ts';
+import { FlotillaError } from '../domain/errors.ts';
 import type { RecordSet } from '../domain/records.ts';
 import type { DnsDriver } from '../drivers/dns-driver.ts';
-import { withRetry } from '../drivers/retry.ts';
+import { withRetries } from '../drivers/retrying-driver.ts';
 import { planChanges, type Plan } from '../planner/plan-changes.ts';
 import { shapeForProvider } from '../planner/shape-for-provider.ts';
+import { withWriteBudget } from './budgeted-driver.ts';
 import type { WriteBudget } from './write-budget.ts';
 
 export interface ZoneReport {
@@ -29,6 +30,8 @@ export interface ReconcileOptions {
   dryRun?: boolean;
   budgets?: Map<string, WriteBudget>;
   attempts?: number;
+  /** A retry-after longer than this is not waited for in this pass (see withRetries). */
+  maxRetryAfterMs?: number;
   signal?: AbortSignal;
 }
 
@@ -43,19 +46,21 @@ export async function reconcileAll(o: ReconcileOptions): Promise<ZoneReport[]> {
 
 async function reconcileZone(d: DnsDriver, zone: string, o: ReconcileOptions): Promise<ZoneReport> {
   const t0 = performance.now();
-  // drivers already retry throttling and transient faults inside; the controller's own retry is the next pass
-  const retry = { attempts: o.attempts ?? 1, baseDelayMs: 100, signal: o.signal };
+  // drivers already retry each throttled or failed request inside; the controller's own retry is the next pass.
+  // The budget is inside the retry, so every attempt spends tokens for the requests it sends.
+  const budget = o.budgets?.get(d.name);
+  const w = withRetries(budget ? withWriteBudget(d, budget) : d, { attempts: o.attempts ?? 1, baseDelayMs: 100, maxRetryAfterMs: o.maxRetryAfterMs });
   try {
-    const current = await withRetry(() => d.listRecords(zone, o.signal), retry);
+    const current = await w.listRecords(zone, o.signal);
     const plan = planChanges(current, shapeForProvider(o.zones[zone], d.capabilities, d.name).records, { ownerId: o.ownerId, maxRemoveShare: o.maxRemoveShare, force: o.force });
     if (plan.refused) return { provider: d.name, zone, ok: false, plan, applied: 0, records: current, error: plan.refused, errorCode: 'PLAN_REFUSED', ms: performance.now() - t0 };
     if (plan.changes.length === 0 || o.dryRun) return { provider: d.name, zone, ok: true, plan, applied: 0, records: current, ms: performance.now() - t0 };
-    await o.budgets?.get(d.name)?.take(1, o.signal);
-    const report = await withRetry(() => d.applyChanges(zone, plan.changes, o.signal), retry);
+    const report = await w.applyChanges(zone, plan.changes, o.signal);
     const after = applyLocally(current, plan);
     return { provider: d.name, zone, ok: true, plan, applied: report.applied, records: after, ms: performance.now() - t0 };
   } catch (e) {
-    const err = e instanceof DriverError ? e : undefined;
+    // every typed error keeps its own stable code (a PlanRefusedError from shapeForProvider is PLAN_REFUSED)
+    const err = e instanceof FlotillaError ? e : undefined;
     return {
       provider: d.name,
       zone,

@@ -1,6 +1,6 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { queryDns, type DnsQueryResult } from '../probes/dns-client.ts';
+import { queryDns, type DnsQueryResult } from '../dns/dns-client.ts';
 import type { DelegationObservation, ParentAnswer, SoaAnswer } from './delegation-verdict.ts';
 
 export interface DelegationWatchOptions {

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { queryDns } from '../probes/dns-client.ts';
+import { queryDns } from '../dns/dns-client.ts';
 
 export type ParentSearch = { ok: true; servers: string[]; cut: string } | { ok: false; error: string };
 

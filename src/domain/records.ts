@@ -27,7 +27,7 @@ export interface ApplyReport {
   provider: string;
   zone: string;
   applied: number;
-  /** Number of API requests / messages it took (batches). */
+  /** Write requests / messages sent (one per batch), retries included: what the provider's rate limit counts. */
   requests: number;
   /** Provider change id when there is one (Route 53). */
   changeId?: string;

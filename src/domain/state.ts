@@ -10,6 +10,8 @@ export interface ProviderStatus {
   /** Decision → last server converged, for the latest decision (ms). */
   lastConvergeMs?: number;
   lastError?: string;
+  /** Stable code of lastError (src/domain/errors.ts), e.g. PLAN_REFUSED, DRIVER_AUTH. */
+  lastErrorCode?: string;
   /** The serving set (comma-joined) every server of this provider was last verified to answer. */
   verifiedServing?: string;
   /** Foreign RRsets found at names flotilla publishes (left alone, not verified), as reported. */

@@ -29,6 +29,13 @@ export interface DnsDriver {
   readonly capabilities: DriverCapabilities;
   listRecords(zone: string, signal?: AbortSignal): Promise<RecordSet[]>;
   applyChanges(zone: string, changes: readonly Change[], signal?: AbortSignal): Promise<ApplyReport>;
+  /**
+   * How many write requests (HTTP requests, UPDATE messages) applyChanges(zone, changes) sends, retries not included:
+   * exact where the changes alone decide it (Hetzner: one per RRset, two when values and TTL both change), an upper
+   * bound where the provider's own records shape the batches (Cloudflare, Route 53). Pure. The write budget
+   * (src/controller/budgeted-driver.ts) takes this many tokens before the apply; ApplyReport.requests is what was sent.
+   */
+  writeRequests(zone: string, changes: readonly Change[]): number;
   nameservers(zone: string): Promise<string[]>;
   /** Release sockets/agents. Optional. */
   close?(): Promise<void>;
@@ -41,6 +48,11 @@ export interface DriverContext<S> {
   settings: S;
   /** Where secrets are read from (process.env in production, a map in tests). */
   env: Record<string, string | undefined>;
+}
+
+/** Write requests of a driver that sends one request per batch of at most `maxBatch` changes. */
+export function batchedWriteRequests(changes: readonly Change[], maxBatch: number): number {
+  return chunk(changes, maxBatch).length;
 }
 
 /** Splits a list into chunks of at most `size`. */

@@ -5,6 +5,8 @@ export interface RetryOptions {
   attempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** A retry-after longer than this is a lockout: give up at once rather than wait (default: wait any time). */
+  maxRetryAfterMs?: number;
   signal?: AbortSignal;
   /** For tests: replaces setTimeout-based sleeping. */
   sleep?: (ms: number) => Promise<void>;
@@ -33,6 +35,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
       return await fn(attempt);
     } catch (err) {
       if (!(err instanceof DriverError) || !err.retryable || attempt >= attempts) throw err;
+      if (err.retryAfterMs !== undefined && err.retryAfterMs > (opts.maxRetryAfterMs ?? Infinity)) throw err;
       const backoff = Math.min(max, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
       const wait = err.retryAfterMs !== undefined ? Math.max(err.retryAfterMs, 0) : backoff;
       await (opts.sleep ? opts.sleep(wait) : abortableSleep(wait, opts.signal));

@@ -1,5 +1,6 @@
 import { normalizeName, type RecordSet, type RecordType } from '../domain/records.ts';
-import { quoteTxt, txtChunks } from '../domain/zone-file-values.ts';
+import { txtChunks } from '../dns/txt-chunks.ts';
+import { quoteTxt } from '../dns/zone-file-values.ts';
 import { shortHash } from './web-server-setup.ts';
 
 /**
@@ -39,8 +40,6 @@ export function valueKey(type: RecordType, value: string): string {
   if (type === 'A' || type === 'AAAA') return value;
   return shortHash(value, 10);
 }
-
-export { txtChunks };
 
 /** Presentation form Cloudflare and Hetzner want for TXT content: quoted character-strings separated by spaces. */
 export function quotedTxt(text: string): string {

@@ -1,4 +1,5 @@
-import { queryDns } from './dns-client.ts';
+import { queryDns } from '../dns/dns-client.ts';
+import { formatEndpoint } from '../dns/endpoint.ts';
 import { failure, roundLatency, type Probe, type ProbeResult } from './probe-result.ts';
 import type { ProbeTarget } from './probe-target.ts';
 
@@ -10,7 +11,7 @@ export class DnsProbe implements Probe {
   async run(target: ProbeTarget, signal: AbortSignal): Promise<ProbeResult> {
     const at = Date.now();
     if (!target.address) return failure(target, 'no address known', at, 0);
-    const server = target.address.includes(':') ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
+    const server = formatEndpoint({ host: target.address, port: target.port });
     const r = await queryDns({ server, name: target.host, type: 'A', timeoutMs: target.timeoutMs, signal });
     if (!r.ok) return failure(target, r.error.replace(/^(udp|tcp) \S+: /, ''), at, r.latencyMs);
     if (r.rcode !== 'NOERROR') return failure(target, `rcode ${r.rcode} for ${target.host}`, at, r.latencyMs);

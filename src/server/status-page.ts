@@ -189,7 +189,7 @@ export function renderStatusPage(snapshot: StatusSnapshot, nonce: string): strin
     var prow = [];
     snap.providers.forEach(function (p) {
       var conv = [when(p.lastConvergedAt, ago(p.lastConvergedAt)), ms(p.lastConvergeMs)];
-      var err = p.lastError ? el("span", { class: "pill down" }, p.lastError) : "";
+      var err = p.lastError ? el("span", { class: "pill down" }, (p.lastErrorCode ? "[" + p.lastErrorCode + "] " : "") + p.lastError) : "";
       if (!p.records.length) prow.push(el("tr", { "data-provider": p.name }, el("td", null, el("strong", null, p.name), " ", el("span", { class: "muted" }, p.kind)), el("td", { colspan: 5, class: "muted" }, "nothing seen yet"), el("td", null, conv[0]), el("td", { class: "num" }, conv[1]), el("td", null, err)));
       p.records.forEach(function (r, i) {
         prow.push(el("tr", { "data-provider": p.name },

@@ -33,6 +33,7 @@ export interface ProviderRow {
   lastConvergedAt?: number;
   lastConvergeMs?: number;
   lastError?: string;
+  lastErrorCode?: string;
   /** Foreign RRsets at names flotilla publishes (left alone, not verified). */
   conflicts?: string[];
 }
@@ -87,7 +88,7 @@ export function statusSnapshot(controller: Controller, now: number): StatusSnaps
     const records = Object.entries(st.records ?? {}).flatMap(([zone, sets]) =>
       sets.filter((r) => r.type === 'A' || r.type === 'AAAA').map((r) => ({ zone, ...r })),
     );
-    return { name: p.name, kind: p.kind, records, lastAppliedAt: st.lastAppliedAt, lastConvergedAt: st.lastConvergedAt, lastConvergeMs: st.lastConvergeMs, lastError: st.lastError, conflicts: st.conflicts };
+    return { name: p.name, kind: p.kind, records, lastAppliedAt: st.lastAppliedAt, lastConvergedAt: st.lastConvergedAt, lastConvergeMs: st.lastConvergeMs, lastError: st.lastError, lastErrorCode: st.lastErrorCode, conflicts: st.conflicts };
   });
   return {
     stack: spec.stack,

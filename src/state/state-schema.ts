@@ -46,6 +46,7 @@ const providerStatus = z.looseObject({
   lastConvergedAt: time.optional(),
   lastConvergeMs: z.number().min(0).optional(),
   lastError: z.string().optional(),
+  lastErrorCode: z.string().optional(),
   verifiedServing: z.string().optional(),
   records: z.record(z.string(), z.array(recordSet)).optional(),
 });

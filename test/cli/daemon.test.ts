@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
-import { queryDns } from '../../src/probes/dns-client.ts';
+import { queryDns } from '../../src/dns/dns-client.ts';
 import { startEmbeddedDnsServer } from '../../src/drivers/local/embedded-dns-server.ts';
 import { openZoneStore } from '../../src/drivers/local/zone-store.ts';
 import { spawnTracked, stopChild } from '../support/child-processes.ts';
@@ -108,7 +108,8 @@ describe('flotilla daemon', { timeout: 120_000 }, () => {
     await mirrors[1].stop();
     await d.waitFor(/decision: serve m1/);
     mirrors[1] = await startMirror({ host: '127.0.0.22', port: mirrors[1].port, contentDir: join(REPO, 'site') });
-    await new Promise((r) => setTimeout(r, 400));
+    // kill it the moment it reports m2 back: the decision and the apply that follow the flip are in flight
+    await d.waitFor(/flip: m2 is up/);
     d.child.kill('SIGKILL');
     await d.exited;
     const printed = d.output().split('\n').map((l) => /^\S+ (\w[\w-]*): (.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m);

@@ -128,8 +128,10 @@ describe('fleet schema: bounded values', () => {
     accepted(fleet((f) => { f.health.bodyMatch = '/ok|up/i'; f.health.host = 'www.flotilla.test'; f.health.path = '/health?deep=1'; }));
   });
 
-  it('weight is gone: nothing honoured it, so it is an unknown key', () => {
-    refused(fleet((f) => { f.mirrors[0].weight = 2; }), 'mirrors[0].weight', 'unknown key');
+  it('weight is gone: nothing honoured it, so it is refused with a migration note, not "check the spelling"', () => {
+    refused(fleet((f) => { f.mirrors[0].weight = 2; }), 'mirrors[0].weight', '"weight" is no longer read', 'delete the key');
+    // elsewhere a key named weight is just unknown
+    refused(fleet((f) => { f.health.weight = 2; }), 'health.weight', 'unknown key');
   });
 });
 

@@ -98,7 +98,8 @@ describe('Controller', { timeout: 60_000 }, () => {
       const st = await r.store.load();
       assert.equal(st.health.m0.state, 'down');
       assert.equal(st.health.m1.state, 'down');
-      assert.ok(r.audits.some((e) => e.kind === 'store' && /saved again/.test(e.message)));
+      // audited just after storeDegraded clears (the save's own await): wait for it, do not race it
+      await waitFor('the "saved again" audit event', () => r.audits.some((e) => e.kind === 'store' && /saved again/.test(e.message)));
       assert.deepEqual(unhandled, []);
     } finally {
       process.off('unhandledRejection', onUnhandled);

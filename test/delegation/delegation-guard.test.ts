@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { checkDomains } from '../../src/delegation/check-domains.ts';
 import { DelegationGuard, type GuardEvent } from '../../src/delegation/delegation-guard.ts';
-import { queryDns } from '../../src/probes/dns-client.ts';
+import { queryDns } from '../../src/dns/dns-client.ts';
 import { createRfc2136Registrar } from '../../src/registrars/rfc2136/rfc2136-registrar.ts';
 import { LAB_NAMESERVERS as NS, LAB_ZONE as ZONE, startDelegationLab, type DelegationLab } from '../support/delegation-lab.ts';
 import { fleetFixture } from '../support/fleet-fixture.ts';

@@ -82,10 +82,17 @@ function owned(name: string, type: RecordType, values: string[]): RecordSet[] {
   return [markerRecord(name, type, OWNER, TTL), { name, type, ttl: TTL, values }];
 }
 
-async function converge(d: DnsDriver, zone: string, desired: RecordSet[], force = false) {
+/** `throttled`: write requests the fake answers 429 (each retried, and counted as the request it is). */
+async function converge(d: DnsDriver, zone: string, desired: RecordSet[], force = false, throttled = 0) {
   const current = await d.listRecords(zone);
   const plan = planChanges(current, desired, { ownerId: OWNER, maxRemoveShare: 1, force });
-  if (plan.changes.length > 0) await d.applyChanges(zone, plan.changes);
+  if (plan.changes.length > 0) {
+    const declared = d.writeRequests(zone, plan.changes);
+    const report = await d.applyChanges(zone, plan.changes);
+    // the write budget takes `declared` tokens before the apply: it must cover what the apply sends, retries aside
+    assert.ok(declared >= 1 && report.requests <= declared + throttled, `declared ${declared} write request(s), sent ${report.requests}`);
+    if (throttled > 0) assert.ok(report.requests >= throttled + 1, `the ${throttled} throttled request(s) are counted: sent ${report.requests}`);
+  }
   return plan;
 }
 
@@ -239,6 +246,7 @@ export function conformanceSuite(t: ConformanceTarget): void {
       const plan = planChanges(current, many, { ownerId: OWNER, maxRemoveShare: 1 });
       const report = await d.applyChanges(z, plan.changes);
       assert.equal(report.applied, plan.changes.length);
+      assert.equal(report.requests, d.writeRequests(z, plan.changes), 'the declared write requests are the requests sent');
       if (plan.changes.length > d.capabilities.maxBatch) assert.ok(report.requests >= 2, `expected a split, got ${report.requests} request(s)`);
       const names = new Set(ours(await d.listRecords(z), z).map((r) => r.name));
       for (const r of many) assert.ok(names.has(r.name), `missing ${r.name}`);
@@ -249,7 +257,7 @@ export function conformanceSuite(t: ConformanceTarget): void {
       it('retries a throttled write with backoff and succeeds', async () => {
         await t.injectThrottle!(2);
         const desired = owned(`throttle.${z}`, 'A', ['192.0.2.9']);
-        await converge(d, z, desired);
+        await converge(d, z, desired, false, 2);
         assert.deepEqual(ours(await d.listRecords(z), z).filter((r) => r.name.includes('throttle')), ours(desired, z));
         await converge(d, z, [], true);
       });

@@ -54,6 +54,24 @@ describe('hcloud driver specifics', () => {
     await f?.stop();
   });
 
+  it('declares the write requests an apply sends: one per RRset, two for an update of values and TTL', async () => {
+    const d = driverFor(f);
+    const a = { name: `wr.${ZONE}`, type: 'A' as const, ttl: 60, values: ['192.0.2.1'] };
+    const changes: Change[] = [
+      { action: 'create', after: a },
+      { action: 'create', after: { ...a, name: `wr2.${ZONE}` } },
+    ];
+    assert.equal(d.writeRequests(ZONE, changes), 2);
+    let r = await d.applyChanges(ZONE, changes);
+    assert.equal(r.requests, 2);
+    const both: Change[] = [{ action: 'update', before: a, after: { ...a, ttl: 120, values: ['192.0.2.2'] } }, { action: 'update', before: { ...a, name: `wr2.${ZONE}` }, after: { ...a, name: `wr2.${ZONE}`, ttl: 120 } }];
+    assert.equal(d.writeRequests(ZONE, both), 3);
+    const writes = f.writes;
+    r = await d.applyChanges(ZONE, both);
+    assert.deepEqual([r.requests, f.writes - writes], [3, 3]);
+    await d.applyChanges(ZONE, both.map((c) => ({ action: 'delete', before: (c as { after: typeof a }).after })));
+  });
+
   it('names are relative with @ for the apex; values are zone-file presentation', () => {
     assert.equal(toRelativeName(ZONE, ZONE), '@');
     assert.equal(toRelativeName(`www.${ZONE}`, ZONE), 'www');

@@ -139,11 +139,11 @@ describe('powerdns driver retries (loopback stand-in for throttling)', () => {
   const stubDriver = () =>
     createPowerdnsDriver({ name: 'stub', settings: { url, apiKeyEnv: KEY_ENV, serverId: 'localhost' }, env: { [KEY_ENV]: 'k' } }, { retry: { baseDelayMs: 1 } });
 
-  it('honours retry-after on 429 and retries 5xx, counting one logical request', async () => {
+  it('honours retry-after on 429 and retries 5xx, counting every request sent (what a rate limit counts)', async () => {
     seen.length = 0;
     script.push({ status: 429, headers: { 'retry-after': '1' } }, { status: 503 });
     const report = await stubDriver().applyChanges('stub.test', [change]);
-    assert.equal(report.requests, 1);
+    assert.equal(report.requests, 3);
     assert.equal(seen.length, 3);
     assert.ok(seen[1].at - seen[0].at >= 950, `waited only ${seen[1].at - seen[0].at} ms after a 1 s retry-after`);
   });

@@ -14,7 +14,7 @@ import type { DnsDriver } from '../../src/drivers/dns-driver.ts';
 import { createRfc2136Driver } from '../../src/drivers/rfc2136/rfc2136-driver.ts';
 import { signMessage, tsigKey, verifyRequest } from '../../src/drivers/rfc2136/tsig.ts';
 import { buildUpdate, updateBatches } from '../../src/drivers/rfc2136/update-message.ts';
-import { layout } from '../../src/drivers/rfc2136/wire.ts';
+import { layout } from '../../src/dns/wire.ts';
 import packet from 'dns-packet';
 import { conformanceSuite } from './conformance.ts';
 import { digValues } from '../support/dig.ts';
@@ -175,6 +175,25 @@ for (const s of servers) {
       }
     });
 
+    it('a CNAME beside other data, or data beside a CNAME, is a failure, though the server answers NOERROR (RFC 2136 §3.4.2.2)', async () => {
+      const a: RecordSet = { name: `both.${z}`, type: 'A', ttl: 60, values: ['192.0.2.7'] };
+      await d.applyChanges(z, [{ action: 'create', after: a }]);
+      const cname: RecordSet = { name: `both.${z}`, type: 'CNAME', ttl: 60, values: ['target.elsewhere.test'] };
+      await expectDriverError(d.applyChanges(z, [{ action: 'create', after: cname }]), 'DRIVER_FAILED', (e) => {
+        assert.match(e.message, /serves both\.\S+ CNAME as nothing, not as written: a CNAME cannot share its name with other data.*RFC 2136 §3\.4\.2\.2/);
+      });
+      assert.deepEqual(await digValues(srv.address, cname.name, 'CNAME'), []);
+      assert.deepEqual(await digValues(srv.address, a.name, 'A'), ['192.0.2.7']);
+
+      const alias: RecordSet = { name: `alias2.${z}`, type: 'CNAME', ttl: 60, values: ['target.elsewhere.test'] };
+      await d.applyChanges(z, [{ action: 'create', after: alias }]);
+      const txt: RecordSet = { name: alias.name, type: 'TXT', ttl: 60, values: ['beside'] };
+      await expectDriverError(d.applyChanges(z, [{ action: 'create', after: txt }]), 'DRIVER_FAILED', (e) => {
+        assert.match(e.message, /serves alias2\.\S+ TXT as a CNAME to target\.elsewhere\.test.*holds a CNAME/);
+      });
+      await d.applyChanges(z, [{ action: 'delete', before: a }, { action: 'delete', before: alias }]);
+    });
+
     it('signs with hmac-sha512 and hmac-sha1 keys as well', async () => {
       for (const name of ['sha512-key', 'sha1-key']) {
         const key = srv.keys.find((k) => k.name === name)!;
@@ -324,6 +343,8 @@ describe('rfc2136 driver against unreachable or failing servers', () => {
     const address = await udpServer((msg, reply) => {
       const v = verifyRequest(msg, key);
       assert.ok(v.ok, v.reason);
+      // the driver's check after the UPDATE (a QUERY): answer what was written
+      if (((msg[2] >> 3) & 0xf) === 0) return reply(signMessage(queryAnswer(msg, [{ name: 'a.example.test', type: 'A', ttl: 60, data: '192.0.2.1' }]), key, { priorMac: v.tsig!.mac }).message);
       const rcode = ++n <= 2 ? 2 : 0;
       reply(signMessage(bareAnswer(msg, rcode), key, { priorMac: v.tsig!.mac }).message);
     });
@@ -358,6 +379,12 @@ describe('rfc2136 driver against unreachable or failing servers', () => {
 });
 
 /** An UPDATE answer to `request` with `rcode`: the header and zone section only, unsigned. */
+/** An authoritative NOERROR answer to a QUERY (unsigned; sign it with signMessage). */
+function queryAnswer(request: Buffer, answers: packet.Answer[]): Buffer {
+  const q = packet.decode(request);
+  return packet.encode({ type: 'response', id: q.id, flags: packet.AUTHORITATIVE_ANSWER, questions: q.questions, answers });
+}
+
 function bareAnswer(request: Buffer, rcode: number): Buffer {
   let off = 12;
   while (request[off] !== 0) off += request[off] + 1;

@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { queryDns } from '../../src/probes/dns-client.ts';
+import { queryDns } from '../../src/dns/dns-client.ts';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
 import { updateState } from '../../src/state/state-store.ts';
 import { startBind, type DnsServerHandle } from '../support/bind-server.ts';
@@ -160,7 +160,9 @@ ${IPS.map((ip, i) => `      - { name: m${i + 1}, provider: local, ipv4: ${ip}, h
     const again = startDaemon();
     try {
       await again.waitFor(/flip: m1 is down/, 30_000);
-      await new Promise((r) => setTimeout(r, 1000)); // keep sampling past the first decisions
+      // keep sampling past the first decision after the restart, until every server answers it
+      await again.waitFor(/decision: serve m2/, 30_000);
+      await until([IPS[1]], 'answered m2 alone after the restart', 15_000, again.output);
     } finally {
       sampling = false;
       await sampler;

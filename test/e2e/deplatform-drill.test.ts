@@ -22,7 +22,7 @@ import { startAlerts, type AlertPayload, type RunningAlerts } from '../../src/co
 import type { GuardEvent } from '../../src/delegation/delegation-guard.ts';
 import type { AuditEvent } from '../../src/domain/audit.ts';
 import { generatePrivateKeyText, parsePrivateKey, publicKeyText } from '../../src/manifest/manifest-signing.ts';
-import { queryDns } from '../../src/probes/dns-client.ts';
+import { queryDns } from '../../src/dns/dns-client.ts';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
 import { nsupdate } from '../support/bind-server.ts';
 import { DRILL_ALT as ALT, DRILL_MIRRORS as MIRRORS, DRILL_NAMESERVERS as NS, DRILL_ZONE as ZONE, startDrillLab, type DrillLab } from '../support/delegation-lab.ts';

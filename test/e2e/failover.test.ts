@@ -14,7 +14,7 @@ import type { FleetSpec } from '../../src/domain/fleet-spec.ts';
 import { startEmbeddedDnsServer, type EmbeddedDnsServer } from '../../src/drivers/local/embedded-dns-server.ts';
 import { openZoneStore } from '../../src/drivers/local/zone-store.ts';
 import { createDrivers } from '../../src/drivers/registry.ts';
-import { queryDns } from '../../src/probes/dns-client.ts';
+import { queryDns } from '../../src/dns/dns-client.ts';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
 import { updateState } from '../../src/state/state-store.ts';
 import { digestSite } from '../../src/config/site-digest.ts';

@@ -14,7 +14,7 @@ import { directQuery } from '../../src/controller/dns-query.ts';
 import { digestSite } from '../../src/config/site-digest.ts';
 import type { FleetSpec } from '../../src/domain/fleet-spec.ts';
 import { createDrivers } from '../../src/drivers/registry.ts';
-import { queryDns } from '../../src/probes/dns-client.ts';
+import { queryDns } from '../../src/dns/dns-client.ts';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
 import { startBind, type DnsServerHandle } from '../support/bind-server.ts';
 import { ensurePackages } from '../support/ensure-packages.ts';

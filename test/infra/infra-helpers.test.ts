@@ -19,7 +19,6 @@ import {
   relativeName,
   resourceName,
   route53Txt,
-  txtChunks,
   valueKey,
 } from '../../src/infra/record-values.ts';
 import { checkRegistrars, registrarAction } from '../../src/infra/registrar.ts';
@@ -49,16 +48,6 @@ describe('placeholders and record values', () => {
     const n = resourceName('cf', 'example.org', 'AAAA', '2001:db8::1');
     assert.ok(!n.includes('::') && !n.includes(':'), n);
     assert.equal(n, 'cf-example.org-AAAA-2001-db8-1');
-  });
-
-  it('TXT is split in 255-byte character-strings, never inside a character', () => {
-    assert.deepEqual(txtChunks('abc'), ['abc']);
-    const long = 'a'.repeat(300);
-    assert.deepEqual(txtChunks(long).map((c) => c.length), [255, 45]);
-    const multi = 'é'.repeat(200); // 2 bytes each
-    const chunks = txtChunks(multi);
-    assert.ok(chunks.every((c) => Buffer.byteLength(c) <= 255));
-    assert.equal(chunks.join(''), multi);
   });
 
   it('quotes TXT for Cloudflare/Hetzner and splits for Route 53', () => {

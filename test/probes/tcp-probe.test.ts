@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { HttpProbe } from '../../src/probes/http-probe.ts';
@@ -19,6 +20,24 @@ describe('TcpProbe', () => {
     await mirror.stop();
     await site.cleanup();
   });
+
+  /** Linux: a LISTEN socket's accept queue is full when its length (rx_queue) exceeds its backlog (tx_queue). */
+  function acceptQueueFull(host: string, port: number): boolean {
+    const local = `${host.split('.').reverse().map((o) => Number(o).toString(16).padStart(2, '0')).join('')}:${port.toString(16).padStart(4, '0')}`.toUpperCase();
+    for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[1] !== local || f[3] !== '0A') continue;
+      const [tx, rx] = f[4].split(':').map((h) => parseInt(h, 16));
+      return rx > tx;
+    }
+    return false;
+  }
+
+  async function waitUntil(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+    for (const end = Date.now() + timeoutMs; !cond(); await new Promise((res) => setTimeout(res, 10))) {
+      if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    }
+  }
 
   it('is ok when the port accepts, and keeps no socket open', async () => {
     const r = await probe.run(targetFor(mirror.host, mirror.port), never);
@@ -69,12 +88,14 @@ describe('TcpProbe', () => {
         s.on('error', () => undefined);
         fillers.push(s);
       }
-      await new Promise((res) => setTimeout(res, 200));
+      // the condition itself, as the kernel reports it (no guess of how long that takes)
+      await waitUntil('the accept queue is full', () => acceptQueueFull('127.0.0.23', port));
       const t0 = performance.now();
       const r = await probe.run(target, never);
       const wall = performance.now() - t0;
       assert.deepEqual([r.ok, r.reason], [false, 'timeout after 400ms']);
-      assert.ok(wall >= 395 && wall < 700, `took ${wall}ms`);
+      // the probe waited for its timeout (a lower bound no load can break) and not for ever
+      assert.ok(wall >= 395 && wall < 5000, `took ${wall}ms`);
     } finally {
       for (const s of fillers) s.destroy();
       await http.close();

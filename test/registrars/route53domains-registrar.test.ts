@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { checkDomains } from '../../src/delegation/check-domains.ts';
 import { DelegationGuard, type GuardEvent } from '../../src/delegation/delegation-guard.ts';
 import { DriverError } from '../../src/domain/errors.ts';
-import { queryDns } from '../../src/probes/dns-client.ts';
+import { queryDns } from '../../src/dns/dns-client.ts';
 import { createRegistrar } from '../../src/registrars/registry.ts';
 import { createRoute53DomainsRegistrar } from '../../src/registrars/route53domains/route53domains-registrar.ts';
 import { route53DomainsRegistrarSettings } from '../../src/registrars/route53domains/route53domains-registrar-settings.ts';

@@ -71,13 +71,14 @@ describe('/events (server-sent events)', () => {
     const s = await listen(`${h.url}/events`);
     try {
       await waitFor('first status', () => s.events.length > 0);
-      // let the previous test's recovery (flip, decision, apply, verify: each pushed at once) settle first
-      await new Promise((r) => setTimeout(r, 1500));
-      const start = s.events.length;
-      await new Promise((r) => setTimeout(r, 2000));
-      const pushes = s.events.slice(start).filter((e) => e.event === 'status').length;
-      // three mirrors probed every 250 ms = 12 probes/s; without the throttle that would be ~24 pushes
-      assert.ok(pushes >= 4 && pushes <= 10, `${pushes} status pushes in 2 s`);
+      // no wall-clock window: wait for 13 status pushes and read the server's own send times (`now`), which load
+      // can only spread apart. Three mirrors probed every 250 ms are 12 probes/s: unthrottled, 12 pushes take about
+      // a second; throttled to one per 250 ms they take 3 s, less the few pushed at once for a decision or audit.
+      const statuses = () => s.events.filter((e) => e.event === 'status').map((e) => (e.data as StatusSnapshot).now);
+      const start = statuses().length;
+      const times = (await waitFor('13 status pushes', () => statuses().length >= start + 13 && statuses(), 20_000)).slice(start, start + 13);
+      const spanMs = times[12] - times[0];
+      assert.ok(spanMs >= 1500, `12 status pushes within ${spanMs}ms: more than 8 a second, the throttle is not holding`);
     } finally {
       s.close();
     }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Controller } from '../../src/controller/controller.ts';
 import type { FleetSpec } from '../../src/domain/fleet-spec.ts';
 import { RECORD_TYPES, rrsetKey, type ApplyReport, type Change, type RecordSet } from '../../src/domain/records.ts';
-import type { DnsDriver } from '../../src/drivers/dns-driver.ts';
+import type { DnsDriver, DriverCapabilities } from '../../src/drivers/dns-driver.ts';
 import type { Probe, ProbeResult } from '../../src/probes/probe-result.ts';
 import type { ProbeTarget } from '../../src/probes/probe-target.ts';
 import { startHttpServer, type HttpServerOptions, type RunningHttpServer } from '../../src/server/http-server.ts';
@@ -33,7 +33,7 @@ export class FakeProbe implements Probe {
 /** A DNS provider held in memory; its one "authoritative server" answers from the same map. */
 export class MemoryDriver implements DnsDriver {
   readonly kind = 'memory';
-  readonly capabilities = { granularity: 'rrset', atomicBatch: true, minTtl: 1, types: RECORD_TYPES, maxBatch: 100, writeBudget: { requests: Infinity, perMs: 1000 } } as const;
+  readonly capabilities: DriverCapabilities = { granularity: 'rrset', atomicBatch: true, minTtl: 1, types: RECORD_TYPES, maxBatch: 100, writeBudget: { requests: Infinity, perMs: 1000 } };
   readonly zones = new Map<string, Map<string, RecordSet>>();
   failNext = 0;
   constructor(readonly name: string) {}
@@ -52,6 +52,9 @@ export class MemoryDriver implements DnsDriver {
       else z.set(rrsetKey(c.after), structuredClone(c.after));
     }
     return { provider: this.name, zone, applied: changes.length, requests: 1 };
+  }
+  writeRequests(): number {
+    return 1;
   }
   async nameservers(): Promise<string[]> {
     return [`mem:${this.name}`];

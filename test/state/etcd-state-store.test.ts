@@ -80,19 +80,20 @@ describe('EtcdStateStore against a real etcd', () => {
       await s.append({ at: Date.now(), kind: 'override', message: 'from the child', actor: 'responder' });
     `;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'inherit', 'inherit'] });
-    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    let running = true;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => { running = false; r(code); }));
     const s = open(prefix);
-    // keep writing while the child starts up and writes
-    const mine: Promise<unknown>[] = [];
-    for (let i = 0; i < 15; i++) {
-      mine.push(updateState(s, (st) => { st.lastGood.push(`parent${i}`); }));
-      await new Promise((r) => setTimeout(r, 40));
+    // keep writing from before the child starts until it has exited, so the two overlap whatever the machine's speed
+    let n = 0;
+    while (running) {
+      const i = n++;
+      await updateState(s, (st) => { st.lastGood.push(`parent${i}`); });
     }
-    await Promise.all(mine);
     assert.equal(await exited, 0, 'child exited cleanly');
     const st = await s.load();
-    assert.equal(st.version, 30);
-    assert.equal(new Set(st.lastGood).size, 30);
+    assert.equal(st.version, 15 + n);
+    assert.equal(new Set(st.lastGood).size, 15 + n);
+    assert.equal(st.lastGood.filter((g) => g.startsWith('child')).length, 15);
     const events = await s.audit();
     assert.deepEqual(events.map((e) => [e.message, e.actor]), [['from the child', 'responder']]);
   });

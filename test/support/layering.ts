@@ -13,23 +13,24 @@ export const ALLOWED: Record<string, readonly string[]> = {
   // driver code is only loaded lazily by the registry)
   config: ['domain', 'drivers', 'registrars'],
   planner: ['domain'],
-  probes: ['domain'],
-  drivers: ['domain', 'net'],
+  // the DNS wire client, transports and rdata/zone-file encoders (src/dns/) serve probes, drivers and verification
+  probes: ['domain', 'dns'],
+  drivers: ['domain', 'net', 'dns'],
   // socket plumbing shared by the embedded DNS server and the HTTP server (connection caps)
   net: ['domain'],
   state: ['domain'],
-  // folders planned on other branches, not yet in DESIGN.md: issue 13's one home for the DNS wire client;
-  // issue 12's delegation watch (asks DNS through src/probes today), signed manifest and registrars (the rfc2136
-  // registrar reuses the rfc2136 driver)
+  // the one home for the DNS wire client, transports and rdata/zone-file encoders (issue 13)
   dns: ['domain'],
+  // folders not yet in DESIGN.md: issue 12's delegation watch, signed manifest and registrars (the rfc2136
+  // registrar reuses the rfc2136 driver)
   // the delegation watch asks providers for their nameservers and registrars for the delegation
-  delegation: ['domain', 'probes', 'dns', 'drivers', 'registrars'],
+  delegation: ['domain', 'dns', 'drivers', 'registrars'],
   manifest: ['domain'],
   registrars: ['domain', 'drivers'],
   controller: ['domain', 'config', 'planner', 'probes', 'drivers', 'state', 'dns'],
   server: ['domain', 'controller', 'net'],
   // infra reads each provider's descriptor (its Pulumi half lives in src/infra/dns/)
-  infra: ['domain', 'config', 'planner', 'drivers'],
+  infra: ['domain', 'config', 'planner', 'drivers', 'dns'],
   cli: ['domain', 'config', 'planner', 'probes', 'drivers', 'state', 'dns', 'delegation', 'manifest', 'registrars', 'net', 'controller', 'server', 'infra'],
 };
 

@@ -18,7 +18,7 @@ import type { FleetSpec } from '../../src/domain/fleet-spec.ts';
 import { startEmbeddedDnsServer } from '../../src/drivers/local/embedded-dns-server.ts';
 import { openZoneStore } from '../../src/drivers/local/zone-store.ts';
 import { createDrivers } from '../../src/drivers/registry.ts';
-import { queryDns } from '../../src/probes/dns-client.ts';
+import { queryDns } from '../../src/dns/dns-client.ts';
 import type { ProbeResult } from '../../src/probes/probe-result.ts';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
 import { spawnMirrorProcess, type MirrorProcess } from './mirror-server.ts';

@@ -53,7 +53,7 @@ export function registerApply(program: Command): void {
           }));
           verify = passes.flat();
           await updateState(store, (s) => {
-            for (const r of reports) if (r.ok) s.providers[r.provider] = { ...s.providers[r.provider], records: { ...(s.providers[r.provider]?.records ?? {}), [r.zone]: r.records ?? [] }, lastAppliedAt: Date.now(), lastError: undefined };
+            for (const r of reports) if (r.ok) s.providers[r.provider] = { ...s.providers[r.provider], records: { ...(s.providers[r.provider]?.records ?? {}), [r.zone]: r.records ?? [] }, lastAppliedAt: Date.now(), lastError: undefined, lastErrorCode: undefined };
           });
         }
         const converged = convergeMs(verify);

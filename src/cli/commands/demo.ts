@@ -14,7 +14,7 @@ import { controllerRunning } from '../../domain/state.ts';
 import { startEmbeddedDnsServer, type EmbeddedDnsServer } from '../../drivers/local/embedded-dns-server.ts';
 import { openZoneStore } from '../../drivers/local/zone-store.ts';
 import { createDrivers } from '../../drivers/registry.ts';
-import { queryDns } from '../../probes/dns-client.ts';
+import { queryDns } from '../../dns/dns-client.ts';
 import { FileStateStore } from '../../state/file-state-store.ts';
 import { siteServer, type SiteServer } from '../demo/site-server.ts';
 import { STEP_TITLES } from '../demo/demo-timeline.ts';

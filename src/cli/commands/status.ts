@@ -23,14 +23,14 @@ export function registerStatus(program: Command): void {
         const s = st.providers[p.name] ?? {};
         const served: Record<string, string[]> = {};
         for (const [zone, recs] of Object.entries(s.records ?? {})) for (const r of recs) if (r.type === 'A' || r.type === 'AAAA') served[`${r.name} ${r.type}`] = r.values;
-        return { name: p.name, kind: p.kind, served, lastConvergedAt: s.lastConvergedAt, lastConvergeMs: s.lastConvergeMs, lastError: s.lastError, conflicts: s.conflicts ?? [] };
+        return { name: p.name, kind: p.kind, served, lastConvergedAt: s.lastConvergedAt, lastConvergeMs: s.lastConvergeMs, lastError: s.lastError, lastErrorCode: s.lastErrorCode, conflicts: s.conflicts ?? [] };
       });
       const overrides = activeOverrides(st.overrides, now);
       out.data({ stack: spec.stack, stateVersion: st.version, updatedAt: st.updatedAt, mirrors, serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, providers, overrides });
       if (desired.failOpen) out.log(`FAIL OPEN: every mirror looks down; serving the last good set (${desired.serving.join(', ')})\n`);
       out.log(table(['mirror', 'state', 'serving', 'streak', 'latency', 'last result'], mirrors.map((m) => [m.name, m.deplatformed !== undefined ? 'DEPLATFORMED' : m.state, m.serving ? 'yes' : 'no', m.state === 'down' ? `${m.failureStreak} fail` : `${m.successStreak} ok`, m.lastLatencyMs === undefined ? '' : `${Math.round(m.lastLatencyMs)}ms`, m.lastReason ?? ''])));
       out.log('');
-      out.log(table(['provider', 'serves', 'converged', 'error'], providers.map((p) => [p.name, Object.entries(p.served).map(([k, v]) => `${k}=${v.join(',')}`).join(' ') || '(unknown)', p.lastConvergedAt ? `${formatDuration(now - p.lastConvergedAt)} ago (${p.lastConvergeMs}ms)` : 'never', p.lastError ?? ''])));
+      out.log(table(['provider', 'serves', 'converged', 'error'], providers.map((p) => [p.name, Object.entries(p.served).map(([k, v]) => `${k}=${v.join(',')}`).join(' ') || '(unknown)', p.lastConvergedAt ? `${formatDuration(now - p.lastConvergedAt)} ago (${p.lastConvergeMs}ms)` : 'never', p.lastError ? `${p.lastErrorCode ? `[${p.lastErrorCode}] ` : ''}${p.lastError}` : ''])));
       for (const p of providers) for (const c of p.conflicts) out.log(`conflict at ${p.name}: ${c}`);
       out.log('');
       if (overrides.length === 0) out.log('no open overrides');

@@ -35,6 +35,16 @@ interface ZoneInfo {
   nameServers: string[];
 }
 
+/**
+ * The most record operations one change can take (batchForChange reuses, patches or deletes each record of the
+ * RRset and posts the values left over: never more than the larger of the two sets), as a batch to pack.
+ */
+function cloudflareOpsBound(c: Change): CfBatch {
+  const before = c.action === 'create' ? 0 : c.before.values.length;
+  const after = c.action === 'delete' ? 0 : c.after.values.length;
+  return { deletes: Array.from({ length: Math.max(before, after) }, (_, i) => ({ id: String(i) })), patches: [], posts: [] };
+}
+
 export function createCloudflareDriver(ctx: DriverContext<CloudflareSettings>, opts: CloudflareDriverOptions = {}): DnsDriver {
   const provider = ctx.name;
   const token = ctx.env[ctx.settings.tokenEnv] ?? '';
@@ -100,14 +110,14 @@ export function createCloudflareDriver(ctx: DriverContext<CloudflareSettings>, o
     return out;
   }
 
-  async function sendBatch(zone: string, zoneId: string, batch: CfBatch, signal?: AbortSignal): Promise<void> {
+  async function sendBatch(zone: string, zoneId: string, batch: CfBatch, signal: AbortSignal | undefined, onAttempt: () => void): Promise<void> {
     const body = {
       zone_id: zoneId,
       ...(batch.deletes.length ? { deletes: batch.deletes } : {}),
       ...(batch.patches.length ? { patches: batch.patches } : {}),
       ...(batch.posts.length ? { posts: batch.posts } : {}),
     } as unknown as Cloudflare.DNS.Records.RecordBatchParams;
-    await call(zone, 'applying a record batch', () => client.dns.records.batch(body, { signal }), signal);
+    await call(zone, 'applying a record batch', () => { onAttempt(); return client.dns.records.batch(body, { signal }); }, signal);
   }
 
   return {
@@ -134,11 +144,14 @@ export function createCloudflareDriver(ctx: DriverContext<CloudflareSettings>, o
         return batchForChange(c, byKey.get(rrsetKey(ref)) ?? []);
       });
       for (const batch of packBatches(parts, batchSize)) {
-        await sendBatch(zone, id, batch, signal);
-        report.requests++;
+        await sendBatch(zone, id, batch, signal, () => report.requests++);
       }
       report.applied = changes.length;
       return report;
+    },
+
+    writeRequests(_zone, changes) {
+      return packBatches(changes.map(cloudflareOpsBound), batchSize).length;
     },
 
     async nameservers(zone) {

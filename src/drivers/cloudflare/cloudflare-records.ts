@@ -6,7 +6,7 @@
  *   (and the dashboard) may hold unquoted text, so reading accepts both forms;
  * - `ttl: 1` means "automatic" (300 s); otherwise 60..86400 (30 on Enterprise).
  */
-import { quoteTxt as quoteZoneTxt, unquoteTxt as unquoteZoneTxt } from '../../domain/zone-file-values.ts';
+import { quoteTxt as quoteZoneTxt, unquoteTxt as unquoteZoneTxt } from '../../dns/zone-file-values.ts';
 import { normalizeName, normalizeValue, RECORD_TYPES, type Change, type RecordSet, type RecordType } from '../../domain/records.ts';
 
 /** Record types this driver writes. */

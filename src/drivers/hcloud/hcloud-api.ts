@@ -37,7 +37,7 @@ export interface HcloudAction {
 
 export interface HcloudApi {
   /** One API call with retry; throws DriverError. `okStatuses` are answered with `undefined` instead of an error. */
-  request<T>(zone: string, what: string, method: string, path: string, body?: unknown, opts?: { signal?: AbortSignal; okStatuses?: number[] }): Promise<T | undefined>;
+  request<T>(zone: string, what: string, method: string, path: string, body?: unknown, opts?: { signal?: AbortSignal; okStatuses?: number[]; /** Called before every attempt (retries included). */ onAttempt?: () => void }): Promise<T | undefined>;
   /** Waits until an action is no longer running; an action that ends in error throws. */
   waitAction(zone: string, action: HcloudAction | undefined, signal?: AbortSignal): Promise<void>;
 }
@@ -117,11 +117,11 @@ export function createHcloudApi(o: HcloudApiOptions): HcloudApi {
   }
 
   const api: HcloudApi = {
-    async request<T>(zone: string, what: string, method: string, path: string, body?: unknown, opts: { signal?: AbortSignal; okStatuses?: number[] } = {}) {
+    async request<T>(zone: string, what: string, method: string, path: string, body?: unknown, opts: { signal?: AbortSignal; okStatuses?: number[]; onAttempt?: () => void } = {}) {
       if (!o.token) {
         throw new DriverError({ provider: o.provider, zone, code: 'DRIVER_AUTH', message: `no API token: environment variable ${o.tokenEnv} is empty` });
       }
-      return withRetry(() => once<T>(zone, what, method, path, body, opts.signal, opts.okStatuses ?? []), { ...o.retry, signal: opts.signal ?? o.retry?.signal });
+      return withRetry(() => { opts.onAttempt?.(); return once<T>(zone, what, method, path, body, opts.signal, opts.okStatuses ?? []); }, { ...o.retry, signal: opts.signal ?? o.retry?.signal });
     },
 
     async waitAction(zone, action, signal) {

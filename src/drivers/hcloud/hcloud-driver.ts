@@ -8,7 +8,7 @@
  * - Lists follow `meta.pagination.next_page`. 429 waits for RateLimit-Reset (src/drivers/retry.ts).
  * - nameservers(zone) = the zone's `authoritative_nameservers.assigned`.
  */
-import { normalizeName, normalizeValue, type ApplyReport, type RecordSet } from '../../domain/records.ts';
+import { normalizeName, normalizeValue, type ApplyReport, type Change, type RecordSet } from '../../domain/records.ts';
 import type { DnsDriver, DriverContext } from '../dns-driver.ts';
 import type { RetryOptions } from '../retry.ts';
 import { createHcloudApi, type HcloudAction } from './hcloud-api.ts';
@@ -41,6 +41,12 @@ interface Pagination {
 function sameValues(a: RecordSet, b: RecordSet): boolean {
   const norm = (r: RecordSet) => [...new Set(r.values.map((v) => normalizeValue(r.type, v)))].sort().join('\n');
   return norm(a) === norm(b);
+}
+
+/** Requests one change takes: create and delete one each; an update one per thing that changes (records, TTL). */
+export function hcloudWrites(c: Change): number {
+  if (c.action !== 'update') return 1;
+  return (sameValues(c.before, c.after) ? 0 : 1) + (c.before.ttl !== c.after.ttl ? 1 : 0);
 }
 
 export function createHcloudDriver(ctx: DriverContext<HcloudSettings>, opts: HcloudDriverOptions = {}): DnsDriver {
@@ -95,8 +101,8 @@ export function createHcloudDriver(ctx: DriverContext<HcloudSettings>, opts: Hcl
       if (changes.length === 0) return report;
       await zoneInfo(zone, signal);
       const write = async (what: string, method: string, path: string, body?: unknown, okStatuses?: number[]) => {
-        const res = await api.request<{ action?: HcloudAction }>(zone, what, method, path, body, { signal, okStatuses });
-        report.requests++;
+        // every attempt is an HTTP request the account pays for, a throttled one too
+        const res = await api.request<{ action?: HcloudAction }>(zone, what, method, path, body, { signal, okStatuses, onAttempt: () => report.requests++ });
         await api.waitAction(zone, res?.action, signal);
       };
       for (const c of changes) {
@@ -110,6 +116,7 @@ export function createHcloudDriver(ctx: DriverContext<HcloudSettings>, opts: Hcl
           });
         } else if (c.action === 'update') {
           const r = c.after;
+          // hcloudWrites counts these two requests
           if (!sameValues(c.before, r)) await write(`setting records of ${r.name}/${r.type}`, 'POST', `${rrsetPath(zone, r)}/actions/set_records`, { records: toHcloudRecords(r) });
           if (c.before.ttl !== r.ttl) await write(`changing the TTL of ${r.name}/${r.type}`, 'POST', `${rrsetPath(zone, r)}/actions/change_ttl`, { ttl: r.ttl });
         } else {
@@ -119,6 +126,10 @@ export function createHcloudDriver(ctx: DriverContext<HcloudSettings>, opts: Hcl
         report.applied++;
       }
       return report;
+    },
+
+    writeRequests(_zone, changes) {
+      return changes.reduce((n, c) => n + hcloudWrites(c), 0);
     },
 
     async nameservers(zoneArg) {

@@ -6,7 +6,7 @@
  * - record values are zone-file presentation: TXT "must consist of one or many quoted strings of 255 characters";
  *   domain-name targets are absolute with a trailing dot (a name without it is relative to the zone).
  */
-import { quoteTxt as quoteZoneTxt, toZoneFileValue, unquoteTxt as unquoteZoneTxt } from '../../domain/zone-file-values.ts';
+import { quoteTxt as quoteZoneTxt, toZoneFileValue, unquoteTxt as unquoteZoneTxt } from '../../dns/zone-file-values.ts';
 import { normalizeName, RECORD_TYPES, type RecordSet, type RecordType } from '../../domain/records.ts';
 
 export const HCLOUD_TYPES = ['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'NS', 'CAA', 'SRV'] as const satisfies readonly RecordType[];

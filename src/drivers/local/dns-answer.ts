@@ -1,6 +1,6 @@
 import type { Answer } from 'dns-packet';
 import { inZone, normalizeName, type RecordSet } from '../../domain/records.ts';
-import { parseCaa } from './zone-data.ts';
+import { toPacketData } from '../../dns/rdata.ts';
 import type { ZoneIndex } from './zone-index.ts';
 
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
@@ -98,50 +98,10 @@ const wireCache = new WeakMap<RecordSet, Answer[]>();
 export function toAnswers(rr: RecordSet): Answer[] {
   let out = wireCache.get(rr);
   if (!out) {
-    out = rr.values.map((v) => ({ name: rr.name, type: rr.type, class: 'IN', ttl: rr.ttl, data: wireData(rr.type, v) }) as Answer);
+    out = rr.values.map((v) => ({ name: rr.name, type: rr.type, class: 'IN', ttl: rr.ttl, data: toPacketData(rr.type, v) }) as Answer);
     wireCache.set(rr, out);
   }
   return out;
 }
 
-function wireData(type: RecordSet['type'], v: string): unknown {
-  const f = v.trim().split(/\s+/);
-  switch (type) {
-    case 'A':
-    case 'AAAA':
-      return v.trim();
-    case 'CNAME':
-    case 'NS':
-      return normalizeName(v);
-    case 'TXT':
-      return txtChunks(v);
-    case 'MX':
-      return { preference: Number(f[0]), exchange: normalizeName(f[1]) };
-    case 'SRV':
-      return { priority: Number(f[0]), weight: Number(f[1]), port: Number(f[2]), target: normalizeName(f[3]) };
-    case 'CAA': {
-      const caa = parseCaa(v);
-      if (!caa) throw new Error(`bad CAA value ${v}`);
-      return caa;
-    }
-    case 'SOA':
-      return {
-        mname: normalizeName(f[0]),
-        rname: normalizeName(f[1]),
-        serial: Number(f[2]),
-        refresh: Number(f[3]),
-        retry: Number(f[4]),
-        expire: Number(f[5]),
-        minimum: Number(f[6]),
-      };
-  }
-}
 
-/** A TXT value is one text; on the wire it is character-strings of at most 255 bytes. */
-export function txtChunks(text: string): Buffer[] {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length === 0) return [Buffer.alloc(0)];
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < bytes.length; i += 255) chunks.push(bytes.subarray(i, i + 255));
-  return chunks;
-}

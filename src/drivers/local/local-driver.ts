@@ -1,7 +1,7 @@
 import { isIPv6 } from 'node:net';
 import { DriverError } from '../../domain/errors.ts';
 import { normalizeName, type ApplyReport, type Change, type RecordSet } from '../../domain/records.ts';
-import { chunk, type DnsDriver, type DriverContext } from '../dns-driver.ts';
+import { batchedWriteRequests, chunk, type DnsDriver, type DriverContext } from '../dns-driver.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
 import { LOCAL_CAPABILITIES } from './local-capabilities.ts';
 import type { LocalSettings } from './local-settings.ts';
@@ -52,10 +52,13 @@ export function createLocalDriver(ctx: LocalDriverContext): DnsDriver {
       let requests = 0;
       for (const batch of chunk(changes, LOCAL_CAPABILITIES.maxBatch)) {
         signal?.throwIfAborted();
-        await withRetry(() => store.apply(zone, batch).catch((err) => fail(zone, err)), { ...ctx.retry, signal });
-        requests++;
+        await withRetry(() => { requests++; return store.apply(zone, batch).catch((err) => fail(zone, err)); }, { ...ctx.retry, signal });
       }
       return { provider, zone, applied: changes.length, requests };
+    },
+
+    writeRequests(_zone: string, changes: readonly Change[]): number {
+      return batchedWriteRequests(changes, LOCAL_CAPABILITIES.maxBatch);
     },
 
     async nameservers(): Promise<string[]> {

@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { inZone, normalizeName, normalizeRecordSet, rrsetKey, type Change, type RecordSet, type RecordType } from '../../domain/records.ts';
+import { parseCaa } from '../../dns/rdata.ts';
 
 /**
  * One zone of the embedded server as stored on disk (`<dir>/<zone>.json`) and held in memory.
@@ -165,9 +166,3 @@ function validValue(type: RecordType, v: string): boolean {
   }
 }
 
-/** `0 issue "letsencrypt.org"` → its parts, or undefined when malformed. */
-export function parseCaa(v: string): { flags: number; tag: string; value: string } | undefined {
-  const m = /^(\d{1,3})\s+([A-Za-z0-9]+)\s+(?:"((?:[^"\\]|\\.)*)"|(\S+))$/.exec(v.trim());
-  if (!m || Number(m[1]) > 255) return undefined;
-  return { flags: Number(m[1]), tag: m[2].toLowerCase(), value: m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : m[4] };
-}

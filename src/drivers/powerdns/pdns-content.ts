@@ -1,4 +1,4 @@
-import { quoteTxt as quoteZoneTxt, toZoneFileValue, unquoteTxt as unquoteZoneTxt } from '../../domain/zone-file-values.ts';
+import { quoteTxt as quoteZoneTxt, toZoneFileValue, unquoteTxt as unquoteZoneTxt } from '../../dns/zone-file-values.ts';
 import { normalizeName, type RecordType } from '../../domain/records.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { DriverError } from '../../domain/errors.ts';
 import { normalizeName, RECORD_TYPES, rrsetKey, type ApplyReport, type Change, type RecordSet, type RecordType } from '../../domain/records.ts';
-import { chunk, type DnsDriver, type DriverCapabilities, type DriverContext } from '../dns-driver.ts';
+import { batchedWriteRequests, chunk, type DnsDriver, type DriverCapabilities, type DriverContext } from '../dns-driver.ts';
 import { isRedirect, RedirectRefusedError } from '../redirect-refused.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
 import { fromPdnsContent, toPdnsContent } from './pdns-content.ts';
@@ -114,10 +114,13 @@ export function createPowerdnsDriver(ctx: DriverContext<PowerdnsSettings>, opts:
       let requests = 0;
       for (const batch of chunk(changes, capabilities.maxBatch)) {
         const rrsets = batch.flatMap(toPatch);
-        await retrying(() => call('PATCH', zone, { rrsets }, signal), signal);
-        requests++;
+        await retrying(() => { requests++; return call('PATCH', zone, { rrsets }, signal); }, signal);
       }
       return { provider, zone, applied: changes.length, requests };
+    },
+
+    writeRequests(_zone: string, changes: readonly Change[]): number {
+      return batchedWriteRequests(changes, capabilities.maxBatch);
     },
 
     async nameservers(zoneName: string): Promise<string[]> {

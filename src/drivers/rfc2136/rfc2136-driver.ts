@@ -3,18 +3,21 @@
  * listRecords = AXFR over TCP; applyChanges = one signed UPDATE message per batch (atomic at the server).
  */
 import { randomInt } from 'node:crypto';
+import packet from 'dns-packet';
 import { DriverError, FlotillaError } from '../../domain/errors.ts';
 import { parseDuration } from '../../domain/duration.ts';
-import { inZone, normalizeName, type ApplyReport, type Change, type RecordSet } from '../../domain/records.ts';
+import { inZone, normalizeName, normalizeValue, type ApplyReport, type Change, type RecordSet } from '../../domain/records.ts';
 import type { DnsDriver, DriverContext } from '../dns-driver.ts';
 import { withRetry } from '../retry.ts';
 import { RFC2136_MAX_BATCH, rfc2136Capabilities } from './rfc2136-capabilities.ts';
 import type { Rfc2136Settings } from './rfc2136-settings.ts';
-import { TransportError, formatEndpoint, parseEndpoint } from './dns-transport.ts';
+import { formatEndpoint, parseEndpoint } from '../../dns/endpoint.ts';
+import { TransportError } from '../../dns/transport.ts';
 import { signedExchange, type SignedAnswer } from './signed-exchange.ts';
 import { tsigErrorName, tsigKey, type TsigKey } from './tsig.ts';
 import { buildUpdate, updateBatches } from './update-message.ts';
-import { OPCODE_QUERY, TYPE_AXFR, TYPE_SOA, encodeMessage, layout, rcodeName } from './wire.ts';
+import { OPCODE_QUERY, TYPE_AXFR, TYPE_SOA, encodeMessage, layout, rcodeName, typeNumber } from '../../dns/wire.ts';
+import { fromPacketData } from '../../dns/rdata.ts';
 import { recordSetsFromTransfer } from './zone-records.ts';
 
 /** Larger UPDATE messages go over TCP (the classic UDP payload limit without EDNS). */
@@ -130,6 +133,42 @@ export function createRfc2136Driver(ctx: DriverContext<Rfc2136Settings>): DnsDri
     }
   }
 
+  /**
+   * RFC 2136 §3.4.2.2: a server answers NOERROR yet silently ignores the add of a CNAME at a name holding other data,
+   * and of other data at a name holding a CNAME. So after an UPDATE, ask the server (signed, like the UPDATE) for
+   * each RRset the batch added and report the one it does not serve as written. Values only: TTLs and the SOA serial
+   * are the server's to adjust.
+   */
+  async function confirmAdds(z: string, batch: readonly Change[], signal?: AbortSignal): Promise<void> {
+    for (const c of batch) {
+      if (c.action === 'delete' || c.after.type === 'SOA') continue;
+      const r = c.after;
+      const name = normalizeName(r.name);
+      const ask = async (tcp: boolean) => {
+        const q = encodeMessage({ id: randomInt(65536), opcode: OPCODE_QUERY, question: { name, type: typeNumber(r.type) } });
+        const a = await exchange(z, q, { tcp, signal });
+        if (a.first.error !== 0 || !a.verified) await check(z, 'update', a, signal);
+        return a.messages[0];
+      };
+      let msg = await ask(false);
+      if ((layout(msg).flags & 0x0200) !== 0) msg = await ask(true); // truncated: again over TCP
+      const decoded = packet.decode(msg);
+      // an NS set below the apex is a delegation: the server answers it as a referral (authority section)
+      const rrs = [...(decoded.answers ?? []), ...(r.type === 'NS' ? decoded.authorities ?? [] : [])]
+        .filter((x) => normalizeName(x.name) === name) as { type: string; data?: unknown }[];
+      const got = [...new Set(rrs.filter((x) => x.type === r.type).map((x) => normalizeValue(r.type, fromPacketData(r.type, x.data))))].sort();
+      const want = [...new Set(r.values.map((v) => normalizeValue(r.type, v)))].sort();
+      if (got.join('\n') === want.join('\n')) continue;
+      const cname = rrs.find((x) => x.type === 'CNAME');
+      const answers = cname && r.type !== 'CNAME' ? `a CNAME to ${fromPacketData('CNAME', cname.data)}` : got.length > 0 ? got.join(', ') : 'nothing';
+      const why = r.type === 'CNAME'
+        ? 'a CNAME cannot share its name with other data, and the server ignored the add (RFC 2136 §3.4.2.2)'
+        : cname ? 'the name holds a CNAME, which allows no other data, and the server ignored the add (RFC 2136 §3.4.2.2)'
+        : 'the server did not apply it';
+      throw fail(z, 'DRIVER_FAILED', `${server} answered NOERROR to the UPDATE but serves ${name} ${r.type} as ${answers}, not as written: ${why}`);
+    }
+  }
+
   async function listRecords(zone: string, signal?: AbortSignal): Promise<RecordSet[]> {
     const z = normalizeName(zone);
     return withRetry(async () => {
@@ -161,20 +200,22 @@ export function createRfc2136Driver(ctx: DriverContext<Rfc2136Settings>): DnsDri
     let requests = 0;
     let applied = 0;
     for (const batch of batches) {
+      // Earlier batches stay applied (each UPDATE is atomic, the whole set is not): say so.
+      const partial = (err: unknown): never => {
+        if (!(err instanceof DriverError) || applied === 0) throw err;
+        throw new DriverError({
+          code: err.code as DriverCode, provider: ctx.name, zone: z, retryable: err.retryable, cause: err,
+          message: `${err.message.slice(`${ctx.name} (zone ${z}): `.length)} (the first ${applied} of ${changes.length} changes were applied)`,
+        });
+      };
       await withRetry(async () => {
         requests++;
         const msg = buildUpdate(z, batch, randomInt(65536));
         // A signed message grows by ~100 bytes of TSIG; leave room for it under the UDP limit.
         const a = await exchange(z, msg, { tcp: msg.length + 128 > UDP_LIMIT, signal });
         await check(z, 'update', a, signal);
-      }, { signal, attempts: 3, baseDelayMs: 100 }).catch((err: unknown) => {
-        // Earlier batches stay applied (each UPDATE is atomic, the whole set is not): say so.
-        if (!(err instanceof DriverError) || applied === 0) throw err;
-        throw new DriverError({
-          code: err.code as DriverCode, provider: ctx.name, zone: z, retryable: err.retryable, cause: err,
-          message: `${err.message.slice(`${ctx.name} (zone ${z}): `.length)} (the first ${applied} of ${changes.length} changes were applied)`,
-        });
-      });
+      }, { signal, attempts: 3, baseDelayMs: 100 }).catch(partial);
+      await confirmAdds(z, batch, signal).catch(partial);
       applied += batch.length;
     }
     return { provider: ctx.name, zone: z, applied, requests };
@@ -186,6 +227,13 @@ export function createRfc2136Driver(ctx: DriverContext<Rfc2136Settings>): DnsDri
     capabilities: rfc2136Capabilities,
     listRecords,
     applyChanges,
+    writeRequests(zone, changes) {
+      try {
+        return updateBatches(normalizeName(zone), changes, RFC2136_MAX_BATCH).length;
+      } catch {
+        return 0; // applyChanges refuses these changes before sending anything
+      }
+    },
     async nameservers() {
       return s.nameservers && s.nameservers.length > 0 ? [...s.nameservers] : [s.server];
     },

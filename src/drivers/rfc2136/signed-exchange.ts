@@ -2,9 +2,10 @@
  * One TSIG-signed request and its verified answer: sign, send over UDP or TCP, check every answer message.
  * Returns what happened as data; the driver decides which error that is.
  */
-import { exchangeTcp, exchangeUdp, type Endpoint } from './dns-transport.ts';
+import type { Endpoint } from '../../dns/endpoint.ts';
+import { exchangeTcp, exchangeUdp } from '../../dns/transport.ts';
 import { ResponseVerifier, signMessage, type TsigKey, type TsigVerdict } from './tsig.ts';
-import { TYPE_SOA, layout } from './wire.ts';
+import { TYPE_SOA, layout } from '../../dns/wire.ts';
 
 export interface SignedExchangeOptions {
   endpoint: Endpoint;

@@ -4,7 +4,7 @@
  * A TSIG record is always the last record of the additional section.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { CLASS_ANY, TYPE_TSIG, decodeName, encodeName, encodeRecord, layout } from './wire.ts';
+import { CLASS_ANY, TYPE_TSIG, decodeName, encodeName, encodeRecord, layout } from '../../dns/wire.ts';
 
 export type TsigAlgorithm = 'hmac-sha256' | 'hmac-sha512' | 'hmac-sha1';
 

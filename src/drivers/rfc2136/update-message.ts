@@ -6,8 +6,8 @@
  * The apex NS and SOA RRsets cannot be deleted as a whole (§3.4.2.3/4), so they are edited value by value instead.
  */
 import { normalizeName, normalizeValue, type Change, type RecordSet } from '../../domain/records.ts';
-import { toPacketData } from './rdata.ts';
-import { CLASS_ANY, CLASS_IN, CLASS_NONE, OPCODE_UPDATE, TYPE_SOA, encodeMessage, encodeRdata, encodeRecord, typeNumber } from './wire.ts';
+import { toPacketData } from '../../dns/rdata.ts';
+import { CLASS_ANY, CLASS_IN, CLASS_NONE, OPCODE_UPDATE, TYPE_SOA, encodeMessage, encodeRdata, encodeRecord, typeNumber } from '../../dns/wire.ts';
 
 function valueRecord(r: RecordSet, value: string, klass: number, ttl: number): Buffer {
   return encodeRecord({ name: r.name, type: typeNumber(r.type), klass, ttl, rdata: encodeRdata(r.type, toPacketData(r.type, value)) });

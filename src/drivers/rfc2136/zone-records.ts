@@ -1,7 +1,7 @@
 /** Turns the messages of a zone transfer (AXFR) into flotilla RRsets. Pure. */
 import packet from 'dns-packet';
 import { RECORD_TYPES, normalizeName, type RecordSet, type RecordType } from '../../domain/records.ts';
-import { fromPacketData } from './rdata.ts';
+import { fromPacketData } from '../../dns/rdata.ts';
 
 const KNOWN = new Set<string>(RECORD_TYPES);
 

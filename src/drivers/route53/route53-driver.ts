@@ -26,7 +26,7 @@ import type { DnsDriver, DriverContext } from '../dns-driver.ts';
 import { withRetry, type RetryOptions } from '../retry.ts';
 import { route53Capabilities } from './route53-capabilities.ts';
 import { Route53AliasConflictError, toDriverError } from './route53-errors.ts';
-import { changesFor, fromResourceRecordSet, fromRoute53Name, packChangeBatches, ROUTE53_LIMITS } from './route53-records.ts';
+import { changesFor, fromResourceRecordSet, fromRoute53Name, packChangeBatches, ROUTE53_LIMITS, toResourceRecordSet } from './route53-records.ts';
 import type { Route53Settings } from './route53-settings.ts';
 
 export interface Route53DriverOptions {
@@ -182,15 +182,21 @@ export function createRoute53Driver(ctx: DriverContext<Route53Settings>, opts: R
       const groups: R53Change[][] = changes.map((c) => changesFor(c, current.get(rrsetKey(c.action === 'create' ? c.after : c.before))));
       const ids: string[] = [];
       for (const batch of packChangeBatches(groups, limits)) {
-        const res = await call(zone, 'changing record sets', () =>
-          client.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: id, ChangeBatch: { Comment: 'flotilla', Changes: batch } }), { abortSignal: signal }), signal);
-        report.requests++;
+        const res = await call(zone, 'changing record sets', () => {
+          report.requests++; // every attempt, a throttled one too
+          return client.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: id, ChangeBatch: { Comment: 'flotilla', Changes: batch } }), { abortSignal: signal });
+        }, signal);
         if (res.ChangeInfo?.Id) ids.push(stripId(res.ChangeInfo.Id));
       }
       for (const changeId of ids) await waitInsync(zone, changeId, signal);
       report.applied = changes.length;
       if (ids.length) report.changeId = ids[ids.length - 1];
       return report;
+    },
+
+    writeRequests(_zone, changes) {
+      // the plan's `before` is the RRset as listed: the same DELETE + CREATE groups applyChanges packs
+      return packChangeBatches(changes.map((c) => changesFor(c, c.action === 'create' ? undefined : toResourceRecordSet(c.before))), limits).length;
     },
 
     async nameservers(zoneArg) {

@@ -8,7 +8,7 @@
  *   characters of values; older documents also cap a request at 100 Change elements — we keep all three;
  * - a change batch is transactional; DELETE must name the exact current values and TTL.
  */
-import { quoteTxt as quoteZoneTxt, toZoneFileValue, unquoteTxt as unquoteZoneTxt } from '../../domain/zone-file-values.ts';
+import { quoteTxt as quoteZoneTxt, toZoneFileValue, unquoteTxt as unquoteZoneTxt } from '../../dns/zone-file-values.ts';
 import type { Change as R53Change, ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { normalizeName, normalizeValue, RECORD_TYPES, type Change, type RecordSet, type RecordType } from '../../domain/records.ts';
 

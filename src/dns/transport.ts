@@ -4,26 +4,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { isIPv6, connect } from 'node:net';
-
-export interface Endpoint {
-  host: string;
-  port: number;
-}
-
-/** `host`, `host:port`, `[v6]:port` or a bare IPv6 address. */
-export function parseEndpoint(server: string, defaultPort = 53): Endpoint {
-  const s = server.trim();
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
-  if (bracket) return { host: bracket[1], port: bracket[2] ? Number(bracket[2]) : defaultPort };
-  if (isIPv6(s)) return { host: s, port: defaultPort };
-  const i = s.lastIndexOf(':');
-  if (i > 0) return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
-  return { host: s, port: defaultPort };
-}
-
-export function formatEndpoint(ep: Endpoint): string {
-  return isIPv6(ep.host) ? `[${ep.host}]:${ep.port}` : `${ep.host}:${ep.port}`;
-}
+import { formatEndpoint, type Endpoint } from './endpoint.ts';
 
 export type TransportFailure = 'timeout' | 'refused' | 'network';
 

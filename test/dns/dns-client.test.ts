@@ -8,7 +8,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import packet from 'dns-packet';
-import { queryDns } from '../../src/probes/dns-client.ts';
+import { queryDns } from '../../src/dns/dns-client.ts';
 import { startBind, type DnsServerHandle } from '../support/bind-server.ts';
 import { freePort } from '../support/ports.ts';
 

@@ -1,4 +1,5 @@
-import { normalizeName, type RecordType } from './records.ts';
+import { normalizeName, type RecordType } from '../domain/records.ts';
+import { txtChunks } from './txt-chunks.ts';
 
 /**
  * Zone-file (RFC 1035 presentation) forms of record values, shared by the drivers whose APIs speak them:
@@ -7,25 +8,6 @@ import { normalizeName, type RecordType } from './records.ts';
  * `octal` (\ooo: Route 53), or `none` (raw UTF-8 inside the quotes: Cloudflare, Hetzner).
  */
 export type TxtEscape = 'decimal' | 'octal' | 'none';
-
-/** Splits text into chunks of at most 255 bytes of UTF-8 (one DNS character-string), never inside a character. */
-export function txtChunks(text: string): string[] {
-  const chunks: string[] = [];
-  let cur = '';
-  let bytes = 0;
-  for (const ch of text) {
-    const n = Buffer.byteLength(ch);
-    if (bytes + n > 255) {
-      chunks.push(cur);
-      cur = '';
-      bytes = 0;
-    }
-    cur += ch;
-    bytes += n;
-  }
-  chunks.push(cur);
-  return chunks;
-}
 
 /** Text → quoted character-strings of at most 255 bytes each, separated by spaces. */
 export function quoteTxt(text: string, escape: TxtEscape): string {

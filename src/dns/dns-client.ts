@@ -4,11 +4,11 @@
  * included. Failures (timeout, refused, garbage) are returned as values, never thrown.
  */
 import { randomInt } from 'node:crypto';
-import { createSocket } from 'node:dgram';
-import { connect, isIPv6 } from 'node:net';
 import packet from 'dns-packet';
-import { rdataToValue } from '../domain/dns-rdata.ts';
-import { normalizeName, normalizeValue, type RecordType } from '../domain/records.ts';
+import { normalizeName } from '../domain/records.ts';
+import { parseEndpoint } from './endpoint.ts';
+import { rdataToValue } from './rdata.ts';
+import { TransportError, exchangeTcp, exchangeUdp } from './transport.ts';
 
 export interface DnsQuery {
   /** `host`, `host:port` or `[v6]:port`; port 53 by default. */
@@ -52,67 +52,21 @@ export type DnsQueryResult =
 
 const EDNS_PAYLOAD = 1232;
 
-function endpoint(server: string): { host: string; port: number } {
-  const s = server.trim();
-  const b = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
-  if (b) return { host: b[1], port: b[2] ? Number(b[2]) : 53 };
-  if (isIPv6(s)) return { host: s, port: 53 };
-  const i = s.lastIndexOf(':');
-  return i > 0 ? { host: s.slice(0, i), port: Number(s.slice(i + 1)) } : { host: s, port: 53 };
-}
-
-
-/** Sends the query once over one transport; rejects with a short reason (turned into a value by queryDns). */
-function once(q: DnsQuery, message: Buffer, tcp: boolean, deadline: number): Promise<Buffer> {
-  const { host, port } = endpoint(q.server);
-  const id = message.readUInt16BE(0);
-  return new Promise<Buffer>((resolve, reject) => {
-    let cleanup = () => {};
-    let settled = false;
-    const done = (err: string | undefined, msg?: Buffer) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      q.signal?.removeEventListener('abort', onAbort);
-      cleanup();
-      if (err !== undefined) reject(new Error(err));
-      else resolve(msg!);
-    };
-    const onAbort = () => done('aborted');
-    const timer = setTimeout(() => done(`timeout after ${q.timeoutMs}ms`), Math.max(0, deadline - performance.now()));
-    if (q.signal?.aborted) return done('aborted');
-    q.signal?.addEventListener('abort', onAbort, { once: true });
-    const describe = (e: NodeJS.ErrnoException) => (e.code === 'ECONNREFUSED' ? 'connection refused' : (e.code ?? e.message));
-    const matches = (m: Buffer) => m.length >= 12 && m.readUInt16BE(0) === id && (m[2] & 0x80) !== 0;
-    if (!tcp) {
-      const socket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
-      cleanup = () => socket.close();
-      socket.on('error', (e) => done(describe(e)));
-      socket.on('message', (m) => matches(m) && done(undefined, m));
-      socket.connect(port, host, () => {
-        if (!settled) socket.send(message, (e) => e && done(describe(e)));
-      });
-      return;
-    }
-    const socket = connect({ host, port });
-    cleanup = () => socket.destroy();
-    socket.setNoDelay(true);
-    let buf: Buffer = Buffer.alloc(0);
-    socket.on('connect', () => {
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(message.length, 0);
-      socket.write(Buffer.concat([len, message]));
-    });
-    socket.on('error', (e) => done(describe(e)));
-    socket.on('close', () => done('connection closed before an answer'));
-    socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
-      const m = buf.subarray(2, 2 + buf.readUInt16BE(0));
-      if (matches(m)) done(undefined, Buffer.from(m));
-      else done('answer with a foreign message id');
-    });
-  });
+/** Sends the query once over one transport (src/dns/transport.ts); rejects with a short reason (turned into a value by queryDns). */
+async function once(q: DnsQuery, message: Buffer, tcp: boolean, deadline: number): Promise<Buffer> {
+  const ep = parseEndpoint(q.server);
+  const opts = { timeoutMs: Math.max(0, deadline - performance.now()), signal: q.signal };
+  try {
+    if (q.signal?.aborted) throw q.signal.reason;
+    return tcp ? (await exchangeTcp(ep, message, opts))[0] : await exchangeUdp(ep, message, opts);
+  } catch (err) {
+    if (q.signal?.aborted) throw new Error('aborted');
+    if (!(err instanceof TransportError)) throw err;
+    if (err.kind === 'timeout') throw new Error(`timeout after ${q.timeoutMs}ms`);
+    if (err.kind === 'refused') throw new Error('connection refused');
+    // the transport's message starts with "udp|tcp host:port: "; queryDns prefixes its own
+    throw new Error(err.message.replace(/^(udp|tcp) \S+: /, ''));
+  }
 }
 
 /** Asks `server` one question. Never throws (a bad argument is an `ok: false` value too). */
