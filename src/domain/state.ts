@@ -1,4 +1,5 @@
 import type { Health } from './health.ts';
+import type { Inventory } from './inventory.ts';
 import type { Override } from './override.ts';
 import type { RecordSet } from './records.ts';
 
@@ -16,6 +17,8 @@ export interface ProviderStatus {
   conflicts?: string[];
   /** What the provider held at the last reconcile, per zone (for `plan` and `status` without API calls). */
   records?: Record<string, RecordSet[]>;
+  /** Addresses held at this provider that no known mirror owns, kept because a mirror is not provisioned (as reported). */
+  unattributed?: string[];
 }
 
 /** The controller's persistent state. `version` increases by one on every save (optimistic concurrency). */
@@ -27,6 +30,8 @@ export interface State {
   /** Mirrors in the last published answer: the fail-open fallback. */
   lastGood: string[];
   providers: Record<string, ProviderStatus>;
+  /** Mirror → addresses, host id, digest deployed (from the stack outputs); absent before the first `flotilla up`. */
+  inventory?: Inventory;
 }
 
 export function emptyState(): State {

@@ -1,8 +1,9 @@
 import type { FleetSpec, MirrorSpec } from '../domain/fleet-spec.ts';
 import { zoneOf, zonesOf } from '../domain/fleet-spec.ts';
 import type { Health } from '../domain/health.ts';
+import { isProvisioned, notProvisionedReason, withInventory, type Inventory } from '../domain/inventory.ts';
 import { activeOverrides, type Override } from '../domain/override.ts';
-import type { RecordSet } from '../domain/records.ts';
+import { normalizeValue, type RecordSet } from '../domain/records.ts';
 import { markerRecord } from './ownership.ts';
 
 export interface DesiredOptions {
@@ -15,6 +16,8 @@ export interface DesiredOptions {
    * `${mirror:NAME:ipv4}` that the Pulumi program resolves, instead of leaving the mirror out.
    */
   placeholders?: boolean;
+  /** Addresses of the mirrors Pulumi created (the stored inventory); stack-file addresses count where it has none. */
+  inventory?: Inventory;
 }
 
 export interface DesiredState {
@@ -28,6 +31,10 @@ export interface DesiredState {
   notes: string[];
   /** Records per zone (markers included). */
   zones: Record<string, RecordSet[]>;
+  /** Mirrors with no known address (not probed, not published). */
+  unprovisioned: string[];
+  /** Every address of a mirror with a known address (canonical): what the controller can attribute. */
+  knownAddresses: string[];
 }
 
 export function placeholder(mirror: string, family: 'ipv4' | 'ipv6'): string {
@@ -39,11 +46,13 @@ export function servingMirrors(
   spec: Pick<FleetSpec, 'mirrors' | 'policy'>,
   health: Health,
   overrides: readonly Override[],
-  opts: Pick<DesiredOptions, 'now' | 'lastGood'>,
-): Omit<DesiredState, 'zones'> {
-  const names = spec.mirrors.map((m) => m.name);
-  const known = new Set(names);
+  opts: Pick<DesiredOptions, 'now' | 'lastGood' | 'placeholders'>,
+): Omit<DesiredState, 'zones' | 'unprovisioned' | 'knownAddresses'> {
   const notes: string[] = [];
+  // a mirror without an address is never served (the Pulumi program's placeholders stand in for a host it creates)
+  const names = spec.mirrors.filter((m) => opts.placeholders || isProvisioned(m)).map((m) => m.name);
+  for (const m of spec.mirrors) if (!names.includes(m.name)) notes.push(notProvisionedReason(m.name));
+  const known = new Set(names);
   const active = activeOverrides(overrides, opts.now).filter((o) => known.has(o.mirror));
 
   const failovers = active.filter((o) => o.kind === 'failover').sort((a, b) => b.createdAt - a.createdAt);
@@ -87,6 +96,7 @@ export function desiredRecords(
   overrides: readonly Override[],
   opts: DesiredOptions,
 ): DesiredState {
+  spec = withInventory(spec, opts.inventory);
   const decision = servingMirrors(spec, health, overrides, opts);
   const byName = new Map(spec.mirrors.map((m) => [m.name, m] as const));
   const mirrors = decision.serving.map((n) => byName.get(n)!) as MirrorSpec[];
@@ -107,7 +117,9 @@ export function desiredRecords(
     }
   }
   for (const z of Object.keys(zones)) zones[z].sort((a, b) => (a.name + a.type < b.name + b.type ? -1 : 1));
-  return { ...decision, zones };
+  const unprovisioned = spec.mirrors.filter((m) => !isProvisioned(m)).map((m) => m.name);
+  const knownAddresses = [...new Set(spec.mirrors.flatMap((m) => [m.ipv4 && normalizeValue('A', m.ipv4), m.ipv6 && normalizeValue('AAAA', m.ipv6)]).filter((a): a is string => !!a))].sort();
+  return { ...decision, zones, unprovisioned, knownAddresses };
 }
 
 function addresses(mirrors: MirrorSpec[], family: 'ipv4' | 'ipv6', placeholders: boolean): string[] {

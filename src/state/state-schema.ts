@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { AuditEvent } from '../domain/audit.ts';
+import { MIRROR_PROVIDERS } from '../domain/fleet-spec.ts';
 import { RECORD_TYPES } from '../domain/records.ts';
+import { ipv4Address, ipv6Address } from '../domain/setting-values.ts';
 import type { State } from '../domain/state.ts';
 
 /**
@@ -47,6 +49,23 @@ const providerStatus = z.looseObject({
   lastError: z.string().optional(),
   verifiedServing: z.string().optional(),
   records: z.record(z.string(), z.array(recordSet)).optional(),
+  unattributed: z.array(z.string()).optional(),
+});
+
+const inventoryEntry = z.looseObject({
+  provider: z.enum(MIRROR_PROVIDERS),
+  ipv4: ipv4Address.optional(),
+  ipv6: ipv6Address.optional(),
+  resourceId: z.string().min(1).optional(),
+  digest: z.string().min(1).optional(),
+  at: time,
+  source: z.enum(['pulumi', 'stack-file']),
+});
+
+export const inventorySchema = z.looseObject({
+  updatedAt: time,
+  stack: z.string().optional(),
+  mirrors: z.record(z.string().min(1), inventoryEntry),
 });
 
 export const stateSchema: z.ZodType<State> = z.looseObject({
@@ -56,6 +75,7 @@ export const stateSchema: z.ZodType<State> = z.looseObject({
   overrides: z.array(override).default([]),
   lastGood: z.array(z.string()).default([]),
   providers: z.record(z.string(), providerStatus).default({}),
+  inventory: inventorySchema.optional(),
 });
 
 export const auditEventSchema: z.ZodType<AuditEvent> = z.looseObject({
