@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { zonesOf, type FleetSpec } from '../domain/fleet-spec.ts';
+import { MIRRORS_OUTPUT, SITE_DIGEST_OUTPUT, type MirrorStackOutput } from '../domain/inventory.ts';
 import { desiredRecords } from '../planner/desired-records.ts';
 import { AwsMirror, awsInstancePlan } from './aws-mirror.ts';
 import { planZones, publishZones, type MirrorAddresses } from './dns-zones.ts';
@@ -70,9 +71,10 @@ export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
 
   // 2. act: register the resources
   const addresses: MirrorAddresses = {};
-  const mirrors: Record<string, { provider: string; ipv4: Address; ipv6: Address }> = {};
+  // the stack output `mirrors` is the inventory contract (src/domain/inventory.ts): `flotilla up` reads it back
+  const mirrors: Record<string, { [K in keyof MirrorStackOutput]: pulumi.Input<MirrorStackOutput[K]> }> = {};
   for (const h of hosts) {
-    const a: { ipv4: Address; ipv6: Address } =
+    const a: { ipv4: Address; ipv6: Address; instanceId?: pulumi.Input<string>; serverId?: pulumi.Input<string> } =
       h.kind === 'aws'
         ? new AwsMirror(h.m.name, h.plan)
         : h.kind === 'hcloud'
@@ -81,7 +83,7 @@ export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
             ? new SshMirror(h.m.name, { plan: h.plan, privateKey: h.privateKey })
             : { ipv4: h.m.ipv4, ipv6: h.m.ipv6 };
     addresses[h.m.name] = a;
-    mirrors[h.m.name] = { provider: h.m.provider, ipv4: a.ipv4, ipv6: a.ipv6 };
+    mirrors[h.m.name] = { provider: h.m.provider, ipv4: a.ipv4, ipv6: a.ipv6, id: a.instanceId ?? a.serverId ?? null, digest: spec.site.digest };
   }
   const nameservers = publishZones({ plans: dns.managed, addresses, secrets });
   const registrars = setupRegistrars(spec, nameservers, zones, log);
@@ -96,8 +98,8 @@ export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
     ]),
   );
   return {
-    siteDigest: spec.site.digest,
-    mirrors,
+    [SITE_DIGEST_OUTPUT]: spec.site.digest,
+    [MIRRORS_OUTPUT]: mirrors,
     serving: desired.serving,
     failOpen: desired.failOpen,
     /** Nameservers of each provider for the main domain's zone. */
