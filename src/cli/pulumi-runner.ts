@@ -18,7 +18,7 @@ export function findPulumi(path = process.env.PATH ?? ''): string | undefined {
 }
 
 export const PULUMI_MISSING =
-  'the Pulumi CLI (`pulumi`) is not on PATH, so `flotilla up`, `preview` and `destroy` cannot deploy anything. ' +
+  'the Pulumi CLI (`pulumi`) is not on PATH, so `flotilla up`, `preview`, `destroy` and `inventory refresh` cannot run. ' +
   'Install it from https://www.pulumi.com/docs/install/ (for example `curl -fsSL https://get.pulumi.com | sh`, then add ' +
   '~/.pulumi/bin to PATH), log in with `pulumi login` (or `pulumi login --local` for a state file on this machine), and run ' +
   'the command again from the repository root. To see what would be created without Pulumi or a cloud account, use ' +

@@ -59,7 +59,7 @@ export function registerPlan(program: Command): void {
       const state = await openStateStore(spec).load();
       const plan = buildPlan(spec, state, Date.now(), !!o.force);
       out.data({ stack: spec.stack, ...plan });
-      out.log(table(['mirror', 'host', 'addresses', 'from'], plan.mirrors.map((m) => [m.name, m.provider, describeAddresses(m), m.source ?? ''])));
+      out.log(table(['mirror', 'host', 'addresses', 'from'], plan.mirrors.map((m) => [m.name, m.provider, describeAddresses(m), m.source === 'stack-file' ? 'stack file' : m.source === 'pulumi' ? 'pulumi outputs' : ''])));
       out.log(`serving: ${plan.serving.join(', ') || '(none)'}${plan.failOpen ? '  (FAIL OPEN)' : ''}`);
       for (const n of plan.notes) out.log(`  note: ${n}`);
       for (const p of plan.providers) {
