@@ -138,6 +138,24 @@ describe('CLI: the mirror inventory from the Pulumi stack outputs', { timeout: 2
     assert.deepEqual(zone.find((x) => x.name === 'example.org' && x.type === 'AAAA')?.values, ['::1']);
   });
 
+  it('plan and status say why an address no known mirror has is kept while a mirror is not provisioned', async () => {
+    pulumi.setOutputs(outputs('127.0.0.72', null));
+    assert.equal((await cli('inventory', 'refresh', '--stack', 'example')).code, 0);
+    // what the state says cloudflare holds: Pulumi's set, with an address of the host not yet in the inventory
+    const st = JSON.parse(stateText());
+    st.providers = { cloudflare: { records: { 'example.org': [
+      { name: '_flotilla-a.example.org', type: 'TXT', ttl: 60, values: ['heritage=flotilla,owner=flotilla-example'] },
+      { name: 'example.org', type: 'A', ttl: 60, values: ['127.0.0.71', '127.0.0.72', '198.51.100.99'] },
+    ] } } };
+    writeFileSync(stateFile(), JSON.stringify(st));
+    const plan = await cli('plan', '--stack', 'example');
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /kept \(removal refused\): kept 198\.51\.100\.99 at example\.org\/A: no known mirror has this address and hetzner-nbg is not provisioned/);
+    assert.doesNotMatch(plan.stdout.split('route53 (route53)')[0], /update example\.org A/);
+    const status = await cli('status', '--stack', 'example');
+    assert.match(status.stdout, /removal refused at cloudflare: example\.org: kept 198\.51\.100\.99/);
+  });
+
   it('an unknown action is a usage error', async () => {
     const r = await cli('inventory', 'reload', '--stack', 'example');
     assert.equal(r.code, 2);
