@@ -68,16 +68,16 @@ export interface KnownMirror {
 }
 
 /**
- * Every mirror of the spec with its known addresses. The stored inventory (what was deployed) wins over the stack
- * file; a stack-file address counts when the inventory has none. Pure.
+ * Every mirror of the spec with its known addresses: the stack file's address when it gives one (boxes you run
+ * yourself), else the stored inventory's (hosts Pulumi created), else none (not provisioned). Pure.
  */
 export function knownMirrors(spec: Pick<FleetSpec, 'mirrors'>, inv: Inventory | undefined): KnownMirror[] {
   return spec.mirrors.map((m) => {
     const e = inv?.mirrors[m.name];
-    if (e && (e.ipv4 || e.ipv6)) {
-      return { name: m.name, provider: m.provider, ipv4: e.ipv4, ipv6: e.ipv6, provisioned: true, source: e.source, resourceId: e.resourceId, digest: e.digest, at: e.at };
-    }
-    if (m.ipv4 || m.ipv6) return { name: m.name, provider: m.provider, ipv4: m.ipv4, ipv6: m.ipv6, provisioned: true, source: 'stack-file' };
+    const deployed = { resourceId: e?.resourceId, digest: e?.digest, at: e?.at };
+    // a box you run yourself: the stack file names its address (Pulumi's output only echoes it, and may be older)
+    if (m.ipv4 || m.ipv6) return { name: m.name, provider: m.provider, ipv4: m.ipv4, ipv6: m.ipv6, provisioned: true, source: 'stack-file', ...deployed };
+    if (e && (e.ipv4 || e.ipv6)) return { name: m.name, provider: m.provider, ipv4: e.ipv4, ipv6: e.ipv6, provisioned: true, source: e.source, ...deployed };
     return { name: m.name, provider: m.provider, provisioned: false, resourceId: e?.resourceId, digest: e?.digest, at: e?.at };
   });
 }

@@ -15,9 +15,10 @@ describe('inventory: which address the controller knows for each mirror (pure)',
     assert.deepEqual(k.map((x) => [x.name, x.provisioned, x.ipv4 ?? '', x.source ?? '']), [['m0', true, '127.0.0.11', 'stack-file'], ['m1', false, '', ''], ['m2', false, '', '']]);
   });
 
-  it('the stored inventory wins over the stack file; an entry without an address falls back to it', () => {
-    const k = knownMirrors(spec, inv({ m0: { provider: 'local', ipv4: '127.0.0.99', at: 5, source: 'pulumi' }, m1: { provider: 'aws', ipv6: '2001:db8::1', resourceId: 'i-1', at: 5, source: 'pulumi' }, m2: { provider: 'hcloud', at: 5, source: 'pulumi' } }));
-    assert.deepEqual(k.map((x) => [x.name, x.provisioned, x.ipv4 ?? '', x.ipv6 ?? '']), [['m0', true, '127.0.0.99', ''], ['m1', true, '', '2001:db8::1'], ['m2', false, '', '']]);
+  it('a stack-file address wins (the box you run yourself); the inventory gives the others theirs; no address = not provisioned', () => {
+    const k = knownMirrors(spec, inv({ m0: { provider: 'local', ipv4: '127.0.0.99', digest: 'x', at: 5, source: 'pulumi' }, m1: { provider: 'aws', ipv6: '2001:db8::1', resourceId: 'i-1', at: 5, source: 'pulumi' }, m2: { provider: 'hcloud', at: 5, source: 'pulumi' } }));
+    assert.deepEqual(k.map((x) => [x.name, x.provisioned, x.ipv4 ?? '', x.ipv6 ?? '', x.source ?? '']), [['m0', true, '127.0.0.11', '', 'stack-file'], ['m1', true, '', '2001:db8::1', 'pulumi'], ['m2', false, '', '', '']]);
+    assert.equal(k[0].digest, 'x', 'what was deployed on it is still shown');
     const s = withInventory(spec, inv({ m1: { provider: 'aws', ipv4: '198.51.100.1', at: 5, source: 'pulumi' } }));
     assert.deepEqual(s.mirrors.map((m) => m.ipv4), ['127.0.0.11', '198.51.100.1', undefined]);
     assert.equal(spec.mirrors[1].ipv4, undefined, 'the spec itself is not changed');
