@@ -14,7 +14,7 @@ const mirrorOutput = z.looseObject({
   provider: z.enum(MIRROR_PROVIDERS),
   ipv4: z.union([absent, ipv4Address]).optional(),
   ipv6: z.union([absent, ipv6Address]).optional(),
-  id: z.union([absent, z.string(), z.number().transform(String)]).optional(),
+  resourceId: z.union([absent, z.string(), z.number().transform(String)]).optional(),
   digest: z.union([absent, z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 in hex (64 characters)')]).optional(),
 });
 const outputsSchema = z.looseObject({
@@ -57,7 +57,7 @@ export function inventoryFromOutputs(text: string, spec: Pick<FleetSpec, 'stack'
     const e: InventoryEntry = { provider: o.provider, at, source: 'pulumi' };
     if (o.ipv4) e.ipv4 = o.ipv4;
     if (o.ipv6) e.ipv6 = o.ipv6;
-    if (o.id) e.resourceId = o.id;
+    if (o.resourceId) e.resourceId = o.resourceId;
     if (digest) e.digest = digest;
     mirrors[name] = e;
   }

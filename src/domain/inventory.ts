@@ -47,8 +47,8 @@ export interface MirrorStackOutput {
   provider: MirrorProvider;
   ipv4?: string | null;
   ipv6?: string | null;
-  /** The host's resource id at its provider. */
-  id?: string | null;
+  /** The host's resource id at its provider (EC2 instance id, Hetzner server id, `ssh:<address>`...). */
+  resourceId?: string | null;
   /** sha256 of the site content the host was deployed with. */
   digest?: string | null;
 }

@@ -83,7 +83,7 @@ export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
             ? new SshMirror(h.m.name, { plan: h.plan, privateKey: h.privateKey })
             : { ipv4: h.m.ipv4, ipv6: h.m.ipv6 };
     addresses[h.m.name] = a;
-    mirrors[h.m.name] = { provider: h.m.provider, ipv4: a.ipv4, ipv6: a.ipv6, id: a.instanceId ?? a.serverId ?? null, digest: spec.site.digest };
+    mirrors[h.m.name] = { provider: h.m.provider, ipv4: a.ipv4, ipv6: a.ipv6, resourceId: a.instanceId ?? a.serverId ?? null, digest: spec.site.digest };
   }
   const nameservers = publishZones({ plans: dns.managed, addresses, secrets });
   const registrars = setupRegistrars(spec, nameservers, zones, log);

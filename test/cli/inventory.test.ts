@@ -21,9 +21,9 @@ describe('CLI: the mirror inventory from the Pulumi stack outputs', { timeout: 2
   const outputs = (aws: string | null, hetzner: string | null) => JSON.stringify({
     siteDigest: D,
     mirrors: {
-      'aws-fra': { provider: 'aws', ipv4: aws, ipv6: null, id: 'i-0123456789abcdef0', digest: D },
-      'hetzner-nbg': { provider: 'hcloud', ipv4: hetzner, ipv6: hetzner ? '::1' : null, id: hetzner ? '4711' : null, digest: D },
-      'box-ams': { provider: 'ssh', ipv4: '127.0.0.71', ipv6: null, id: null, digest: D },
+      'aws-fra': { provider: 'aws', ipv4: aws, ipv6: null, resourceId: 'i-0123456789abcdef0', digest: D },
+      'hetzner-nbg': { provider: 'hcloud', ipv4: hetzner, ipv6: hetzner ? '::1' : null, resourceId: hetzner ? '4711' : null, digest: D },
+      'box-ams': { provider: 'ssh', ipv4: '127.0.0.71', ipv6: null, resourceId: null, digest: D },
     },
     serving: ['aws-fra', 'hetzner-nbg', 'box-ams'],
   });

@@ -33,9 +33,9 @@ function problems(fn: () => unknown): string[] {
 describe('stack outputs → mirror inventory (pure)', () => {
   it('maps each mirror: addresses (IPv6 canonical), host kind, resource id, digest, when', () => {
     const inv = inventoryFromOutputs(outputs({
-      'aws-fra': { provider: 'aws', ipv4: '198.51.100.7', ipv6: '2001:DB8:0::7', id: 'i-0abc', digest: 'b'.repeat(64) },
-      'hetzner-nbg': { provider: 'hcloud', ipv4: '198.51.100.8', ipv6: null, id: 4711 },
-      'box-ams': { provider: 'ssh', ipv4: '203.0.113.10', ipv6: null, id: null },
+      'aws-fra': { provider: 'aws', ipv4: '198.51.100.7', ipv6: '2001:DB8:0::7', resourceId: 'i-0abc', digest: 'b'.repeat(64) },
+      'hetzner-nbg': { provider: 'hcloud', ipv4: '198.51.100.8', ipv6: null, resourceId: 4711 },
+      'box-ams': { provider: 'ssh', ipv4: '203.0.113.10', ipv6: null, resourceId: null },
     }), spec, 1234, SRC);
     assert.deepEqual(inv, {
       updatedAt: 1234,

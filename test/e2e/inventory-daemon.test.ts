@@ -90,7 +90,7 @@ describe('e2e: flotilla daemon + flotilla inventory refresh (stand-in pulumi)', 
     assert.equal(mirrors[1].requests + mirrors[2].requests, 0, 'nothing probed at a guessed address');
 
     // Pulumi says the cloud host is at .93 (the .92 host was replaced)
-    pulumi.setOutputs(JSON.stringify({ siteDigest: 'd'.repeat(64), mirrors: { box: { provider: 'local', ipv4: '127.0.0.91' }, cloud: { provider: 'aws', ipv4: '127.0.0.93', id: 'i-093' } } }));
+    pulumi.setOutputs(JSON.stringify({ siteDigest: 'd'.repeat(64), mirrors: { box: { provider: 'local', ipv4: '127.0.0.91' }, cloud: { provider: 'aws', ipv4: '127.0.0.93', resourceId: 'i-093' } } }));
     const r = await runCli(['inventory', 'refresh', '--config', stackFile], { cwd: dir, env: { PATH: pulumi.path } });
     assert.equal(r.code, 0, r.stderr);
     const t0 = Date.now();
