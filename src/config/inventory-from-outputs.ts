@@ -35,6 +35,8 @@ export function inventoryFromOutputs(text: string, spec: Pick<FleetSpec, 'stack'
   } catch (e) {
     throw new ConfigError(source, [{ path: '(whole output)', message: `expected the JSON of \`pulumi stack output --json\`, found text that is not JSON (${(e as Error).message})` }]);
   }
+  // a stack never deployed (or destroyed) has no outputs at all: no host is known, which is not an error
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && Object.keys(raw).length === 0) return { updatedAt: at, stack: spec.stack, mirrors: {} };
   const r = outputsSchema.safeParse(raw);
   if (!r.success) {
     throw new ConfigError(source, r.error.issues.slice(0, 20).map((i): ConfigIssue => ({ path: i.path.length > 0 ? i.path.join('.') : '(whole output)', message: i.message })));

@@ -56,6 +56,10 @@ describe('stack outputs → mirror inventory (pure)', () => {
     assert.equal(inv.mirrors['aws-fra'].ipv6, undefined);
   });
 
+  it('a stack without outputs (never deployed, or destroyed) knows no host', () => {
+    assert.deepEqual(inventoryFromOutputs('{}\n', spec, 7, SRC), { updatedAt: 7, stack: 'example', mirrors: {} });
+  });
+
   it('text that is not JSON is a clear error naming the command', () => {
     assert.match(problems(() => inventoryFromOutputs('error: no stack named example found\n', spec, 1, SRC)).join('\n'), /\(whole output\): expected the JSON of `pulumi stack output --json`/);
   });
