@@ -249,7 +249,7 @@ export class Controller extends EventEmitter {
       return isProvisioned(m) ? [m.ipv4, m.ipv6].filter(Boolean).join(' ') : 'no known address (not provisioned)';
     };
     for (const n of moved) {
-      this.health[n] = { state: 'down', successStreak: 0, failureStreak: 0, since: now, recentFlips: [], lastReason: `new address in the inventory (${where(n)}): waiting for rise good probes` };
+      this.health[n] = { state: 'down', successStreak: 0, failureStreak: 0, since: now, recentFlips: [], lastReason: `new address in the inventory (${where(n)}): waiting for rise good probes`, awaitingRise: true };
       this.warming?.delete(n);
     }
     if (this.warming?.size === 0) this.warming = undefined;

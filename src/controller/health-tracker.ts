@@ -52,6 +52,8 @@ export function observe(cur: MirrorHealth, o: Observation, s: HysteresisSettings
       lastReason: o.reason,
       lastLatencyMs: o.latencyMs,
       lastProbeAt: o.at,
+      // a moved mirror waits for `rise` good probes at its new address
+      ...(cur.awaitingRise && state !== 'up' ? { awaitingRise: true } : {}),
     },
     flipped,
     flapping: recentFlips.length >= s.flapThreshold,

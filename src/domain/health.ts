@@ -14,6 +14,11 @@ export interface MirrorHealth {
   lastReason?: string;
   lastLatencyMs?: number;
   lastProbeAt?: number;
+  /**
+   * The inventory gave the mirror a new address (a replacement host): it is neither served nor part of a fail-open
+   * answer until `rise` good probes there make it up; cleared then.
+   */
+  awaitingRise?: boolean;
 }
 
 export type Health = Record<string, MirrorHealth>;

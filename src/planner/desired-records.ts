@@ -33,6 +33,8 @@ export interface DesiredState {
   zones: Record<string, RecordSet[]>;
   /** Mirrors with no known address (not probed, not published). */
   unprovisioned: string[];
+  /** Mirrors at a new address that have not yet passed `rise` probes there (not published). */
+  awaitingRise: string[];
   /** Every address of a mirror with a known address (canonical): what the controller can attribute. */
   knownAddresses: string[];
 }
@@ -47,11 +49,15 @@ export function servingMirrors(
   health: Health,
   overrides: readonly Override[],
   opts: Pick<DesiredOptions, 'now' | 'lastGood' | 'placeholders'>,
-): Omit<DesiredState, 'zones' | 'unprovisioned' | 'knownAddresses'> {
+): Omit<DesiredState, 'zones' | 'unprovisioned' | 'awaitingRise' | 'knownAddresses'> {
   const notes: string[] = [];
   // a mirror without an address is never served (the Pulumi program's placeholders stand in for a host it creates)
-  const names = spec.mirrors.filter((m) => opts.placeholders || isProvisioned(m)).map((m) => m.name);
+  let names = spec.mirrors.filter((m) => opts.placeholders || isProvisioned(m)).map((m) => m.name);
   for (const m of spec.mirrors) if (!names.includes(m.name)) notes.push(notProvisionedReason(m.name));
+  // a mirror at a new address serves only after `rise` good probes there (not even when failing open)
+  const moved = names.filter((n) => health[n]?.awaitingRise);
+  for (const n of moved) notes.push(`${n} has a new address: not served until it passes rise probes there`);
+  names = names.filter((n) => !moved.includes(n));
   const known = new Set(names);
   const active = activeOverrides(overrides, opts.now).filter((o) => known.has(o.mirror));
 
@@ -118,8 +124,10 @@ export function desiredRecords(
   }
   for (const z of Object.keys(zones)) zones[z].sort((a, b) => (a.name + a.type < b.name + b.type ? -1 : 1));
   const unprovisioned = spec.mirrors.filter((m) => !isProvisioned(m)).map((m) => m.name);
-  const knownAddresses = [...new Set(spec.mirrors.flatMap((m) => [m.ipv4 && normalizeValue('A', m.ipv4), m.ipv6 && normalizeValue('AAAA', m.ipv6)]).filter((a): a is string => !!a))].sort();
-  return { ...decision, zones, unprovisioned, knownAddresses };
+  const awaitingRise = spec.mirrors.filter((m) => isProvisioned(m) && health[m.name]?.awaitingRise).map((m) => m.name);
+  // what the controller can vouch for: addresses of provisioned mirrors not waiting at a new address
+  const knownAddresses = [...new Set(spec.mirrors.filter((m) => !awaitingRise.includes(m.name)).flatMap((m) => [m.ipv4 && normalizeValue('A', m.ipv4), m.ipv6 && normalizeValue('AAAA', m.ipv6)]).filter((a): a is string => !!a))].sort();
+  return { ...decision, zones, unprovisioned, awaitingRise, knownAddresses };
 }
 
 function addresses(mirrors: MirrorSpec[], family: 'ipv4' | 'ipv6', placeholders: boolean): string[] {

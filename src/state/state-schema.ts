@@ -23,6 +23,7 @@ const mirrorHealth = z.looseObject({
   lastReason: z.string().optional(),
   lastLatencyMs: z.number().min(0).optional(),
   lastProbeAt: time.optional(),
+  awaitingRise: z.boolean().optional(),
 });
 
 const override = z.looseObject({

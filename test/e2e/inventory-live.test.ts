@@ -130,7 +130,10 @@ describe('e2e: the controller follows the mirror inventory live', { timeout: 120
     controller.on('probe', onProbe);
     const t0 = Date.now();
     await updateState(store, (s) => { s.inventory = inventory(IPS[2]); });
-    const seen = await until(answer, (v) => v.includes(IPS[2]), 'published the replacement host');
+    const before: string[][] = [];
+    const seen = await until(answer, (v) => { if (!v.includes(IPS[2])) before.push(v); return v.includes(IPS[2]); }, 'published the replacement host');
+    // the old host stays in until the new one is proven (a create-before-delete replacement never shrinks the answer)
+    for (const v of before) assert.deepEqual(v, [IPS[0], IPS[1]]);
     const goodBefore = okProbes.length;
     controller.off('probe', onProbe);
     console.log(`# inventory change → replacement served: ${Date.now() - t0}ms, after ${goodBefore} good probe(s) at ${IPS[2]} (rise ${RISE})`);

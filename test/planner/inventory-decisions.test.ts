@@ -110,3 +110,30 @@ describe('addresses the controller cannot attribute (pure)', () => {
     assert.equal(plan.refused, undefined);
   });
 });
+
+describe('a mirror moved to a new address (pure)', () => {
+  const moved = { state: 'down' as const, successStreak: 1, failureStreak: 0, recentFlips: [], awaitingRise: true };
+  const cur: RecordSet[] = [markerRecord('example.test', 'A', 'test', 60), { name: 'example.test', type: 'A', ttl: 60, values: ['127.0.0.11', '198.51.100.1'] }];
+  const inv: Inventory = { updatedAt: 7, mirrors: { m1: { provider: 'aws', ipv4: '198.51.100.9', at: 7, source: 'pulumi' }, m2: { provider: 'hcloud', ipv4: '198.51.100.2', at: 7, source: 'pulumi' } } };
+
+  it('is not served, not even when failing open, until rise probes pass there', () => {
+    const d = desiredRecords(fleet(), { m0: { ...up, state: 'down' }, m1: moved, m2: { ...up, state: 'down' } }, [], { now: NOW, inventory: inv, lastGood: ['m1'] });
+    assert.equal(d.failOpen, true);
+    assert.ok(!d.serving.includes('m1'), d.serving.join(','));
+    assert.ok(!values(d.zones['example.test'], 'A')!.includes('198.51.100.9'));
+    assert.deepEqual(d.awaitingRise, ['m1']);
+  });
+
+  it('the old host stays in until the new one is proven, then leaves in the same change that adds it', () => {
+    const waiting = desiredRecords(fleet(), { m0: up, m1: moved, m2: up }, [], { now: NOW, inventory: inv });
+    const p1 = planChanges(cur, waiting.zones['example.test'], { ownerId: 'test', maxRemoveShare: 0.34, attribution: waiting });
+    const a1 = p1.changes.find((c) => c.action === 'update');
+    assert.deepEqual(a1 && a1.action === 'update' && a1.after.values, ['127.0.0.11', '198.51.100.1', '198.51.100.2']);
+    assert.match(p1.kept![0].reason, /kept 198\.51\.100\.1 .* m1 has not yet passed rise probes at its new address/);
+    const proven = desiredRecords(fleet(), { m0: up, m1: up, m2: up }, [], { now: NOW, inventory: inv });
+    const p2 = planChanges(cur, proven.zones['example.test'], { ownerId: 'test', maxRemoveShare: 0.34, attribution: proven });
+    const a2 = p2.changes.find((c) => c.action === 'update');
+    assert.deepEqual(a2 && a2.action === 'update' && a2.after.values, ['127.0.0.11', '198.51.100.2', '198.51.100.9']);
+    assert.equal(p2.kept, undefined);
+  });
+});
