@@ -16,7 +16,7 @@ export interface DesiredOptions {
    * `${mirror:NAME:ipv4}` that the Pulumi program resolves, instead of leaving the mirror out.
    */
   placeholders?: boolean;
-  /** Addresses of the mirrors Pulumi created (the stored inventory); stack-file addresses count where it has none. */
+  /** Addresses of the hosts Pulumi created (the stored inventory); a stack-file address wins where one is given. */
   inventory?: Inventory;
 }
 

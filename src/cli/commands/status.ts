@@ -38,7 +38,7 @@ export function registerStatus(program: Command): void {
       out.log(table(['provider', 'serves', 'converged', 'error'], providers.map((p) => [p.name, Object.entries(p.served).map(([k, v]) => `${k}=${v.join(',')}`).join(' ') || '(unknown)', p.lastConvergedAt ? `${formatDuration(now - p.lastConvergedAt)} ago (${p.lastConvergeMs}ms)` : 'never', p.lastError ?? ''])));
       for (const p of providers) for (const c of p.conflicts) out.log(`conflict at ${p.name}: ${c}`);
       for (const p of providers) for (const c of p.unattributed) out.log(`removal refused at ${p.name}: ${c}`);
-      for (const n of desired.notes) if (n.includes('not provisioned')) out.log(`note: ${n}`);
+      for (const n of desired.notes) if (n.includes('not provisioned') || n.includes('new address')) out.log(`note: ${n}`);
       out.log('');
       if (overrides.length === 0) out.log('no open overrides');
       else out.log(table(['override', 'mirror', 'by', 'reason', 'expires'], overrides.map((x) => [x.kind, x.mirror, x.author, x.reason, x.expiresAt ? `in ${formatDuration(x.expiresAt - now)}` : 'never'])));
