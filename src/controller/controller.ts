@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { AuditEvent } from '../domain/audit.ts';
 import { mirrorHealth, zoneOf, type FleetSpec } from '../domain/fleet-spec.ts';
 import { unknownHealth, type Health } from '../domain/health.ts';
+import { changedAddresses, isProvisioned, withInventory, type Inventory } from '../domain/inventory.ts';
 import { activeOverrides, type Override } from '../domain/override.ts';
 import { CONTROLLER_SAVE_INTERVAL_MS, type State } from '../domain/state.ts';
 import type { DnsDriver } from '../drivers/dns-driver.ts';
@@ -80,6 +81,8 @@ export class Controller extends EventEmitter {
   lastCanaries: CanaryResult | undefined;
   lastOutcome: ReconcileOutcome | undefined;
   providerStatus: State['providers'] = {};
+  /** The mirror inventory as last read from the store (addresses of the hosts Pulumi created). */
+  inventory: Inventory | undefined;
   private readonly probes: Record<'http' | 'tcp' | 'dns', Probe>;
   private readonly query: DnsQueryFn;
   private readonly now: () => number;
@@ -108,6 +111,8 @@ export class Controller extends EventEmitter {
   private readonly verifying = new Map<string, AbortController>();
   /** Conflicts (foreign RRsets at names we publish) last reported per provider, to report each once. */
   private readonly reportedConflicts = new Map<string, string>();
+  /** Unattributable addresses last reported kept per provider, to report each once. */
+  private readonly reportedKept = new Map<string, string>();
   /** The state store failed and the latest state is held in memory only; the save is being retried. */
   private storeFailing: { since: number; attempts: number; timer?: NodeJS.Timeout } | undefined;
 
@@ -153,11 +158,16 @@ export class Controller extends EventEmitter {
     this.overrides = st.overrides;
     this.lastGood = st.lastGood;
     this.providerStatus = st.providers;
+    this.inventory = st.inventory;
+    this.buildTargets();
     for (const m of this.spec.mirrors) this.health[m.name] ??= unknownHealth();
-    this.warming = this.spec.mirrors.length > 0 ? new Set(this.spec.mirrors.map((m) => m.name)) : undefined;
+    // only mirrors with an address are probed, so only they hold the first publication back
+    this.warming = this.targets.size > 0 ? new Set(this.targets.keys()) : undefined;
     this.stopped = false;
     this.startedOnce = true;
     await this.audit({ kind: 'daemon', message: `controller started for stack ${this.spec.stack} (${this.spec.mirrors.length} mirrors, ${this.drivers.length} providers)` });
+    const unprovisioned = this.spec.mirrors.filter((m) => !this.targets.has(m.name)).map((m) => m.name);
+    if (unprovisioned.length > 0) await this.audit({ kind: 'inventory', message: `not provisioned (no known address; not probed, not published): ${unprovisioned.join(', ')}`, data: { unprovisioned } });
     if (this.spec.canaries.length > 0) await this.runCanaries();
     this.startProbeLoops();
     this.every(this.spec.health.intervalMs, () => this.runCanaries(), this.spec.canaries.length > 0);
@@ -201,34 +211,63 @@ export class Controller extends EventEmitter {
     this.spec = spec;
     for (const m of spec.mirrors) this.health[m.name] ??= unknownHealth();
     this.buildTargets();
-    if (!this.stopped) {
-      // a new generation: loops of the old spec end, even those whose task is in flight right now
-      this.generation++;
-      for (const t of this.timers) clearTimeout(t);
-      this.timers.clear();
-      this.retryTimer = undefined;
-      this.startProbeLoops();
-      this.every(spec.health.intervalMs, () => this.runCanaries(), spec.canaries.length > 0);
-      this.every(this.o.overridePollMs ?? 500, () => this.pollOverrides(), true);
-      this.every(this.o.resyncMs ?? 10_000, () => this.requestReconcile('resync'), true);
-      this.every(CONTROLLER_SAVE_INTERVAL_MS, () => this.saveState(), true);
-      if (this.warming) {
-        this.warming = new Set([...this.warming].filter((n) => this.targets.has(n)));
-        if (this.warming.size === 0) this.warming = undefined;
-      }
-    }
+    this.restartLoops();
     await this.audit({ kind: 'daemon', message: 'spec reloaded' });
     await this.requestReconcile('spec reloaded');
   }
 
-  /** One probe of every mirror, in parallel (for `flotilla check`). Does not change health. */
+  /** A new generation of every loop (probe targets changed): loops of the old one end, even those in flight now. */
+  private restartLoops(): void {
+    if (this.stopped) return;
+    const spec = this.spec;
+    this.generation++;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.retryTimer = undefined;
+    this.startProbeLoops();
+    this.every(spec.health.intervalMs, () => this.runCanaries(), spec.canaries.length > 0);
+    this.every(this.o.overridePollMs ?? 500, () => this.pollOverrides(), true);
+    this.every(this.o.resyncMs ?? 10_000, () => this.requestReconcile('resync'), true);
+    this.every(CONTROLLER_SAVE_INTERVAL_MS, () => this.saveState(), true);
+    if (this.warming) {
+      this.warming = new Set([...this.warming].filter((n) => this.targets.has(n)));
+      if (this.warming.size === 0) this.warming = undefined;
+    }
+  }
+
+  /**
+   * A changed inventory (read from the store): mirrors whose address changed (a replacement host, a first address)
+   * are probed at the new one and start down, so they are published only after `rise` good probes there.
+   */
+  private async inventoryChanged(next: Inventory | undefined): Promise<void> {
+    const moved = changedAddresses(this.spec, this.inventory, next);
+    this.inventory = next;
+    if (moved.length === 0) return;
+    const now = this.now();
+    const resolved = withInventory(this.spec, next);
+    const where = (n: string) => {
+      const m = resolved.mirrors.find((x) => x.name === n)!;
+      return isProvisioned(m) ? [m.ipv4, m.ipv6].filter(Boolean).join(' ') : 'no known address (not provisioned)';
+    };
+    for (const n of moved) {
+      this.health[n] = { state: 'down', successStreak: 0, failureStreak: 0, since: now, recentFlips: [], lastReason: `new address in the inventory (${where(n)}): waiting for rise good probes`, awaitingRise: true };
+      this.warming?.delete(n);
+    }
+    if (this.warming?.size === 0) this.warming = undefined;
+    this.buildTargets();
+    this.restartLoops();
+    await this.audit({ kind: 'inventory', message: `inventory changed: ${moved.map((n) => `${n} → ${where(n)}`).join('; ')}; published again only after passing rise probes there`, data: { mirrors: moved } });
+    this.reconcileSoon('inventory changed');
+  }
+
+  /** One probe of every mirror with a known address, in parallel (for `flotilla check`). Does not change health. */
   async probeOnce(): Promise<ProbeResult[]> {
-    return Promise.all(this.spec.mirrors.map((m) => this.probeFor(m.name).run(this.targets.get(m.name)!, this.abort.signal)));
+    return Promise.all([...this.targets.values()].map((t) => this.probeFor(t.mirror).run(t, this.abort.signal)));
   }
 
   /** The desired state now (no I/O). */
   desired(): DesiredState {
-    return desiredRecords(this.spec, this.health, this.overrides, { now: this.now(), lastGood: this.lastGood });
+    return desiredRecords(this.spec, this.health, this.overrides, { now: this.now(), lastGood: this.lastGood, inventory: this.inventory });
   }
 
   /**
@@ -373,6 +412,7 @@ export class Controller extends EventEmitter {
       zones: desired.zones,
       ownerId: this.spec.policy.ownerId,
       maxRemoveShare: this.spec.policy.maxRemoveShare,
+      attribution: desired,
       budgets: this.budgets,
       signal: this.abort.signal,
     });
@@ -400,6 +440,7 @@ export class Controller extends EventEmitter {
       }
     }
     await this.reportConflicts(d.name, reports);
+    await this.reportKept(d.name, reports);
     const none = Promise.resolve<ServerVerdict[]>([]);
     if (reports.some((r) => !r.ok)) {
       if (!this.stopped) this.retrySoon();
@@ -444,6 +485,19 @@ export class Controller extends EventEmitter {
     else await this.audit({ kind: 'conflict', message: `${provider}: no foreign record left at a published name`, data: { provider, conflicts: [], resolved: true } });
   }
 
+  /** Reports once per provider (status, audit) the addresses kept because no known mirror has them and a mirror is not provisioned. */
+  private async reportKept(provider: string, reports: ZoneReport[]): Promise<void> {
+    if (reports.some((r) => !r.plan)) return; // not listed this time: nothing new is known
+    const st = (this.providerStatus[provider] ??= {});
+    const kept = reports.flatMap((r) => (r.plan?.kept ?? []).map((k) => `${r.zone}: ${k.reason}`)).sort();
+    st.unattributed = kept.length > 0 ? kept : undefined;
+    const key = kept.join('\n');
+    if ((this.reportedKept.get(provider) ?? '') === key) return;
+    this.reportedKept.set(provider, key);
+    if (kept.length > 0) await this.audit({ kind: 'inventory', message: `${provider}: ${kept.join('; ')}`, data: { provider, unattributed: kept } });
+    else await this.audit({ kind: 'inventory', message: `${provider}: no unattributable address kept any more`, data: { provider, unattributed: [], resolved: true } });
+  }
+
   private retrySoon(): void {
     if (this.retryTimer) return;
     // back off while a provider stays down: 1 s, 2 s, 4 s ... 30 s
@@ -459,8 +513,10 @@ export class Controller extends EventEmitter {
     return this.probes[(m && mirrorHealth(this.spec, m).probe) ?? 'http'];
   }
 
+  /** Targets of the mirrors with a known address (stack file or inventory); the others are never probed at a guess. */
   private buildTargets(): void {
-    this.targets = new Map(this.spec.mirrors.map((m) => [m.name, probeTargetFor(this.spec, m)]));
+    const spec = withInventory(this.spec, this.inventory);
+    this.targets = new Map(spec.mirrors.filter(isProvisioned).map((m) => [m.name, probeTargetFor(spec, m)]));
   }
 
   /**
@@ -505,6 +561,8 @@ export class Controller extends EventEmitter {
           inFlight = false;
         }
         if (this.stopped) return;
+        // the inventory moved the mirror while this probe ran: its result is about the old address
+        if (this.targets.get(m.name) !== target) return;
         this.emit('probe', r);
         if (this.cutOff) return; // blind: do not count what we cannot see
         const cur = this.health[m.name] ?? unknownHealth();
@@ -581,6 +639,7 @@ export class Controller extends EventEmitter {
     const expired = this.overrides.filter((o) => o.expiresAt !== undefined && o.expiresAt <= now && !st.overrides.some((x) => x.id === o.id && x.expiresAt !== o.expiresAt));
     for (const o of expired) await this.audit({ kind: 'override-expired', message: `${o.kind} of ${o.mirror} expired (was: ${o.reason}, by ${o.author})`, data: { id: o.id } });
     this.overrides = activeOverrides(st.overrides, now);
+    if (JSON.stringify(st.inventory ?? null) !== JSON.stringify(this.inventory ?? null)) await this.inventoryChanged(st.inventory);
     if (expired.length > 0) await updateState(this.store, (s) => { s.overrides = activeOverrides(s.overrides, now); });
     const d = this.desired();
     if (this.lastDecided !== undefined && d.serving.join(',') !== this.lastDecided.join(',')) this.reconcileSoon('overrides changed');

@@ -58,6 +58,8 @@ export function observe(cur: MirrorHealth, o: Observation, s: HysteresisSettings
       lastLatencyMs: o.latencyMs,
       lastProbeAt: o.at,
       ...(deplatformed !== undefined ? { deplatformed } : {}),
+      // a moved mirror waits for `rise` good probes at its new address
+      ...(cur.awaitingRise && state !== 'up' ? { awaitingRise: true } : {}),
     },
     flipped,
     flapping: recentFlips.length >= s.flapThreshold,

@@ -6,6 +6,7 @@ import type { FleetSpec } from '../domain/fleet-spec.ts';
 import type { Health } from '../domain/health.ts';
 import { activeOverrides, type Override } from '../domain/override.ts';
 import type { State } from '../domain/state.ts';
+import { isProvisioned, notProvisionedReason, withInventory } from '../domain/inventory.ts';
 import { servingMirrors } from '../planner/desired-records.ts';
 import type { StateStore } from '../state/state-store.ts';
 
@@ -95,11 +96,13 @@ export function applyOverrideCommand(state: State, spec: Pick<FleetSpec, 'mirror
   const kept = state.overrides.filter((o) => !replaced.includes(o));
   const nextOverrides = [...kept, override];
   const opts = { now, lastGood: state.lastGood };
+  // the inventory's addresses decide which mirrors can serve at all
+  const resolved = withInventory(spec, state.inventory);
 
   if (!cmd.force) {
     if (cmd.kind === 'drain') {
-      const before = servingMirrors(spec, state.health, kept, opts);
-      const after = servingMirrors(spec, state.health, nextOverrides, opts);
+      const before = servingMirrors(resolved, state.health, kept, opts);
+      const after = servingMirrors(resolved, state.health, nextOverrides, opts);
       if (before.serving.includes(cmd.mirror) && (after.serving.includes(cmd.mirror) || after.failOpen)) {
         throw new OverrideConflictError(
           `${cmd.mirror} is the last serving mirror (serving now: ${before.serving.join(', ')}); draining it would leave nothing to answer with. ` +
@@ -108,6 +111,8 @@ export function applyOverrideCommand(state: State, spec: Pick<FleetSpec, 'mirror
       }
     } else {
       const h = state.health[cmd.mirror];
+      const target = resolved.mirrors.find((m) => m.name === cmd.mirror);
+      if (target && !isProvisioned(target)) throw new OverrideConflictError(`${notProvisionedReason(cmd.mirror)}; a failover to it is ignored until it has an address`);
       if (h?.state === 'down') {
         throw new OverrideConflictError(
           `${cmd.mirror} is down (${h.lastReason ?? 'no reason recorded'}); sending all traffic to it would take the site offline. Pass --force (API: "force": true) to do it anyway`,

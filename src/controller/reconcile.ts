@@ -3,6 +3,7 @@ import type { RecordSet } from '../domain/records.ts';
 import type { DnsDriver } from '../drivers/dns-driver.ts';
 import { withRetries } from '../drivers/retrying-driver.ts';
 import { planChanges, type Plan } from '../planner/plan-changes.ts';
+import type { Attribution } from '../planner/unattributed.ts';
 import { shapeForProvider } from '../planner/shape-for-provider.ts';
 import { withWriteBudget } from './budgeted-driver.ts';
 import type { WriteBudget } from './write-budget.ts';
@@ -27,6 +28,8 @@ export interface ReconcileOptions {
   ownerId: string;
   maxRemoveShare: number;
   force?: boolean;
+  /** From desiredRecords: unattributable values stay while a mirror is not provisioned. */
+  attribution?: Attribution;
   dryRun?: boolean;
   budgets?: Map<string, WriteBudget>;
   attempts?: number;
@@ -52,7 +55,7 @@ async function reconcileZone(d: DnsDriver, zone: string, o: ReconcileOptions): P
   const w = withRetries(budget ? withWriteBudget(d, budget) : d, { attempts: o.attempts ?? 1, baseDelayMs: 100, maxRetryAfterMs: o.maxRetryAfterMs });
   try {
     const current = await w.listRecords(zone, o.signal);
-    const plan = planChanges(current, shapeForProvider(o.zones[zone], d.capabilities, d.name).records, { ownerId: o.ownerId, maxRemoveShare: o.maxRemoveShare, force: o.force });
+    const plan = planChanges(current, shapeForProvider(o.zones[zone], d.capabilities, d.name).records, { ownerId: o.ownerId, maxRemoveShare: o.maxRemoveShare, force: o.force, attribution: o.attribution });
     if (plan.refused) return { provider: d.name, zone, ok: false, plan, applied: 0, records: current, error: plan.refused, errorCode: 'PLAN_REFUSED', ms: performance.now() - t0 };
     if (plan.changes.length === 0 || o.dryRun) return { provider: d.name, zone, ok: true, plan, applied: 0, records: current, ms: performance.now() - t0 };
     const report = await w.applyChanges(zone, plan.changes, o.signal);

@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'STATE_CONFLICT'
   | 'STATE_CORRUPT'
   | 'STATE_UNAVAILABLE'
-  | 'TOOL_MISSING';
+  | 'TOOL_MISSING'
+  | 'TOOL_FAILED';
 
 export class FlotillaError extends Error {
   readonly code: ErrorCode;
@@ -102,5 +103,12 @@ export class StateError extends FlotillaError {
 export class ToolMissingError extends FlotillaError {
   constructor(message: string) {
     super('TOOL_MISSING', message, { exitCode: 1 });
+  }
+}
+
+/** An external tool ran and failed (`pulumi stack output` exiting non-zero); its own message is included. */
+export class ToolFailedError extends FlotillaError {
+  constructor(message: string) {
+    super('TOOL_FAILED', message, { exitCode: 1 });
   }
 }

@@ -19,6 +19,11 @@ export interface MirrorHealth {
    * certificate from another issuer): the mirror is "deplatformed", not just down. It still leaves the answer as down.
    */
   deplatformed?: string;
+  /**
+   * The inventory gave the mirror a new address (a replacement host): it is neither served nor part of a fail-open
+   * answer until `rise` good probes there make it up; cleared then.
+   */
+  awaitingRise?: boolean;
 }
 
 export type Health = Record<string, MirrorHealth>;

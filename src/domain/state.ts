@@ -1,4 +1,5 @@
 import type { Health } from './health.ts';
+import type { Inventory } from './inventory.ts';
 import type { Override } from './override.ts';
 import type { RecordSet } from './records.ts';
 
@@ -18,6 +19,8 @@ export interface ProviderStatus {
   conflicts?: string[];
   /** What the provider held at the last reconcile, per zone (for `plan` and `status` without API calls). */
   records?: Record<string, RecordSet[]>;
+  /** Addresses held at this provider that no known mirror owns, kept because a mirror is not provisioned (as reported). */
+  unattributed?: string[];
 }
 
 /** What the delegation guard did and saw, per zone (kept so `pulumi up` and a restarted daemon agree with it). */
@@ -50,6 +53,8 @@ export interface State {
   /** Absent until the delegation guard first records something. */
   delegation?: DelegationRecord;
   manifest?: PublishedManifest;
+  /** Mirror → addresses, host id, digest deployed (from the stack outputs); absent before the first `flotilla up`. */
+  inventory?: Inventory;
 }
 
 /** Written by a running controller on every save (at least every CONTROLLER_SAVE_INTERVAL_MS). */

@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { zoneOf, zonesOf, type FleetSpec, type RegistrarKind } from '../domain/fleet-spec.ts';
+import { MIRRORS_OUTPUT, SITE_DIGEST_OUTPUT } from '../domain/inventory.ts';
 import { desiredRecords } from '../planner/desired-records.ts';
 import { AwsMirror, awsInstancePlan } from './aws-mirror.ts';
 import { deployPublicKey } from './deploy-key.ts';
@@ -110,9 +111,9 @@ export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
     ]),
   );
   return {
-    siteDigest: spec.site.digest,
+    [SITE_DIGEST_OUTPUT]: spec.site.digest,
     /** Per mirror: provider, ipv4, ipv6, resourceId, digest (the controller's inventory reads these). */
-    mirrors,
+    [MIRRORS_OUTPUT]: mirrors,
     /** Delegated nameservers of each provider for the main domain's zone (its delegatedNameservers first names). */
     nameservers: byZone[zones[0]].providers,
     /** Every provider's delegated nameservers for the main domain, merged: what each registrar and apex NS set lists. */

@@ -1,8 +1,9 @@
 import type { FleetSpec, MirrorSpec } from '../domain/fleet-spec.ts';
 import { zoneOf, zonesOf } from '../domain/fleet-spec.ts';
 import type { Health } from '../domain/health.ts';
+import { isProvisioned, notProvisionedReason, withInventory, type Inventory } from '../domain/inventory.ts';
 import { activeOverrides, type Override } from '../domain/override.ts';
-import type { RecordSet } from '../domain/records.ts';
+import { normalizeValue, type RecordSet } from '../domain/records.ts';
 import { markerRecord } from './ownership.ts';
 
 export interface DesiredOptions {
@@ -15,6 +16,8 @@ export interface DesiredOptions {
    * `${mirror:NAME:ipv4}` that the Pulumi program resolves, instead of leaving the mirror out.
    */
   placeholders?: boolean;
+  /** Addresses of the hosts Pulumi created (the stored inventory); a stack-file address wins where one is given. */
+  inventory?: Inventory;
 }
 
 export interface DesiredState {
@@ -28,6 +31,12 @@ export interface DesiredState {
   notes: string[];
   /** Records per zone (markers included). */
   zones: Record<string, RecordSet[]>;
+  /** Mirrors with no known address (not probed, not published). */
+  unprovisioned: string[];
+  /** Mirrors at a new address that have not yet passed `rise` probes there (not published). */
+  awaitingRise: string[];
+  /** Every address of a mirror with a known address (canonical): what the controller can attribute. */
+  knownAddresses: string[];
 }
 
 export function placeholder(mirror: string, family: 'ipv4' | 'ipv6'): string {
@@ -39,11 +48,17 @@ export function servingMirrors(
   spec: Pick<FleetSpec, 'mirrors' | 'policy'>,
   health: Health,
   overrides: readonly Override[],
-  opts: Pick<DesiredOptions, 'now' | 'lastGood'>,
-): Omit<DesiredState, 'zones'> {
-  const names = spec.mirrors.map((m) => m.name);
-  const known = new Set(names);
+  opts: Pick<DesiredOptions, 'now' | 'lastGood' | 'placeholders'>,
+): Omit<DesiredState, 'zones' | 'unprovisioned' | 'awaitingRise' | 'knownAddresses'> {
   const notes: string[] = [];
+  // a mirror without an address is never served (the Pulumi program's placeholders stand in for a host it creates)
+  let names = spec.mirrors.filter((m) => opts.placeholders || isProvisioned(m)).map((m) => m.name);
+  for (const m of spec.mirrors) if (!names.includes(m.name)) notes.push(notProvisionedReason(m.name));
+  // a mirror at a new address serves only after `rise` good probes there (not even when failing open)
+  const moved = names.filter((n) => health[n]?.awaitingRise);
+  for (const n of moved) notes.push(`${n} has a new address: not served until it passes rise probes there`);
+  names = names.filter((n) => !moved.includes(n));
+  const known = new Set(names);
   const active = activeOverrides(overrides, opts.now).filter((o) => known.has(o.mirror));
 
   const failovers = active.filter((o) => o.kind === 'failover').sort((a, b) => b.createdAt - a.createdAt);
@@ -87,6 +102,7 @@ export function desiredRecords(
   overrides: readonly Override[],
   opts: DesiredOptions,
 ): DesiredState {
+  spec = withInventory(spec, opts.inventory);
   const decision = servingMirrors(spec, health, overrides, opts);
   const byName = new Map(spec.mirrors.map((m) => [m.name, m] as const));
   const mirrors = decision.serving.map((n) => byName.get(n)!) as MirrorSpec[];
@@ -107,7 +123,11 @@ export function desiredRecords(
     }
   }
   for (const z of Object.keys(zones)) zones[z].sort((a, b) => (a.name + a.type < b.name + b.type ? -1 : 1));
-  return { ...decision, zones };
+  const unprovisioned = spec.mirrors.filter((m) => !isProvisioned(m)).map((m) => m.name);
+  const awaitingRise = spec.mirrors.filter((m) => isProvisioned(m) && health[m.name]?.awaitingRise).map((m) => m.name);
+  // what the controller can vouch for: addresses of provisioned mirrors not waiting at a new address
+  const knownAddresses = [...new Set(spec.mirrors.filter((m) => !awaitingRise.includes(m.name)).flatMap((m) => [m.ipv4 && normalizeValue('A', m.ipv4), m.ipv6 && normalizeValue('AAAA', m.ipv6)]).filter((a): a is string => !!a))].sort();
+  return { ...decision, zones, unprovisioned, awaitingRise, knownAddresses };
 }
 
 function addresses(mirrors: MirrorSpec[], family: 'ipv4' | 'ipv6', placeholders: boolean): string[] {

@@ -1,11 +1,14 @@
 import { normalizeRecordSet, rrsetKey, type Change, type RecordSet } from '../domain/records.ts';
 import { isMarkerName, ownedKeys } from './ownership.ts';
+import { keepUnattributed, type Attribution, type KeptAddresses } from './unattributed.ts';
 
 export interface PlanOptions {
   ownerId: string;
   /** Share (0..1) of the zone's current RRsets this plan may delete; above it the plan is refused unless forced. */
   maxRemoveShare: number;
   force?: boolean;
+  /** Known addresses and not-provisioned mirrors: while a mirror has no known address, unattributable values stay. */
+  attribution?: Attribution;
 }
 
 export interface Plan {
@@ -14,14 +17,17 @@ export interface Plan {
   conflicts: { key: string; reason: string }[];
   /** Set when a safety rail refuses this plan; `changes` is what it would have done. */
   refused?: string;
+  /** Values that would have been removed but were kept because a mirror is not provisioned, with why. */
+  kept?: KeptAddresses[];
 }
 
 /**
  * Diff current against desired for one zone. Pure. Only RRsets our markers claim are updated or deleted;
  * foreign RRsets are never touched. Markers are written before the records they claim and removed after them.
  */
-export function planChanges(current: readonly RecordSet[], desired: readonly RecordSet[], opts: PlanOptions): Plan {
+export function planChanges(current: readonly RecordSet[], desired0: readonly RecordSet[], opts: PlanOptions): Plan {
   const owned = ownedKeys(current, opts.ownerId);
+  const { desired, kept } = keepUnattributed(current, desired0, owned, opts.attribution);
   const cur = new Map(current.map((r) => [rrsetKey(r), normalizeRecordSet(r)] as const));
   const want = new Map(desired.map((r) => [rrsetKey(r), normalizeRecordSet(r)] as const));
   const conflicts: Plan['conflicts'] = [];
@@ -54,6 +60,7 @@ export function planChanges(current: readonly RecordSet[], desired: readonly Rec
   }
   const changes = [...markerFirst, ...records, ...deletes, ...markerDeletes];
   const plan: Plan = { changes, conflicts };
+  if (kept.length > 0) plan.kept = kept;
 
   const removed = deletes.length + markerDeletes.length;
   if (current.length > 0 && removed / current.length > opts.maxRemoveShare && !opts.force) {

@@ -1,3 +1,4 @@
+import { describeAddresses, isProvisioned, withInventory } from '../domain/inventory.ts';
 import type { AuditEvent } from '../domain/audit.ts';
 import { unknownHealth, type MirrorState } from '../domain/health.ts';
 import { activeOverrides, type Override } from '../domain/override.ts';
@@ -60,7 +61,7 @@ export interface StatusSnapshot {
 
 /** The controller's view now, from memory (no I/O). */
 export function statusSnapshot(controller: Controller, now: number): StatusSnapshot {
-  const spec = controller.spec;
+  const spec = withInventory(controller.spec, controller.inventory);
   const desired = controller.desired();
   const overrides = activeOverrides(controller.overrides, now);
   const drained = new Set(overrides.filter((o) => o.kind === 'drain').map((o) => o.mirror));
@@ -69,7 +70,7 @@ export function statusSnapshot(controller: Controller, now: number): StatusSnaps
     return {
       name: m.name,
       provider: m.provider,
-      address: [m.ipv4, m.ipv6].filter(Boolean).join(' '),
+      address: describeAddresses({ provisioned: isProvisioned(m), ipv4: m.ipv4, ipv6: m.ipv6 }),
       state: h.state,
       successStreak: h.successStreak,
       failureStreak: h.failureStreak,

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { AuditEvent } from '../domain/audit.ts';
+import { MIRROR_PROVIDERS } from '../domain/fleet-spec.ts';
 import { RECORD_TYPES } from '../domain/records.ts';
+import { ipv4Address, ipv6Address } from '../domain/setting-values.ts';
 import type { State } from '../domain/state.ts';
 
 /**
@@ -22,6 +24,7 @@ const mirrorHealth = z.looseObject({
   deplatformed: z.string().optional(),
   lastLatencyMs: z.number().min(0).optional(),
   lastProbeAt: time.optional(),
+  awaitingRise: z.boolean().optional(),
 });
 
 const override = z.looseObject({
@@ -49,6 +52,23 @@ const providerStatus = z.looseObject({
   lastErrorCode: z.string().optional(),
   verifiedServing: z.string().optional(),
   records: z.record(z.string(), z.array(recordSet)).optional(),
+  unattributed: z.array(z.string()).optional(),
+});
+
+const inventoryEntry = z.looseObject({
+  provider: z.enum(MIRROR_PROVIDERS),
+  ipv4: ipv4Address.optional(),
+  ipv6: ipv6Address.optional(),
+  resourceId: z.string().min(1).optional(),
+  digest: z.string().min(1).optional(),
+  at: time,
+  source: z.enum(['pulumi', 'stack-file']),
+});
+
+export const inventorySchema = z.looseObject({
+  updatedAt: time,
+  stack: z.string().optional(),
+  mirrors: z.record(z.string().min(1), inventoryEntry),
 });
 
 const delegationRecord = z.looseObject({
@@ -68,6 +88,7 @@ export const stateSchema: z.ZodType<State> = z.looseObject({
   controller: z.object({ at: time, host: z.string(), pid: count }).optional(),
   delegation: delegationRecord.optional(),
   manifest: publishedManifest.optional(),
+  inventory: inventorySchema.optional(),
 });
 
 export const auditEventSchema: z.ZodType<AuditEvent> = z.looseObject({

@@ -45,7 +45,7 @@ describe('responder CLI: check, drain, undrain, failover, clear, history, status
       await mirrors[1].stop();
       const bad = await cli('check');
       assert.equal(bad.code, 1);
-      assert.match(bad.stdout, /m2\s+FAIL.*refused/);
+      assert.match(bad.stdout, /m2\s+127\.0\.0\.52\s+FAIL.*refused/);
       mirrors[1] = await startMirror({ host: '127.0.0.52', port, contentDir: join(REPO, 'site') });
     } finally {
       await wrong.stop();

@@ -24,7 +24,7 @@ export function registerApply(program: Command): void {
       const store = openStateStore(spec);
       const st = await store.load();
       const now = Date.now();
-      const desired = desiredRecords(spec, st.health, st.overrides, { now, lastGood: st.lastGood });
+      const desired = desiredRecords(spec, st.health, st.overrides, { now, lastGood: st.lastGood, inventory: st.inventory });
       if (!o.dryRun) await ensureLocalZones(spec);
       const drivers = await createDrivers(spec.dnsProviders, { env: process.env, stateDir: spec.state.path });
       const actor = whoami();
@@ -36,7 +36,7 @@ export function registerApply(program: Command): void {
         if (cutOff && !o.dryRun && !o.force) throw new PlanRefusedError(`fail static: ${cutOffWhy}; changing nothing (--force writes anyway)`);
         if (cutOff) out.log(`note: ${cutOffWhy}`);
         if (!o.dryRun) await store.append({ at: now, kind: 'decision', actor, message: `apply by hand: serve ${desired.serving.join(', ')}${o.force ? ' (--force)' : ''}`, data: { serving: desired.serving } });
-        const reports = await reconcileAll({ drivers, zones: desired.zones, ownerId: spec.policy.ownerId, maxRemoveShare: spec.policy.maxRemoveShare, force: o.force, dryRun: o.dryRun });
+        const reports = await reconcileAll({ drivers, zones: desired.zones, ownerId: spec.policy.ownerId, maxRemoveShare: spec.policy.maxRemoveShare, force: o.force, dryRun: o.dryRun, attribution: desired });
         for (const r of reports) {
           const ev = o.dryRun ? undefined : applyEvent(r, ' (by hand)');
           if (ev) await store.append({ at: Date.now(), actor, ...ev });
@@ -65,6 +65,7 @@ export function registerApply(program: Command): void {
             out.log(`  ${c.action.padEnd(6)} ${x.name} ${x.type} ${x.values.join(' ')}`);
           }
           for (const c of r.plan?.conflicts ?? []) out.log(`  conflict: ${c.reason}`);
+          for (const k of r.plan?.kept ?? []) out.log(`  kept: ${k.reason}`);
         }
         if (converged !== undefined) out.log(`\nevery authoritative server answers ${desired.serving.join(', ')}, ${Math.round(converged)}ms after the decision`);
         if (verify.length > 0) out.log('\n' + table(['provider', 'server', 'converged', 'ms', 'last'], verify.map((v) => [v.provider, v.server, v.converged ? 'yes' : 'NO', v.ms === undefined ? '' : Math.round(v.ms), v.last ?? ''])));

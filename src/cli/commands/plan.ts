@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../../domain/duration.ts';
 import { zonesOf, type FleetSpec } from '../../domain/fleet-spec.ts';
+import { describeAddresses, knownMirrors } from '../../domain/inventory.ts';
 import type { State } from '../../domain/state.ts';
 import { desiredRecords } from '../../planner/desired-records.ts';
 import { providerCapabilities } from '../../drivers/registry.ts';
@@ -11,7 +12,7 @@ import { makeOut, table } from '../output.ts';
 
 /** The plan for every provider and zone, from the state's view of what each provider holds. Pure. */
 export function buildPlan(spec: FleetSpec, state: State, now: number, force = false) {
-  const desired = desiredRecords(spec, state.health, state.overrides, { now, lastGood: state.lastGood });
+  const desired = desiredRecords(spec, state.health, state.overrides, { now, lastGood: state.lastGood, inventory: state.inventory });
   const shapeNotes = new Set<string>();
   const providers = spec.dnsProviders.map((p) => ({
     provider: p.name,
@@ -21,7 +22,7 @@ export function buildPlan(spec: FleetSpec, state: State, now: number, force = fa
       // as the controller writes them: TTL floors raised, unsupported types refused
       const shaped = shapeForProvider(desired.zones[zone] ?? [], providerCapabilities(p.kind), p.name);
       for (const n of shaped.notes) shapeNotes.add(n);
-      const plan = planChanges(known ?? [], shaped.records, { ownerId: spec.policy.ownerId, maxRemoveShare: spec.policy.maxRemoveShare, force });
+      const plan = planChanges(known ?? [], shaped.records, { ownerId: spec.policy.ownerId, maxRemoveShare: spec.policy.maxRemoveShare, force, attribution: desired });
       return { zone, currentKnown: known !== undefined, desired: shaped.records, ...plan };
     }),
   }));
@@ -30,6 +31,7 @@ export function buildPlan(spec: FleetSpec, state: State, now: number, force = fa
   // the slowest provider sets the worst case: a floor above policy.ttl is what resolvers get there
   const ttl = Math.max(spec.policy.ttl, ...spec.dnsProviders.map((p) => providerCapabilities(p.kind).minTtl));
   return {
+    mirrors: knownMirrors(spec, state.inventory),
     serving: desired.serving,
     failOpen: desired.failOpen,
     degraded: desired.degraded,
@@ -57,7 +59,8 @@ export function registerPlan(program: Command): void {
       const state = await openStateStore(spec).load();
       const plan = buildPlan(spec, state, Date.now(), !!o.force);
       out.data({ stack: spec.stack, ...plan });
-      out.log(`serving: ${plan.serving.join(', ')}${plan.failOpen ? '  (FAIL OPEN)' : ''}`);
+      out.log(table(['mirror', 'host', 'addresses', 'from'], plan.mirrors.map((m) => [m.name, m.provider, describeAddresses(m), m.source === 'stack-file' ? 'stack file' : m.source === 'pulumi' ? 'pulumi outputs' : ''])));
+      out.log(`serving: ${plan.serving.join(', ') || '(none)'}${plan.failOpen ? '  (FAIL OPEN)' : ''}`);
       for (const n of plan.notes) out.log(`  note: ${n}`);
       for (const p of plan.providers) {
         for (const z of p.zones) {
@@ -69,9 +72,11 @@ export function registerPlan(program: Command): void {
             out.log(`  ${c.action.padEnd(6)} ${r.name} ${r.type} ${r.values.join(' ')}`);
           }
           for (const c of z.conflicts) out.log(`  conflict: ${c.reason}`);
+          for (const k of z.kept ?? []) out.log(`  kept (removal refused): ${k.reason}`);
           if (z.refused) out.log(`  REFUSED: ${z.refused}`);
         }
       }
       out.log(`\nfailover time: ${plan.failover.explanation}; worst case for a client ≈ ${formatDuration(plan.failover.worstCaseClientMs)}`);
     });
 }
+

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../domain/errors.ts';
-import { specFrom, stackOptions, type StackOpts } from '../common.ts';
+import { openStateStore, specFrom, stackOptions, type StackOpts } from '../common.ts';
 import { makeOut } from '../output.ts';
 import { runPulumi } from '../pulumi-runner.ts';
 
@@ -25,13 +25,24 @@ export function registerPulumi(program: Command): void {
 
   for (const verb of ['up', 'destroy'] as const) {
     stackOptions(program.command(verb))
-      .description(verb === 'up' ? 'Deploy the mirrors, zones, records and registrar settings with the pulumi CLI.' : 'Tear the stack down with the pulumi CLI.')
+      .description(verb === 'up' ? 'Deploy the mirrors, zones, records and registrar settings with the pulumi CLI, then save the mirror inventory from the stack outputs.' : 'Tear the stack down with the pulumi CLI.')
       .option('-y, --yes', 'do not ask for confirmation')
       .addHelpText('after', `\nExample:\n  flotilla ${verb} --stack example\n`)
       .action(async (o: StackOpts & { yes?: boolean }) => {
         const spec = await specFrom(o);
         if (!o.stack) throw new UsageError(`flotilla ${verb} needs --stack NAME (pulumi works on named stacks)`);
-        process.exitCode = await runPulumi({ verb, stack: spec.stack, projectDir: spec.projectDir, yes: o.yes });
+        const code = await runPulumi({ verb, stack: spec.stack, projectDir: spec.projectDir, yes: o.yes });
+        process.exitCode = code;
+        // the controller learns where the hosts are from the outputs of a successful deploy (a failed one changes nothing)
+        if (verb !== 'up' || code !== 0) return;
+        const { refreshInventory } = await import('./inventory.ts');
+        const store = openStateStore(spec);
+        try {
+          const inv = await refreshInventory(spec, store);
+          makeOut(!!o.json).err(`mirror inventory saved: ${Object.keys(inv.mirrors).length} mirror(s) from the stack outputs (\`flotilla inventory --stack ${spec.stack}\` shows it)`);
+        } finally {
+          await store.close?.();
+        }
       });
   }
 }

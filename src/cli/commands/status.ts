@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { activeOverrides } from '../../domain/override.ts';
 import { formatDuration } from '../../domain/duration.ts';
+import { describeAddresses, knownMirrors } from '../../domain/inventory.ts';
 import { desiredRecords } from '../../planner/desired-records.ts';
+import { ownedKeys } from '../../planner/ownership.ts';
+import { keepUnattributed } from '../../planner/unattributed.ts';
 import { openStateStore, specFrom, stackOptions, type StackOpts } from '../common.ts';
 import { makeOut, table } from '../output.ts';
 
@@ -14,24 +17,28 @@ export function registerStatus(program: Command): void {
       const spec = await specFrom(o);
       const st = await openStateStore(spec).load();
       const now = Date.now();
-      const desired = desiredRecords(spec, st.health, st.overrides, { now, lastGood: st.lastGood });
+      const desired = desiredRecords(spec, st.health, st.overrides, { now, lastGood: st.lastGood, inventory: st.inventory });
+      const known = new Map(knownMirrors(spec, st.inventory).map((k) => [k.name, k]));
       const mirrors = spec.mirrors.map((m) => {
         const h = st.health[m.name];
-        return { name: m.name, provider: m.provider, address: m.ipv4 ?? m.ipv6 ?? '', state: h?.state ?? 'unknown', successStreak: h?.successStreak ?? 0, failureStreak: h?.failureStreak ?? 0, lastReason: h?.lastReason, lastLatencyMs: h?.lastLatencyMs, lastProbeAt: h?.lastProbeAt, serving: desired.serving.includes(m.name), ...(h?.state === 'down' && h.deplatformed !== undefined ? { deplatformed: h.deplatformed } : {}) };
+        const k = known.get(m.name)!;
+        return { name: m.name, provider: m.provider, address: describeAddresses(k), provisioned: k.provisioned, state: k.provisioned ? (h?.state ?? 'unknown') : 'not provisioned', successStreak: h?.successStreak ?? 0, failureStreak: h?.failureStreak ?? 0, lastReason: h?.lastReason, lastLatencyMs: h?.lastLatencyMs, lastProbeAt: h?.lastProbeAt, serving: desired.serving.includes(m.name), ...(h?.state === 'down' && h.deplatformed !== undefined ? { deplatformed: h.deplatformed } : {}) };
       });
       const providers = spec.dnsProviders.map((p) => {
         const s = st.providers[p.name] ?? {};
         const served: Record<string, string[]> = {};
         for (const [zone, recs] of Object.entries(s.records ?? {})) for (const r of recs) if (r.type === 'A' || r.type === 'AAAA') served[`${r.name} ${r.type}`] = r.values;
-        return { name: p.name, kind: p.kind, served, lastConvergedAt: s.lastConvergedAt, lastConvergeMs: s.lastConvergeMs, lastError: s.lastError, lastErrorCode: s.lastErrorCode, conflicts: s.conflicts ?? [] };
+        return { name: p.name, kind: p.kind, served, lastConvergedAt: s.lastConvergedAt, lastConvergeMs: s.lastConvergeMs, lastError: s.lastError, lastErrorCode: s.lastErrorCode, conflicts: s.conflicts ?? [], unattributed: Object.entries(s.records ?? {}).flatMap(([zone, recs]) => keepUnattributed(recs, desired.zones[zone] ?? [], ownedKeys(recs, spec.policy.ownerId), desired).kept.map((k) => `${zone}: ${k.reason}`)) };
       });
       const overrides = activeOverrides(st.overrides, now);
       out.data({ stack: spec.stack, stateVersion: st.version, updatedAt: st.updatedAt, mirrors, serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, providers, overrides });
       if (desired.failOpen) out.log(`FAIL OPEN: every mirror looks down; serving the last good set (${desired.serving.join(', ')})\n`);
-      out.log(table(['mirror', 'state', 'serving', 'streak', 'latency', 'last result'], mirrors.map((m) => [m.name, m.deplatformed !== undefined ? 'DEPLATFORMED' : m.state, m.serving ? 'yes' : 'no', m.state === 'down' ? `${m.failureStreak} fail` : `${m.successStreak} ok`, m.lastLatencyMs === undefined ? '' : `${Math.round(m.lastLatencyMs)}ms`, m.lastReason ?? ''])));
+      out.log(table(['mirror', 'address', 'state', 'serving', 'streak', 'latency', 'last result'], mirrors.map((m) => [m.name, m.address, m.deplatformed !== undefined ? 'DEPLATFORMED' : m.state, m.serving ? 'yes' : 'no', m.state === 'down' ? `${m.failureStreak} fail` : `${m.successStreak} ok`, m.lastLatencyMs === undefined ? '' : `${Math.round(m.lastLatencyMs)}ms`, m.lastReason ?? ''])));
       out.log('');
       out.log(table(['provider', 'serves', 'converged', 'error'], providers.map((p) => [p.name, Object.entries(p.served).map(([k, v]) => `${k}=${v.join(',')}`).join(' ') || '(unknown)', p.lastConvergedAt ? `${formatDuration(now - p.lastConvergedAt)} ago (${p.lastConvergeMs}ms)` : 'never', p.lastError ? `${p.lastErrorCode ? `[${p.lastErrorCode}] ` : ''}${p.lastError}` : ''])));
       for (const p of providers) for (const c of p.conflicts) out.log(`conflict at ${p.name}: ${c}`);
+      for (const p of providers) for (const c of p.unattributed) out.log(`removal refused at ${p.name}: ${c}`);
+      for (const n of desired.notes) if (n.includes('not provisioned') || n.includes('new address')) out.log(`note: ${n}`);
       out.log('');
       if (overrides.length === 0) out.log('no open overrides');
       else out.log(table(['override', 'mirror', 'by', 'reason', 'expires'], overrides.map((x) => [x.kind, x.mirror, x.author, x.reason, x.expiresAt ? `in ${formatDuration(x.expiresAt - now)}` : 'never'])));
