@@ -118,9 +118,9 @@ describe('flotilla validate', () => {
     assert.ok(!(r.stderr + r.stdout).includes(secret.slice(4)), r.stderr);
   });
 
-  it('weight, never honoured by the planner, is now an unknown key', async () => {
+  it('weight, never honoured by the planner, is refused with what to do instead', async () => {
     const dir = project((y) => y.replace('{ name: local-a, provider: local, ipv4: 127.0.0.11 }', '{ name: local-a, provider: local, ipv4: 127.0.0.11, weight: 3 }'));
-    assertUserError(await runCli(['validate', '--stack', 't'], { cwd: dir }), 'flotilla:fleet.mirrors[0].weight', 'unknown key');
+    assertUserError(await runCli(['validate', '--stack', 't'], { cwd: dir }), 'flotilla:fleet.mirrors[0].weight', 'is no longer read');
   });
 
   it('an alias bomb and an unresolved alias are clear errors naming the file', async () => {

@@ -34,10 +34,13 @@ describe('stack outputs of the example stack → mirror inventory', () => {
     // what `pulumi stack output --json` prints is the outputs as JSON
     const inv = inventoryFromOutputs(JSON.stringify(result.outputs), spec, 42, 'mock outputs');
     const ec2 = mockResource('aws:ec2/instance:Instance', 'aws-fra-host', {});
+    const eip = mockResource('aws:ec2/eip:Eip', 'aws-fra-ip', {});
     const hz = mockResource('hcloud:index/server:Server', 'hetzner-nbg-host', {});
-    assert.deepEqual(inv.mirrors['aws-fra'], { provider: 'aws', ipv4: String(ec2.state.publicIp), resourceId: ec2.id, digest: spec.site.digest, at: 42, source: 'pulumi' });
+    const hzIp = mockResource('hcloud:index/primaryIp:PrimaryIp', 'hetzner-nbg-ipv4', {});
+    // the stable addresses: the Elastic IP on AWS, the Primary IP on Hetzner (not the instance's own)
+    assert.deepEqual(inv.mirrors['aws-fra'], { provider: 'aws', ipv4: String(eip.state.publicIp), resourceId: ec2.id, digest: spec.site.digest, at: 42, source: 'pulumi' });
     assert.equal(inv.mirrors['hetzner-nbg'].resourceId, hz.id);
-    assert.equal(inv.mirrors['hetzner-nbg'].ipv4, String(hz.state.ipv4Address));
-    assert.deepEqual(inv.mirrors['box-ams'], { provider: 'ssh', ipv4: '203.0.113.10', digest: spec.site.digest, at: 42, source: 'pulumi' });
+    assert.equal(inv.mirrors['hetzner-nbg'].ipv4, String(hzIp.state.ipAddress));
+    assert.deepEqual(inv.mirrors['box-ams'], { provider: 'ssh', ipv4: '203.0.113.10', resourceId: 'ssh:203.0.113.10', digest: spec.site.digest, at: 42, source: 'pulumi' });
   });
 });
