@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { AuditEvent } from '../domain/audit.ts';
+import { redactDeep, redactText } from '../domain/redact-url.ts';
 import { mirrorHealth, zoneOf, type FleetSpec } from '../domain/fleet-spec.ts';
 import { unknownHealth, type Health } from '../domain/health.ts';
 import { activeOverrides, type Override } from '../domain/override.ts';
@@ -119,7 +120,9 @@ export class Controller extends EventEmitter {
     this.probes = o.probe ? { http: o.probe, tcp: o.probe, dns: o.probe } : { http: new HttpProbe(), tcp: new TcpProbe(), dns: new DnsProbe() };
     this.query = o.query;
     this.now = o.now ?? Date.now;
-    this.log = o.log ?? (() => {});
+    const sink = o.log ?? (() => {});
+    // errors quoted in log lines come from SDKs, fetch and etcd: never let a URL's userinfo or token through
+    this.log = (line: string) => sink(redactText(line));
     for (const d of o.drivers) this.budgets.set(d.name, new WriteBudget(d.capabilities.writeBudget.requests, d.capabilities.writeBudget.perMs));
     this.buildTargets();
     // a probe result ends the start-up hold of its mirror once its health is known afresh
@@ -334,7 +337,7 @@ export class Controller extends EventEmitter {
     const f = (this.storeFailing ??= { since: this.now(), attempts: 0 });
     f.attempts++;
     if (first) {
-      const ev: AuditEvent = { at: this.now(), kind: 'store-error', message: `the state store failed: ${msg}; serving and failing over from memory, retrying the save` };
+      const ev: AuditEvent = { at: this.now(), kind: 'store-error', message: redactText(`the state store failed: ${msg}; serving and failing over from memory, retrying the save`) };
       // alerted whether or not the audit log can take it (it may sit on the same failing disk)
       this.emit('alert', ev);
       void this.audit(ev).catch(() => undefined);
@@ -596,7 +599,8 @@ export class Controller extends EventEmitter {
    * (for callers whose action must not take effect without its entry).
    */
   async audit(e: Omit<AuditEvent, 'at'> & { at?: number }, opts: { strict?: boolean } = {}): Promise<boolean> {
-    const ev: AuditEvent = { at: e.at ?? this.now(), ...e } as AuditEvent;
+    // redacted before it is stored or emitted: messages quote SDK, fetch, etcd and canary errors
+    const ev: AuditEvent = redactDeep({ at: e.at ?? this.now(), ...e } as AuditEvent);
     try {
       await this.store.append(ev);
     } catch (err) {

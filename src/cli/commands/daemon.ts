@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { startAlerts } from '../../controller/alerts.ts';
 import { FlotillaError } from '../../domain/errors.ts';
+import { redactText } from '../../domain/redact-url.ts';
 import { buildController, startEmbeddedServers } from '../runtime.ts';
 import { specFrom, stackOptions, type StackOpts } from '../common.ts';
 import { listenFailure } from '../listen-failure.ts';
@@ -12,7 +13,8 @@ export function registerDaemon(program: Command): void {
     .addHelpText('after', '\nExamples:\n  flotilla daemon --stack local\n  kill -HUP <pid>    # reload the stack file (a bad file is rejected, the old spec kept)\n')
     .action(async (o: StackOpts & { http: boolean }) => {
       const spec = await specFrom(o);
-      const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+      // every line redacted: an SDK or fetch error may quote a URL with its userinfo or token
+      const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${redactText(line)}\n`);
       const dns = await startEmbeddedServers(spec, spec.file);
       for (const s of dns) log(`embedded DNS server on ${s.address}`);
       const controller = await buildController(spec, { log });
