@@ -26,7 +26,7 @@ export function registerDaemon(program: Command): void {
       if (o.http) {
         const { startHttpServer } = await import('../../server/http-server.ts');
         try {
-          http = await startHttpServer({ controller, listen: spec.server.listen, port: spec.server.port, token: process.env[spec.server.tokenEnv], log });
+          http = await startHttpServer({ controller, listen: spec.server.listen, port: spec.server.port, token: process.env[spec.server.tokenEnv], log, dnsServers: () => dns });
         } catch (e) {
           // a port taken or an address not on this host: undo what started, then say which setting to change
           await controller.stop();
