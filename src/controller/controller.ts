@@ -276,9 +276,12 @@ export class Controller extends EventEmitter {
       this.decisionAt = decidedAt;
       this.lastGoodTrack = recordDecision(this.lastGoodTrack, desired.serving, desired.failOpen, decidedAt, settleMsFor(this.spec));
     }
-    if (enteringFailOpen) await this.audit({ kind: 'fail-open', message: desired.notes.join('; '), data: { serving: desired.serving } });
-    if (changed) await this.audit({ kind: 'decision', message: `serve ${desired.serving.join(', ')} (${reason})`, data: { ...summary, reason } });
+    // audited beside the write, not before it: a store that hangs (etcd paused, a stalled disk) must not delay failover
+    const audits: Promise<boolean>[] = [];
+    if (enteringFailOpen) audits.push(this.audit({ kind: 'fail-open', message: desired.notes.join('; '), data: { serving: desired.serving } }));
+    if (changed) audits.push(this.audit({ kind: 'decision', message: `serve ${desired.serving.join(', ')} (${reason})`, data: { ...summary, reason } }));
     const passes = await Promise.all(this.drivers.map((d) => this.worker(d).request()));
+    await Promise.all(audits);
     const reports = passes.flatMap((p) => p.reports);
     const verify = (await Promise.all(passes.map((p) => p.verify))).flat();
     if (reports.every((r) => r.ok)) this.lastServing = desired.serving;
