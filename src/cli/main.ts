@@ -1,5 +1,6 @@
 import { Command, CommanderError, Help } from 'commander';
 import { FlotillaError } from '../domain/errors.ts';
+import { redactText } from '../domain/redact-url.ts';
 import { commandNamed, registerCommands, standInTerms } from './commands/index.ts';
 import { stopWhenNpmWrapperExits } from './npm-wrapper-watch.ts';
 import { packageVersion } from './package-version.ts';
@@ -50,6 +51,6 @@ export function handleError(e: unknown, json = false): number {
     if (json) process.stdout.write(JSON.stringify({ error: { code: e.code, message: e.message, exitCode: e.exitCode, ...('issues' in e ? { issues: e.issues } : {}) } }, null, 2) + '\n');
     return e.exitCode;
   }
-  process.stderr.write(`flotilla: unexpected error (this is a bug, please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
+  process.stderr.write(`flotilla: unexpected error (this is a bug, please report it):\n${redactText((e as Error)?.stack ?? String(e))}\n`);
   return 1;
 }

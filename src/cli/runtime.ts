@@ -1,8 +1,9 @@
 import { zonesOf, type FleetSpec } from '../domain/fleet-spec.ts';
 import { Controller, type ControllerOptions } from '../controller/controller.ts';
 import { directQuery } from '../controller/dns-query.ts';
-import { startEmbeddedDnsServer, type EmbeddedDnsServer } from '../drivers/local/embedded-dns-server.ts';
-import { localSettings } from '../drivers/local/local-settings.ts';
+import { parseDuration } from '../domain/duration.ts';
+import { startEmbeddedDnsServer, type EmbeddedDnsServer, type EmbeddedDnsServerOptions } from '../drivers/local/embedded-dns-server.ts';
+import { localSettings, type LocalSettings } from '../drivers/local/local-settings.ts';
 import { openZoneStore } from '../drivers/local/zone-store.ts';
 import { createDrivers, localZoneDir } from '../drivers/registry.ts';
 import { openStateStore } from './common.ts';
@@ -23,13 +24,21 @@ export async function startEmbeddedServers(spec: FleetSpec, file: string): Promi
   const servers: EmbeddedDnsServer[] = [];
   for (const { settings, store, index } of await ensureLocalZones(spec)) {
     try {
-      servers.push(await startEmbeddedDnsServer({ listen: settings.listen, port: settings.port, store, axfrAllow: settings.axfrAllow }));
+      servers.push(await startEmbeddedDnsServer({ listen: settings.listen, port: settings.port, store, axfrAllow: settings.axfrAllow, ...embeddedLimits(settings) }));
     } catch (e) {
       await Promise.all(servers.map((s) => s.close()));
       throw listenFailure(e, { file, setting: `dnsProviders[${index}].settings`, what: 'the embedded DNS server', listen: settings.listen, port: settings.port }) ?? e;
     }
   }
   return servers;
+}
+
+/** The `tcp` and `rrl` settings of a local provider as the embedded server's options. */
+export function embeddedLimits(s: LocalSettings): Pick<EmbeddedDnsServerOptions, 'tcp' | 'rateLimit'> {
+  return {
+    tcp: { maxConnections: s.tcp.connections, maxPerClient: s.tcp.perClient, idleTimeoutMs: parseDuration(s.tcp.idleTimeout)! },
+    rateLimit: s.rrl === false ? false : { responsesPerSecond: s.rrl.responsesPerSecond, slip: s.rrl.slip, ...(s.rrl.exempt ? { exempt: s.rrl.exempt } : {}) },
+  };
 }
 
 /** Creates the fleet's zones in every `local` provider's zone store when missing (the embedded server has no API to do it). */

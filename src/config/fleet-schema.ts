@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DNS_PROVIDER_KINDS, MIRROR_PROVIDERS, REGISTRAR_KINDS } from '../domain/fleet-spec.ts';
+import { DEFAULT_SERVER_LIMITS as L } from '../domain/server-limits.ts';
 import { IANA_DNS_BOOTSTRAP, ROOT_SERVERS } from '../domain/delegation-defaults.ts';
 import { durationMs, envVarName, hostHeader, httpUrl, ipv4Address, ipv6Address, listenAddress, parseHostPort, port } from '../domain/setting-values.ts';
 import { providerDescriptor } from '../drivers/registry.ts';
@@ -209,6 +210,34 @@ const delegationSchema = z
   })
   .strict();
 
+/** `server.limits`: the HTTP server's caps and timeouts (defaults: DEFAULT_SERVER_LIMITS). */
+const serverLimitsSchema = z
+  .object({
+    connections: z.number().int().min(1).max(65_535).default(L.connections),
+    perClient: z.number().int().min(1).max(65_535).default(L.perClient),
+    eventStreams: z.number().int().min(1).max(10_000).default(L.eventStreams),
+    eventStreamsPerClient: z.number().int().min(1).max(10_000).default(L.eventStreamsPerClient),
+    headersTimeout: durationMs(100, 10 * 60_000).default(L.headersTimeoutMs),
+    requestTimeout: durationMs(100, HOUR).default(L.requestTimeoutMs),
+    idleTimeout: durationMs(1000, HOUR).default(L.idleTimeoutMs),
+  })
+  .strict()
+  .superRefine((l, ctx) => {
+    if (l.perClient > l.connections) ctx.addIssue({ code: 'custom', path: ['perClient'], message: `expected at most connections (${l.connections}), found ${l.perClient}` });
+    if (l.eventStreamsPerClient > l.eventStreams) ctx.addIssue({ code: 'custom', path: ['eventStreamsPerClient'], message: `expected at most eventStreams (${l.eventStreams}), found ${l.eventStreamsPerClient}` });
+    if (l.headersTimeout > l.requestTimeout) ctx.addIssue({ code: 'custom', path: ['headersTimeout'], message: 'expected at most requestTimeout' });
+  })
+  .transform(({ headersTimeout, requestTimeout, idleTimeout, ...caps }) => ({ ...caps, headersTimeoutMs: headersTimeout, requestTimeoutMs: requestTimeout, idleTimeoutMs: idleTimeout }));
+
+const serverSchema = z
+  .object({
+    listen: listenAddress.default('127.0.0.1'),
+    port: port.default(8080),
+    tokenEnv: envVarName.default('FLOTILLA_API_TOKEN'),
+    limits: serverLimitsSchema.default({ ...L }),
+  })
+  .strict();
+
 export const fleetSchema = z
   .object({
     site: z.object({ name: z.string().min(1).max(200), contentDir: z.string().min(1) }).strict(),
@@ -254,10 +283,7 @@ export const fleetSchema = z
       .strict()
       .default({ webhooks: [] }),
     delegation: delegationSchema.default(delegationSchema.parse({})),
-    server: z
-      .object({ listen: listenAddress.default('127.0.0.1'), port: port.default(8080), tokenEnv: envVarName.default('FLOTILLA_API_TOKEN') })
-      .strict()
-      .default({ listen: '127.0.0.1', port: 8080, tokenEnv: 'FLOTILLA_API_TOKEN' }),
+    server: serverSchema.default({ listen: '127.0.0.1', port: 8080, tokenEnv: 'FLOTILLA_API_TOKEN', limits: { ...L } }),
   })
   .strict()
   .superRefine((f, ctx) => {

@@ -7,6 +7,7 @@ import { ConfigError, type ConfigIssue } from '../domain/errors.ts';
 import type { FleetSpec } from '../domain/fleet-spec.ts';
 import { fleetSchema, type FleetParsed } from './fleet-schema.ts';
 import { digestSite } from './site-digest.ts';
+import { SiteTreeError } from './site-tree.ts';
 
 export const NAMESPACE = 'flotilla';
 const FLEET_KEY = `${NAMESPACE}:fleet`;
@@ -180,6 +181,7 @@ async function toSpec(file: string, projectDir: string, stack: string, f: FleetP
   try {
     site = await digestSite(contentDir);
   } catch (e) {
+    if (e instanceof SiteTreeError) throw new ConfigError(file, [{ path: `${FLEET_KEY}.site.contentDir`, message: e.message }]);
     const err = e as NodeJS.ErrnoException;
     const where = err.path ? ` ${err.path}` : '';
     const why = err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : (err.code ?? err.message);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { listSiteFiles, SITE_LIMITS } from './site-tree.ts';
 
 export interface SiteDigest {
   /** sha256 over every file (sorted path, NUL, file sha256, LF): the site's identity. */
@@ -9,17 +9,14 @@ export interface SiteDigest {
   files: Record<string, string>;
 }
 
-/** Digest of a site directory. Throws the fs error when the directory is missing (the loader words it). */
-export async function digestSite(dir: string): Promise<SiteDigest> {
+/**
+ * Digest of a site directory, over the files listSiteFiles admits (system directories, links out of the site and
+ * sites over the limits are refused with a SiteTreeError). Throws the fs error when a file cannot be read (the loader
+ * words both).
+ */
+export async function digestSite(dir: string, limits = SITE_LIMITS): Promise<SiteDigest> {
   const files: Record<string, string> = {};
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) files['/' + relative(dir, p).split(sep).join('/')] = createHash('sha256').update(await readFile(p)).digest('hex');
-    }
-  };
-  await walk(dir);
+  for (const e of await listSiteFiles(dir, limits)) files[e.path] = createHash('sha256').update(await readFile(e.file)).digest('hex');
   const all = createHash('sha256');
   for (const k of Object.keys(files).sort()) all.update(`${k}\0${files[k]}\n`);
   if (files['/index.html']) files['/'] = files['/index.html'];

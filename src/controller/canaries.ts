@@ -1,5 +1,6 @@
 import type { CanarySpec } from '../domain/fleet-spec.ts';
 import { connect } from 'node:net';
+import { redactText, redactUrl } from '../domain/redact-url.ts';
 
 export interface CanaryResult {
   at: number;
@@ -18,7 +19,8 @@ export async function checkCanaries(canaries: readonly CanarySpec[], timeoutMs: 
 
 async function checkOne(target: string, timeoutMs: number, signal?: AbortSignal) {
   const t0 = performance.now();
-  const done = (ok: boolean, reason: string) => ({ target, ok, reason, latencyMs: Math.round(performance.now() - t0) });
+  // results reach the audit, the status page and /api/status: a URL's userinfo or token, or an error quoting it, never does
+  const done = (ok: boolean, reason: string) => ({ target: redactUrl(target), ok, reason: redactText(reason), latencyMs: Math.round(performance.now() - t0) });
   if (/^https?:\/\//.test(target)) {
     try {
       const ac = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])]);

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { AuditEvent } from '../domain/audit.ts';
+import { redactDeep, redactText } from '../domain/redact-url.ts';
 import { mirrorHealth, zoneOf, type FleetSpec } from '../domain/fleet-spec.ts';
 import { unknownHealth, type Health } from '../domain/health.ts';
 import { changedAddresses, isProvisioned, withInventory, type Inventory } from '../domain/inventory.ts';
@@ -125,7 +126,9 @@ export class Controller extends EventEmitter {
     this.probes = o.probe ? { http: o.probe, tcp: o.probe, dns: o.probe } : { http: new HttpProbe(), tcp: new TcpProbe(), dns: new DnsProbe() };
     this.query = o.query;
     this.now = o.now ?? Date.now;
-    this.log = o.log ?? (() => {});
+    const sink = o.log ?? (() => {});
+    // errors quoted in log lines come from SDKs, fetch and etcd: never let a URL's userinfo or token through
+    this.log = (line: string) => sink(redactText(line));
     for (const d of o.drivers) this.budgets.set(d.name, new WriteBudget(d.capabilities.writeBudget.requests, d.capabilities.writeBudget.perMs));
     this.buildTargets();
     // a probe result ends the start-up hold of its mirror once its health is known afresh
@@ -313,9 +316,12 @@ export class Controller extends EventEmitter {
       this.decisionAt = decidedAt;
       this.lastGoodTrack = recordDecision(this.lastGoodTrack, desired.serving, desired.failOpen, decidedAt, settleMsFor(this.spec));
     }
-    if (enteringFailOpen) await this.audit({ kind: 'fail-open', message: desired.notes.join('; '), data: { serving: desired.serving } });
-    if (changed) await this.audit({ kind: 'decision', message: `serve ${desired.serving.join(', ')} (${reason})`, data: { ...summary, reason } });
+    // audited beside the write, not before it: a store that hangs (etcd paused, a stalled disk) must not delay failover
+    const audits: Promise<boolean>[] = [];
+    if (enteringFailOpen) audits.push(this.audit({ kind: 'fail-open', message: desired.notes.join('; '), data: { serving: desired.serving } }));
+    if (changed) audits.push(this.audit({ kind: 'decision', message: `serve ${desired.serving.join(', ')} (${reason})`, data: { ...summary, reason } }));
     const passes = await Promise.all(this.drivers.map((d) => this.worker(d).request()));
+    await Promise.all(audits);
     const reports = passes.flatMap((p) => p.reports);
     const verify = (await Promise.all(passes.map((p) => p.verify))).flat();
     if (reports.every((r) => r.ok)) this.lastServing = desired.serving;
@@ -374,7 +380,7 @@ export class Controller extends EventEmitter {
     const f = (this.storeFailing ??= { since: this.now(), attempts: 0 });
     f.attempts++;
     if (first) {
-      const ev: AuditEvent = { at: this.now(), kind: 'store-error', message: `the state store failed: ${msg}; serving and failing over from memory, retrying the save` };
+      const ev: AuditEvent = { at: this.now(), kind: 'store-error', message: redactText(`the state store failed: ${msg}; serving and failing over from memory, retrying the save`) };
       // alerted whether or not the audit log can take it (it may sit on the same failing disk)
       this.emit('alert', ev);
       void this.audit(ev).catch(() => undefined);
@@ -664,7 +670,8 @@ export class Controller extends EventEmitter {
    * (for callers whose action must not take effect without its entry).
    */
   async audit(e: Omit<AuditEvent, 'at'> & { at?: number }, opts: { strict?: boolean } = {}): Promise<boolean> {
-    const ev: AuditEvent = { at: e.at ?? this.now(), ...e } as AuditEvent;
+    // redacted before it is stored or emitted: messages quote SDK, fetch, etcd and canary errors
+    const ev: AuditEvent = redactDeep({ at: e.at ?? this.now(), ...e } as AuditEvent);
     try {
       await this.store.append(ev);
     } catch (err) {

@@ -1,4 +1,5 @@
-import { FlotillaError } from '../domain/errors.ts';
+import { DriverError, FlotillaError } from '../domain/errors.ts';
+import { redactText } from '../domain/redact-url.ts';
 import type { RecordSet } from '../domain/records.ts';
 import type { DnsDriver } from '../drivers/dns-driver.ts';
 import { withRetries } from '../drivers/retrying-driver.ts';
@@ -69,7 +70,7 @@ async function reconcileZone(d: DnsDriver, zone: string, o: ReconcileOptions): P
       zone,
       ok: false,
       applied: 0,
-      error: err ? err.message : `${d.name} (zone ${zone}): ${(e as Error)?.message ?? String(e)}`,
+      error: err ? err.message : redactText(`${d.name} (zone ${zone}): ${(e as Error)?.message ?? String(e)}`),
       errorCode: err?.code ?? 'DRIVER_FAILED',
       ms: performance.now() - t0,
     };

@@ -2,6 +2,8 @@
  * The few typed errors flotilla throws. Each has a stable `code` that scripts may match on,
  * and an `exitCode` the CLI uses. Failures of a probed target are NOT errors: probes return values.
  */
+import { redactText } from './redact-url.ts';
+
 export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'CONFIG_NOT_FOUND'
@@ -22,8 +24,9 @@ export class FlotillaError extends Error {
   readonly code: ErrorCode;
   /** 2 = the user's input is wrong, 1 = something failed. */
   readonly exitCode: number;
+  /** The message is redacted (redactText): a URL's userinfo or token in it never reaches a log, the audit or a client. */
   constructor(code: ErrorCode, message: string, opts: { exitCode?: number; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    super(redactText(message), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = code;
     this.exitCode = opts.exitCode ?? 1;

@@ -2,6 +2,8 @@
  * The fleet spec: everything flotilla knows about one stack, after validation.
  * Durations are milliseconds here; in the stack file they are strings with units.
  */
+import type { ServerLimits } from './server-limits.ts';
+
 export const MIRROR_PROVIDERS = ['aws', 'hcloud', 'ssh', 'local'] as const;
 export type MirrorProvider = (typeof MIRROR_PROVIDERS)[number];
 export const DNS_PROVIDER_KINDS = ['cloudflare', 'route53', 'hcloud', 'powerdns', 'rfc2136', 'local'] as const;
@@ -102,6 +104,8 @@ export interface ServerSpec {
   port: number;
   /** Name of the environment variable holding the API bearer token. */
   tokenEnv: string;
+  /** Connection caps and timeouts; DEFAULT_SERVER_LIMITS when absent (specs built in code). */
+  limits?: ServerLimits;
 }
 
 export interface CanarySpec {

@@ -1,3 +1,4 @@
+import { redactText } from '../domain/redact-url.ts';
 import type { ProbeTarget } from './probe-target.ts';
 
 /**
@@ -81,5 +82,5 @@ export function reasonForError(err: unknown, timeoutMs: number): string {
   if (tls) return `TLS handshake failed (${tls})`;
   if (has('UND_ERR_CLOSED', 'UND_ERR_DESTROYED')) return 'probe closed';
   const message = err instanceof Error ? err.message : String(err);
-  return `error: ${codes[0] ? `${codes[0]} ` : ''}${message}`.slice(0, 200);
+  return redactText(`error: ${codes[0] ? `${codes[0]} ` : ''}${message}`).slice(0, 200);
 }

@@ -73,7 +73,7 @@ export async function getHistory(ctx: ApiContext, res: ServerResponse, url: URL)
 /** POST /api/drain | /api/failover | /api/undrain | /api/clear. */
 export async function postOverride(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, action: OverrideCommand['kind']): Promise<void> {
   const { controller } = ctx;
-  checkBearer(req, ctx.token, controller.spec.server.tokenEnv);
+  checkBearer(req, ctx.token);
   const body = await readJson(req);
   const author = authorOf(req);
   let cmd: OverrideCommand;

@@ -46,6 +46,9 @@ export class EventStream {
     this.refresh.unref();
   }
 
+  /** Streams answered 503 because a cap was reached, since start. */
+  refused = 0;
+
   get clientCount(): number {
     return this.clients.size;
   }
@@ -56,6 +59,7 @@ export class EventStream {
     const max = this.o.maxClients ?? 64;
     const maxMine = this.o.maxClientsPerAddress ?? 4;
     if (this.clients.size >= max || mine >= maxMine) {
+      this.refused++;
       const why = this.clients.size >= max ? `${max} event streams are open` : `${maxMine} event streams are open from ${addr}`;
       sendJson(res, 503, { error: `too many event streams: ${why}; retry later` }, { 'retry-after': '5' });
       return;

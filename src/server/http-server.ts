@@ -3,12 +3,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Controller } from '../controller/controller.ts';
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '../domain/server-limits.ts';
 import { capConnections } from '../net/connection-cap.ts';
 import { getHistory, getStatus, postOverride, STATUS_AUDIT_EVENTS, type ApiContext } from './api-routes.ts';
 import { EventStream } from './event-stream.ts';
 import { healthVerdict } from './health-verdict.ts';
 import { HttpError, sendJson, sendText } from './http-util.ts';
-import { createMetrics } from './metrics.ts';
+import { addListenerMetrics, createMetrics, type DnsListener } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { RecentAudit } from './recent-audit.ts';
 import { renderStatusPage, statusPageCsp } from './status-page.ts';
@@ -31,15 +32,20 @@ export interface HttpLimits {
   maxEventStreamsPerClient: number;
 }
 
-export const DEFAULT_HTTP_LIMITS: HttpLimits = {
-  maxConnections: 256,
-  maxPerClient: 32,
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 30_000,
-  idleTimeoutMs: 30_000,
-  maxEventStreams: 64,
-  maxEventStreamsPerClient: 4,
-};
+/** The stack's `server.limits` as the server's own names. */
+export function httpLimitsOf(l: ServerLimits): HttpLimits {
+  return {
+    maxConnections: l.connections,
+    maxPerClient: l.perClient,
+    headersTimeoutMs: l.headersTimeoutMs,
+    requestTimeoutMs: l.requestTimeoutMs,
+    idleTimeoutMs: l.idleTimeoutMs,
+    maxEventStreams: l.eventStreams,
+    maxEventStreamsPerClient: l.eventStreamsPerClient,
+  };
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = httpLimitsOf(DEFAULT_SERVER_LIMITS);
 
 export interface HttpServerOptions {
   controller: Controller;
@@ -51,7 +57,10 @@ export interface HttpServerOptions {
   token: string | undefined;
   now?: () => number;
   log?: (line: string) => void;
+  /** Default: the spec's `server.limits` (DEFAULT_SERVER_LIMITS when the spec has none). */
   limits?: Partial<HttpLimits>;
+  /** Embedded DNS servers run beside it, whose refused connections and limited answers /metrics counts. */
+  dnsServers?: () => readonly DnsListener[];
   /** Audit events kept in memory for the status page and /api/status (default 500). */
   recentAuditCapacity?: number;
   /** flotilla's version, for the OpenAPI document. */
@@ -91,7 +100,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<RunningHttp
   const { controller } = o;
   const now = o.now ?? Date.now;
   const log = o.log ?? (() => {});
-  const limits = { ...DEFAULT_HTTP_LIMITS, ...o.limits };
+  const limits = { ...httpLimitsOf(controller.spec.server.limits ?? DEFAULT_SERVER_LIMITS), ...o.limits };
   const recent = new RecentAudit({ controller, capacity: o.recentAuditCapacity, now, log });
   const ctx: ApiContext = { controller, token: o.token, now, recent, historyGate: { busy: false } };
   const metrics = createMetrics(controller);
@@ -182,6 +191,14 @@ export async function startHttpServer(o: HttpServerOptions): Promise<RunningHttp
     });
   });
   const port = (server.address() as AddressInfo).port;
+  addListenerMetrics(metrics.registry, {
+    refused: () => [
+      { listener: 'http', port, refused: capped.refused },
+      { listener: 'event-stream', port, refused: events.refused },
+      ...(o.dnsServers?.() ?? []).map((d) => ({ listener: 'dns-tcp', port: d.port, refused: d.stats().tcpRefused })),
+    ],
+    udp: () => (o.dnsServers?.() ?? []).map((d) => ({ port: d.port, slipped: d.stats().udpSlipped, dropped: d.stats().udpDropped })),
+  });
   const host = o.listen.includes(':') ? `[${o.listen}]` : o.listen;
   return {
     url: `http://${host}:${port}`,

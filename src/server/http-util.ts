@@ -47,8 +47,9 @@ export async function readJson(req: IncomingMessage, limit = 64 * 1024): Promise
  * Checks `Authorization: Bearer <token>` in constant time. Without a configured token every write is refused:
  * an API that anyone on the network could use to drain the site is worse than none.
  */
-export function checkBearer(req: IncomingMessage, token: string | undefined, tokenEnv: string): void {
-  if (!token) throw new HttpError(401, `the API is read-only: no token configured (set the environment variable ${tokenEnv} for the daemon)`);
+export function checkBearer(req: IncomingMessage, token: string | undefined): void {
+  // names the setting, never the variable: what the daemon's environment holds is not an anonymous client's business
+  if (!token) throw new HttpError(401, 'the API is read-only: no token configured (set the environment variable named by the stack\'s server.tokenEnv for the daemon)');
   const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
   if (!m) throw new HttpError(401, 'send Authorization: Bearer <token>');
   const digest = (s: string) => createHash('sha256').update(s).digest();

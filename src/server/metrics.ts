@@ -10,6 +10,47 @@ export interface ControllerMetrics {
   close(): void;
 }
 
+/** An embedded DNS server as /metrics reads it (structurally: the server layer does not import drivers). */
+export interface DnsListener {
+  port: number;
+  stats(): { tcpRefused: number; udpSlipped: number; udpDropped: number };
+}
+
+/**
+ * Counters of hostile or greedy clients, read at scrape time from each listener's own monotonic counts:
+ * `flotilla_connections_refused_total{listener,port}` (http and dns-tcp: reset at accept over a cap; event-stream:
+ * answered 503) and `flotilla_dns_udp_limited_total{port,action}` (answers slipped, sent truncated, or dropped by the
+ * response-rate limit).
+ */
+export function addListenerMetrics(
+  registry: Registry,
+  o: { refused: () => { listener: string; port: number; refused: number }[]; udp: () => { port: number; slipped: number; dropped: number }[] },
+): void {
+  new Counter({
+    name: 'flotilla_connections_refused_total',
+    help: 'Connections refused because a cap was reached (http, dns-tcp: reset at accept; event-stream: 503), per listener and port.',
+    labelNames: ['listener', 'port'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of o.refused()) this.inc({ listener: r.listener, port: String(r.port) }, r.refused);
+    },
+  });
+  new Counter({
+    name: 'flotilla_dns_udp_limited_total',
+    help: 'Embedded DNS answers over the UDP response-rate limit: slipped (sent truncated, TC=1) or dropped, per port.',
+    labelNames: ['port', 'action'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const u of o.udp()) {
+        this.inc({ port: String(u.port), action: 'slipped' }, u.slipped);
+        this.inc({ port: String(u.port), action: 'dropped' }, u.dropped);
+      }
+    },
+  });
+}
+
 const STATE_VALUE = { up: 1, down: 0, unknown: -1 } as const;
 
 /**

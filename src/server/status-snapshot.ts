@@ -3,6 +3,7 @@ import type { AuditEvent } from '../domain/audit.ts';
 import { unknownHealth, type MirrorState } from '../domain/health.ts';
 import { activeOverrides, type Override } from '../domain/override.ts';
 import type { RecordSet } from '../domain/records.ts';
+import { redactDeep } from '../domain/redact-url.ts';
 import type { Controller } from '../controller/controller.ts';
 
 export interface MirrorRow {
@@ -91,7 +92,8 @@ export function statusSnapshot(controller: Controller, now: number): StatusSnaps
     );
     return { name: p.name, kind: p.kind, records, lastAppliedAt: st.lastAppliedAt, lastConvergedAt: st.lastConvergedAt, lastConvergeMs: st.lastConvergeMs, lastError: st.lastError, lastErrorCode: st.lastErrorCode, conflicts: st.conflicts };
   });
-  return {
+  // the last line of defence for the page, /api/status and the stream: no URL's userinfo or token, whatever the source
+  return redactDeep({
     stack: spec.stack,
     domain: spec.domain,
     now,
@@ -104,10 +106,10 @@ export function statusSnapshot(controller: Controller, now: number): StatusSnaps
     mirrors,
     providers,
     overrides,
-  };
+  });
 }
 
 /** The snapshot plus the most recent audit events (from memory: see RecentAudit). */
 export function fullSnapshot(controller: Controller, now: number, audit: readonly AuditEvent[]): StatusSnapshot {
-  return { ...statusSnapshot(controller, now), audit: [...audit] };
+  return { ...statusSnapshot(controller, now), audit: redactDeep([...audit]) };
 }

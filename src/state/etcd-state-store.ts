@@ -3,6 +3,7 @@ import type { AuditEvent } from '../domain/audit.ts';
 import { StateError } from '../domain/errors.ts';
 import { emptyState, type State } from '../domain/state.ts';
 import { EtcdClient, prefixEnd, type EtcdKey, type EtcdKeyValue } from './etcd-client.ts';
+import { redactDeep } from '../domain/redact-url.ts';
 import { StateCorruptError } from './state-corrupt-error.ts';
 import { checkState, parseAuditEvent, parseState } from './state-schema.ts';
 import { AUDIT_LIMIT, type AuditPage, type AuditQuery, type StateStore } from './state-store.ts';
@@ -99,7 +100,7 @@ export class EtcdStateStore implements StateStore {
   }
 
   async append(e: AuditEvent): Promise<void> {
-    const value = JSON.stringify(e);
+    const value = JSON.stringify(redactDeep(e));
     const seq = nextSequence();
     for (let i = 0; i < 5; i++) {
       const key = `${this.auditPrefix}${padTime(e.at)}-${seq}-${randomBytes(8).toString('hex')}`;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { AuditEvent } from '../domain/audit.ts';
 import { StateError } from '../domain/errors.ts';
 import { emptyState, type State } from '../domain/state.ts';
+import { redactDeep } from '../domain/redact-url.ts';
 import { AuditLogFile, type AuditLogOptions } from './audit-log-file.ts';
 import { withFileLock } from './file-lock.ts';
 import { StateCorruptError } from './state-corrupt-error.ts';
@@ -81,7 +82,7 @@ export class FileStateStore implements StateStore {
 
   async append(e: AuditEvent): Promise<void> {
     try {
-      await this.log.append(e);
+      await this.log.append(redactDeep(e));
     } catch (err) {
       throw fault(err, `cannot append to the audit log in ${this.dir}`);
     }

@@ -1,4 +1,5 @@
 import { StateError } from '../domain/errors.ts';
+import { redactText, redactUrl } from '../domain/redact-url.ts';
 
 /**
  * No endpoint of a remote state store answered (connection refused, timed out, or the server said it is unavailable).
@@ -10,6 +11,6 @@ export class StateUnavailableError extends StateError {
   readonly retryable = true;
   constructor(what: string, attempts: { endpoint: string; reason: string }[]) {
     super('STATE_UNAVAILABLE', `${what} is unreachable: ${attempts.map((a) => `${a.endpoint} (${a.reason})`).join(', ')}`);
-    this.attempts = attempts;
+    this.attempts = attempts.map((a) => ({ endpoint: redactUrl(a.endpoint), reason: redactText(a.reason) }));
   }
 }

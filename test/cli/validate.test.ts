@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -137,6 +137,16 @@ describe('flotilla validate', () => {
     writeFileSync(join(dir, 'site', 'secret.html'), 'x');
     chmodSync(join(dir, 'site', 'secret.html'), 0o000);
     assertUserError(await runUnprivileged(['validate', '--stack', 't'], dir), 'flotilla:fleet.site.contentDir', 'secret.html', 'permission denied');
+  });
+
+  it('contentDir: / and a link out of the site are refused with exit 2, naming the path and the link', async () => {
+    const root = project((y) => y.replace('contentDir: site', 'contentDir: /'));
+    const r = await runCli(['validate', '--stack', 't'], { cwd: root });
+    assertUserError(r, 'flotilla:fleet.site.contentDir', '/ is a system directory, not a site');
+    assert.ok(!r.stderr.includes('cannot read'), `worded as an unreadable file:\n${r.stderr}`);
+    const link = project((y) => y);
+    symlinkSync('/etc/hostname', join(link, 'site', 'host.txt'));
+    assertUserError(await runCli(['validate', '--stack', 't'], { cwd: link }), 'flotilla:fleet.site.contentDir', 'host.txt points outside the site');
   });
 
   it('validate without a stack is a usage error', async () => {

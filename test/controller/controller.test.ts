@@ -19,9 +19,12 @@ import { FakeProbe, MemoryDriver, waitFor } from '../server/harness.ts';
 /** A FileStateStore whose writes (and, when asked, reads) throw while `broken` is set. */
 class BreakableStore extends FileStateStore {
   broken = false;
+  /** While set, writes wait for it (an etcd that was SIGSTOPped, a stalled disk); resolving it lets them through. */
+  hang: Promise<void> | undefined;
   readsToo = false;
   saves = 0;
   override async save(next: State, expected: number): Promise<boolean> {
+    await this.hang;
     if (this.broken) throw new Error('EROFS: read-only file system, open state.json');
     this.saves++;
     return super.save(next, expected);
@@ -31,6 +34,7 @@ class BreakableStore extends FileStateStore {
     return super.load();
   }
   override async append(e: AuditEvent): Promise<void> {
+    await this.hang;
     if (this.broken) throw new Error('EROFS: read-only file system, open audit.log');
     return super.append(e);
   }
@@ -51,7 +55,8 @@ const rigs: { c: Controller; dir: string }[] = [];
 afterEach(async () => {
   for (const r of rigs.splice(0)) {
     await r.c.stop().catch(() => undefined);
-    rmSync(r.dir, { recursive: true, force: true });
+    // a save in flight when stop() returned may still create a file (see test/server/harness.ts): retry the removal
+    rmSync(r.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   }
 });
 
@@ -104,6 +109,20 @@ describe('Controller', { timeout: 60_000 }, () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it('a store that hangs (etcd paused) does not hold failover back: the write goes out while the audit waits', async () => {
+    const r = await rig();
+    await waitFor('all three published', () => r.served().join(',') === ALL.join(','));
+    let release = () => {};
+    r.store.hang = new Promise<void>((res) => (release = res));
+    try {
+      r.probe.fail('m0');
+      await waitFor('m0 removed while every store write hangs', () => r.served().join(',') === ALL.slice(1).join(','));
+    } finally {
+      release();
+    }
+    await waitFor('the decision audited once the store answers', () => r.audits.some((e) => e.kind === 'decision' && /serve m1, m2/.test(e.message)));
   });
 
   it('a store failing at start does not stop the controller from publishing', async () => {

@@ -138,12 +138,13 @@ describe('HTTP API', () => {
 });
 
 describe('HTTP API without a configured token', () => {
-  it('is read-only: every write is a 401 naming the variable to set', async () => {
-    const h = await startHarness({ token: null });
+  it('is read-only: every write is a 401 naming the setting, never the variable', async () => {
+    const h = await startHarness({ token: null, spec: { server: { listen: '127.0.0.1', port: 0, tokenEnv: 'FLOTILLA_OPS_TOKEN_VAR' } } });
     try {
       const r = await post(h, '/api/drain', { mirror: 'm1', reason: 'x' }, { authorization: 'Bearer anything' });
       assert.equal(r.status, 401);
-      assert.match(String(r.body.error), /no token configured.*\bT\b/);
+      assert.match(String(r.body.error), /no token configured.*server\.tokenEnv/);
+      assert.ok(!JSON.stringify(r.body).includes('FLOTILLA_OPS_TOKEN_VAR'), JSON.stringify(r.body));
       const r2 = await post(h, '/api/drain', { mirror: 'm1', reason: 'x' }, { authorization: 'Bearer ' });
       assert.equal(r2.status, 401);
       assert.deepEqual((await h.store.load()).overrides, []);

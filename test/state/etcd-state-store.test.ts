@@ -41,6 +41,13 @@ describe('EtcdStateStore against a real etcd', () => {
     assert.match(etcd.version, /^3\.\d+\.\d+/);
   });
 
+  it('an audit entry quoting a URL with credentials is stored redacted (the CLI appends without a controller)', async () => {
+    const s = open(newPrefix());
+    await s.append({ at: Date.now(), kind: 'override', message: 'drain: see http://ops:pw-Xy7@10.0.0.1/?token=pw-Xy7' });
+    const [e] = await s.audit();
+    assert.equal(e.message, 'drain: see http://***@10.0.0.1/?token=***');
+  });
+
   it('starts empty and saves with a version check', async () => {
     const s = open(newPrefix());
     const st = await s.load();

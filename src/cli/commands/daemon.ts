@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { startAlerts } from '../../controller/alerts.ts';
 import { FlotillaError } from '../../domain/errors.ts';
+import { redactText } from '../../domain/redact-url.ts';
 import { buildController, startEmbeddedServers } from '../runtime.ts';
 import { specFrom, stackOptions, type StackOpts } from '../common.ts';
 import { listenFailure } from '../listen-failure.ts';
@@ -25,7 +26,8 @@ export function registerDaemon(program: Command): void {
       process.on('SIGHUP', () => void (reload ? reload() : undefined));
 
       const spec = await specFrom(o);
-      const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+      // every line redacted: an SDK or fetch error may quote a URL with its userinfo or token
+      const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${redactText(line)}\n`);
       if (stopRequested) return;
       const dns = await startEmbeddedServers(spec, spec.file);
       for (const s of dns) log(`embedded DNS server on ${s.address}`);
@@ -38,7 +40,7 @@ export function registerDaemon(program: Command): void {
         // bound before the controller starts: a taken port ends the start before any probe or DNS write
         const { startHttpServer } = await import('../../server/http-server.ts');
         try {
-          http = await startHttpServer({ controller, listen: spec.server.listen, port: spec.server.port, token: process.env[spec.server.tokenEnv], log, version: packageVersion() });
+          http = await startHttpServer({ controller, listen: spec.server.listen, port: spec.server.port, token: process.env[spec.server.tokenEnv], log, version: packageVersion(), dnsServers: () => dns });
         } catch (e) {
           // a port taken or an address not on this host: undo what started, then say which setting to change
           await Promise.all(dns.map((s) => s.close()));

@@ -5,6 +5,7 @@ import type { Answer, DecodedPacket, OptAnswer, Packet, Question } from 'dns-pac
 import { addressMatcher, LOOPBACK } from './address-list.ts';
 import { capConnections, type ConnectionCap } from '../../net/connection-cap.ts';
 import { RCODE, resolveQuestion, zoneTransfer, type Resolution } from './dns-answer.ts';
+import { DNS_TCP_DEFAULTS } from './local-limits.ts';
 import { ResponseRateLimiter, type RateLimitOptions } from './response-rate-limit.ts';
 import type { ZoneStore } from './zone-store.ts';
 
@@ -41,7 +42,6 @@ const FLAG_RD = 1 << 8;
 const OUR_UDP_SIZE = 1232;
 /** An AXFR message is flushed when it grows past this many bytes (TCP messages max out at 65535). */
 const AXFR_MESSAGE_BYTES = 16_000;
-const TCP_IDLE_MS = 10_000;
 /** A TCP client with this much unsent output is not reading its answers: it is disconnected. */
 const TCP_MAX_UNSENT = 256 * 1024;
 
@@ -59,7 +59,7 @@ export async function startEmbeddedDnsServer(opts: EmbeddedDnsServerOptions): Pr
   const handler: Handler = (msg, transport, client) => handleMessage(opts.store, msg, transport, onError, { client, axfrAllowed });
   const rl = opts.rateLimit === false ? undefined : opts.rateLimit ?? {};
   const limiter = rl && { limiter: new ResponseRateLimiter(rl), exempt: addressMatcher(rl.exempt ?? LOOPBACK), dropped: 0, slipped: 0 };
-  const tcpOpts = { maxConnections: opts.tcp?.maxConnections ?? 64, maxPerClient: opts.tcp?.maxPerClient ?? 8, idleTimeoutMs: opts.tcp?.idleTimeoutMs ?? TCP_IDLE_MS };
+  const tcpOpts = { maxConnections: opts.tcp?.maxConnections ?? DNS_TCP_DEFAULTS.connections, maxPerClient: opts.tcp?.maxPerClient ?? DNS_TCP_DEFAULTS.perClient, idleTimeoutMs: opts.tcp?.idleTimeoutMs ?? DNS_TCP_DEFAULTS.idleTimeoutMs };
   // With port 0, the UDP port picked by the kernel may be taken for TCP: try again with another.
   for (let attempt = 0; ; attempt++) {
     const udp = await bindUdp(opts.listen, opts.port, handler, onError, limiter);

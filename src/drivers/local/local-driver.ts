@@ -8,7 +8,8 @@ import type { LocalSettings } from './local-settings.ts';
 import type { ZoneCreateOptions } from './zone-data.ts';
 import { openZoneStore, ZoneStoreError, type ZoneStore } from './zone-store.ts';
 
-export interface LocalDriverContext extends DriverContext<LocalSettings> {
+/** The driver reads the address and nameservers only; the server's limits (tcp, rrl) are the daemon's business. */
+export interface LocalDriverContext extends DriverContext<Omit<LocalSettings, 'tcp' | 'rrl'> & Partial<Pick<LocalSettings, 'tcp' | 'rrl'>>> {
   /** Directory of the zone files the embedded server serves. */
   zoneDir: string;
   /** A store to use instead of the process-wide one for zoneDir (tests). */

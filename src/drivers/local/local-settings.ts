@@ -1,6 +1,31 @@
 import { z } from 'zod';
-import { listenAddress, port } from '../../domain/setting-values.ts';
+import { durationText, listenAddress, port } from '../../domain/setting-values.ts';
 import { cidr, hostPort } from '../settings-fields.ts';
+import { DNS_TCP_DEFAULTS as T, RRL_DEFAULTS as R } from './local-limits.ts';
+
+/** TCP connections of the embedded server: in all, per client address, and how long an idle one is kept. */
+const tcpLimits = z
+  .object({
+    connections: z.number().int().min(1).max(65_535).default(T.connections),
+    perClient: z.number().int().min(1).max(65_535).default(T.perClient),
+    idleTimeout: durationText(100, 10 * 60_000).default(`${T.idleTimeoutMs / 1000}s`),
+  })
+  .strict()
+  .refine((t) => t.perClient <= t.connections, { path: ['perClient'], message: 'expected at most tcp.connections' });
+
+/** UDP response-rate limiting per client network (/24, /56); `false` turns it off. */
+const rrl = z.union([
+  z.literal(false),
+  z
+    .object({
+      responsesPerSecond: z.number().int().min(1).max(1_000_000).default(R.responsesPerSecond),
+      /** Every slip-th limited answer goes out truncated (the client retries over TCP); 0 drops them all. */
+      slip: z.number().int().min(0).max(10).default(R.slip),
+      /** Clients never limited, as addresses or CIDRs; default loopback (a local verifier is never throttled). */
+      exempt: z.array(cidr).max(1000).optional(),
+    })
+    .strict(),
+]);
 
 /** `dnsProviders[i].settings` of a local provider (the embedded DNS server). */
 export const localSettings = z
@@ -13,6 +38,8 @@ export const localSettings = z
     nameservers: z.array(hostPort).optional(),
     /** Clients allowed to transfer the zones (AXFR), as addresses or CIDRs; default loopback only. */
     axfrAllow: z.array(cidr).optional(),
+    tcp: tcpLimits.default({ connections: T.connections, perClient: T.perClient, idleTimeout: `${T.idleTimeoutMs / 1000}s` }).describe(`TCP caps: connections ${T.connections}, perClient ${T.perClient}, idleTimeout ${T.idleTimeoutMs / 1000}s`),
+    rrl: rrl.default({ responsesPerSecond: R.responsesPerSecond, slip: R.slip }).describe(`UDP response-rate limit: responsesPerSecond ${R.responsesPerSecond}, slip ${R.slip}, exempt loopback; false turns it off`),
   })
   .strict();
 

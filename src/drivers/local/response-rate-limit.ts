@@ -1,4 +1,5 @@
 import { isIPv4 } from 'node:net';
+import { RRL_DEFAULTS } from './local-limits.ts';
 
 export interface RateLimitOptions {
   /** Responses per second to one client network (/24 for IPv4, /56 for IPv6); default 20. Burst: one second's worth. */
@@ -25,9 +26,9 @@ export class ResponseRateLimiter {
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(o: RateLimitOptions = {}) {
-    this.rate = o.responsesPerSecond ?? 20;
-    this.slip = o.slip ?? 2;
-    this.maxEntries = o.maxEntries ?? 10_000;
+    this.rate = o.responsesPerSecond ?? RRL_DEFAULTS.responsesPerSecond;
+    this.slip = o.slip ?? RRL_DEFAULTS.slip;
+    this.maxEntries = o.maxEntries ?? RRL_DEFAULTS.maxEntries;
   }
 
   get size(): number {
