@@ -14,7 +14,11 @@ export type ErrorCode =
   | 'STATE_CONFLICT'
   | 'STATE_CORRUPT'
   | 'STATE_UNAVAILABLE'
-  | 'TOOL_MISSING';
+  | 'TOOL_MISSING'
+  // certificates (src/certs): challenge not published everywhere, the CA refused, a mirror did not take it
+  | 'CERT_DNS'
+  | 'CERT_CA'
+  | 'CERT_DEPLOY';
 
 export class FlotillaError extends Error {
   readonly code: ErrorCode;
