@@ -27,7 +27,8 @@ export interface CertJobDeps {
 
 export type CertJobResult =
   | { action: 'issued'; issued: Issued; deployed: DeployOutcome[]; status: CertStatus }
-  | { action: 'not-due' | 'backing-off'; reason: string; status: CertStatus }
+  | { action: 'not-due'; reason: string; renewsAt: number; status: CertStatus }
+  | { action: 'backing-off'; reason: string; status: CertStatus }
   | { action: 'failed'; reason: string; code: string; status: CertStatus };
 
 /**
@@ -45,7 +46,7 @@ export async function runCertJob(mode: 'issue' | 'renew', d: CertJobDeps): Promi
   const sameNames = status.names.join(',') === names.join(',') && status.directory === d.spec.certs.directory;
   if (mode === 'renew') {
     const decision = sameNames ? renewDecision(have, now(), d.spec.certs.renewAt) : { renew: true as const, reason: 'the names or the directory changed' };
-    if (!decision.renew) return { action: 'not-due', reason: decision.reason, status };
+    if (!decision.renew) return { action: 'not-due', reason: decision.reason, renewsAt: decision.nextCheckAt, status };
     if (status.nextAttemptAt !== undefined && now() < status.nextAttemptAt) {
       return { action: 'backing-off', reason: `${status.failures} failure(s) in a row (last: ${status.lastError ?? 'unknown'}); next attempt ${new Date(status.nextAttemptAt).toISOString()}`, status };
     }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CertStore, type CertStatus } from '../../certs/cert-store.ts';
-import { renewDecision } from '../../certs/renewal.ts';
+import { certSummary } from '../../certs/cert-summary.ts';
 import { directQuery } from '../../controller/dns-query.ts';
 import { UsageError } from '../../domain/errors.ts';
 import type { FleetSpec } from '../../domain/fleet-spec.ts';
@@ -11,29 +11,9 @@ import { openStateStore, specFrom, stackOptions, whoami, type StackOpts } from '
 import { makeOut, table, type Out } from '../output.ts';
 import { ensureLocalZones } from '../runtime.ts';
 
-const DAY = 86_400_000;
-
 function needCerts(spec: FleetSpec & { file?: string }) {
   if (!spec.certs) throw new UsageError(`${spec.file ?? 'the stack file'} has no \`certs:\` section: add e.g. \`certs: { directory: letsencrypt, email: ops@${spec.domain} }\` under flotilla:fleet`);
   return { ...spec, certs: spec.certs };
-}
-
-/** The status lines of `certs status` (and the certificate row of `flotilla status`). */
-export function certSummary(s: CertStatus | undefined, now: number, renewAt: number) {
-  if (!s || s.notAfter === undefined || s.notBefore === undefined) return { state: 'none', names: s?.names ?? [], lastError: s?.lastError, nextAttemptAt: s?.nextAttemptAt };
-  const d = renewDecision({ notBefore: s.notBefore, notAfter: s.notAfter }, now, renewAt);
-  return {
-    state: now >= s.notAfter ? 'expired' : d.renew ? 'due' : 'ok',
-    names: s.names,
-    serial: s.serial,
-    notAfter: s.notAfter,
-    daysLeft: Math.floor((s.notAfter - now) / DAY),
-    renewsAt: d.renew ? now : d.nextCheckAt,
-    failures: s.failures,
-    lastError: s.lastError,
-    nextAttemptAt: s.nextAttemptAt,
-    deployed: s.deployed ?? {},
-  };
 }
 
 function printStatus(out: Out, s: ReturnType<typeof certSummary>, now: number) {

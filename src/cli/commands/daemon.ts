@@ -1,9 +1,39 @@
 import type { Command } from 'commander';
 import { startAlerts } from '../../controller/alerts.ts';
 import { FlotillaError } from '../../domain/errors.ts';
+import type { FleetSpec } from '../../domain/fleet-spec.ts';
+import type { Controller } from '../../controller/controller.ts';
+import type { Registry } from 'prom-client';
 import { buildController, startEmbeddedServers } from '../runtime.ts';
 import { specFrom, stackOptions, type StackOpts } from '../common.ts';
 import { listenFailure } from '../listen-failure.ts';
+
+/** The certificate renew loop inside the daemon: audited through the controller (so alerts see it), gauges on /metrics. */
+async function startDaemonCerts(spec: FleetSpec & { certs: NonNullable<FleetSpec['certs']> }, controller: Controller, registry: Registry | undefined, log: (l: string) => void) {
+  const [{ CertStore }, { startRenewLoop }, { registerCertMetrics }, { openSecretStore }, { directQuery }] = await Promise.all([
+    import('../../certs/cert-store.ts'),
+    import('../../certs/renew-loop.ts'),
+    import('../../certs/cert-metrics.ts'),
+    import('../../state/secret-store.ts'),
+    import('../../controller/dns-query.ts'),
+  ]);
+  const store = new CertStore(openSecretStore(spec));
+  let latest = await store.status().catch(() => undefined);
+  if (registry) registerCertMetrics(registry, () => latest);
+  log(`certificates: checking every ${spec.certs.checkIntervalMs / 1000}s (renew at ${Math.round(spec.certs.renewAt * 100)}% of the lifetime)`);
+  return startRenewLoop({
+    spec,
+    drivers: controller.drivers,
+    query: directQuery,
+    store,
+    intervalMs: spec.certs.checkIntervalMs,
+    audit: (e) => controller.audit(e),
+    log: (l) => log(`certs: ${l}`),
+    onResult: (r) => {
+      latest = r.status;
+    },
+  });
+}
 
 export function registerDaemon(program: Command): void {
   stackOptions(program.command('daemon'))
@@ -44,6 +74,7 @@ export function registerDaemon(program: Command): void {
         env: process.env,
         onEvent: async (e) => { await controller.audit({ kind: 'delegation', message: e.message, data: { ...e.data, event: e.kind, zone: e.zone } }); },
       });
+      const certs = spec.certs ? await startDaemonCerts({ ...spec, certs: spec.certs }, controller, http?.registry, log) : undefined;
       if (guard) log(`watching the delegation of ${spec.domain} every ${spec.delegation!.intervalMs / 1000}s`);
       await new Promise<void>((resolve) => {
         let stopping = false;
@@ -52,6 +83,7 @@ export function registerDaemon(program: Command): void {
           stopping = true;
           log(`${sig}: finishing the current apply and stopping`);
           await guard?.stop();
+          await certs?.stop();
           await controller.stop();
           await alerts?.stop();
           await http?.close();
