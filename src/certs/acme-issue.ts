@@ -27,6 +27,14 @@ export interface Issued {
   publishMs: number;
 }
 
+function knownAccount(client: acme.Client): boolean {
+  try {
+    return !!client.getAccountUrl();
+  } catch {
+    return false;
+  }
+}
+
 /** The validity and serial of the first certificate of a PEM chain. */
 export function certInfo(pem: string): { notBefore: number; notAfter: number; serial: string; names: string[] } {
   const x = new X509Certificate(pem);
@@ -50,7 +58,8 @@ export async function issueCertificate(o: IssueOptions): Promise<Issued> {
     await o.store.saveAccountKey(accountKey);
     log('created an ACME account key (kept in the secrets area)');
   }
-  const client = new acme.Client({ directoryUrl: o.directoryUrl, accountKey, backoffAttempts: 20, backoffMin: 250, backoffMax: 5_000 });
+  const accountUrl = await o.store.accountUrl(o.directoryUrl);
+  const client = new acme.Client({ directoryUrl: o.directoryUrl, accountKey, ...(accountUrl ? { accountUrl } : {}), backoffAttempts: 20, backoffMin: 250, backoffMax: 5_000 });
   const ca = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
     try {
       return await f();
@@ -59,7 +68,20 @@ export async function issueCertificate(o: IssueOptions): Promise<Issued> {
       throw new CertError('CERT_CA', `${what} at ${o.directoryUrl}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
     }
   };
-  await ca('creating the ACME account', () => client.createAccount({ termsOfServiceAgreed: true, ...(o.email ? { contact: [`mailto:${o.email}`] } : {}) }));
+  if (!accountUrl) {
+    // once per CA: an existing account is only ever used by its URL (updating it with nothing is refused by some CAs)
+    await ca('creating the ACME account', async () => {
+      try {
+        await client.createAccount({ termsOfServiceAgreed: true, ...(o.email ? { contact: [`mailto:${o.email}`] } : {}) });
+      } catch (e) {
+        // the key already has an account there (its URL was not recorded): the CA may refuse the empty update that
+        // follows, but the account is found and usable
+        if (!knownAccount(client)) throw e;
+        log(`using the existing ACME account of this key at ${o.directoryUrl}`);
+      }
+    });
+    await o.store.saveAccountUrl(o.directoryUrl, client.getAccountUrl());
+  }
   const order = await ca('creating the order', () => client.createOrder({ identifiers: names.map((value) => ({ type: 'dns', value })) }));
   const authzs = await ca('reading the authorizations', () => client.getAuthorizations(order));
   const pending: { name: string; value: string; challenge: acme.Authorization['challenges'][number] }[] = [];

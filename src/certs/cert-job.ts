@@ -58,7 +58,8 @@ export async function runCertJob(mode: 'issue' | 'renew', d: CertJobDeps): Promi
   } catch (e) {
     const code = e instanceof CertError ? e.code : 'CERT_CA';
     const reason = (e as Error)?.message ?? String(e);
-    const failed: CertStatus = { ...status, names, directory: d.spec.certs.directory, failures: status.failures + 1, lastError: reason };
+    // names and directory stay those of the certificate held (a changed name set stays due until one is issued)
+    const failed: CertStatus = { ...status, failures: status.failures + 1, lastError: reason };
     failed.nextAttemptAt = nextAttemptAt(failed.failures, now());
     await d.store.saveStatus(failed);
     await d.audit({ kind: 'cert-error', message: `certificate for ${names.join(', ')} not issued: ${reason}`, data: { code, failures: failed.failures, nextAttemptAt: failed.nextAttemptAt } });

@@ -36,6 +36,7 @@ const statusSchema = z.looseObject({
 });
 
 const ACCOUNT_KEY = 'acme-account.key';
+const ACCOUNTS = 'acme-accounts.json';
 const CERT = 'site.crt';
 const KEY = 'site.key';
 const STATUS = 'site-cert.json';
@@ -49,6 +50,22 @@ export class CertStore {
   }
   saveAccountKey(pem: string): Promise<void> {
     return this.secrets.put(ACCOUNT_KEY, pem);
+  }
+
+  /** The account URL at `directory` made with the stored key (an account is per CA). */
+  async accountUrl(directory: string): Promise<string | undefined> {
+    return (await this.accounts())[directory];
+  }
+  async saveAccountUrl(directory: string, url: string): Promise<void> {
+    await this.secrets.put(ACCOUNTS, JSON.stringify({ ...(await this.accounts()), [directory]: url }, null, 1));
+  }
+  private async accounts(): Promise<Record<string, string>> {
+    try {
+      const v = JSON.parse((await this.secrets.get(ACCOUNTS)) ?? '{}') as unknown;
+      return z.record(z.string(), z.string()).parse(v);
+    } catch {
+      return {}; // unreadable: the account is looked up again with the key
+    }
   }
 
   async certificate(): Promise<{ cert: string; key: string } | undefined> {
