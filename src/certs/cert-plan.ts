@@ -28,7 +28,8 @@ export const CHALLENGE_TTL = 60;
  * asked for at that name (a name with a wildcard sibling gets two). Pure. An empty `values` list gives every zone an
  * empty record list: what removing the challenges writes.
  */
-export function challengeRecords(spec: Pick<FleetSpec, 'domain' | 'alternateDomains'>, values: readonly { name: string; value: string }[], ownerId: string): Record<string, RecordSet[]> {
+export function challengeRecords(given: Pick<FleetSpec, 'domain' | 'alternateDomains'>, values: readonly { name: string; value: string }[], ownerId: string): Record<string, RecordSet[]> {
+  const spec = { domain: normalizeName(given.domain), alternateDomains: given.alternateDomains };
   const zones: Record<string, RecordSet[]> = {};
   for (const n of certNames(spec)) zones[zoneOf(spec, n)] ??= [];
   const byName = new Map<string, string[]>();

@@ -1,0 +1,83 @@
+/**
+ * The daemon's certificate loop on real parts (pebble asking the embedded DNS server): it issues at start when there
+ * is no certificate, audits it, puts the expiry on /metrics, and a second check finds nothing due.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { registerCertMetrics } from '../../src/certs/cert-metrics.ts';
+import { CertStore, type CertStatus } from '../../src/certs/cert-store.ts';
+import type { CertJobResult } from '../../src/certs/cert-job.ts';
+import { startRenewLoop } from '../../src/certs/renew-loop.ts';
+import { severityOf, ALERT_KINDS } from '../../src/controller/alerts.ts';
+import { directQuery } from '../../src/controller/dns-query.ts';
+import type { AuditEvent } from '../../src/domain/audit.ts';
+import { startEmbeddedDnsServer, type EmbeddedDnsServer } from '../../src/drivers/local/embedded-dns-server.ts';
+import { openZoneStore } from '../../src/drivers/local/zone-store.ts';
+import { createDrivers } from '../../src/drivers/registry.ts';
+import { FileSecretStore } from '../../src/state/secret-store.ts';
+import { fleetFixture } from '../support/fleet-fixture.ts';
+import { startPebble, type PebbleServer } from '../support/pebble-server.ts';
+
+describe('the daemon renew loop (pebble + embedded DNS)', { timeout: 120_000 }, () => {
+  let embedded: EmbeddedDnsServer;
+  let pebble: PebbleServer;
+  let dir: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'flotilla-renew-loop-'));
+    const zones = openZoneStore(join(dir, 'zones'));
+    await zones.ensureZone('loop.test');
+    embedded = await startEmbeddedDnsServer({ listen: '127.0.0.1', port: 0, store: zones });
+    pebble = await startPebble({ dnsServer: embedded.address });
+  });
+  after(async () => {
+    await pebble?.stop();
+    await embedded?.close();
+  });
+
+  it('issues at start, audits it, shows the expiry on /metrics; the next check finds nothing due', async () => {
+    const spec = {
+      ...fleetFixture({ domain: 'loop.test', alternateDomains: ['www.loop.test'] }),
+      dnsProviders: [{ name: 'embedded', kind: 'local' as const, settings: { listen: '127.0.0.1', port: embedded.port, zoneDir: join(dir, 'zones') } }],
+      certs: { directory: pebble.directoryUrl, renewAt: 2 / 3, verifyTimeoutMs: 10_000, checkIntervalMs: 3_600_000, deploy: { dir: '/x', nginxConf: '/x/c', webRoot: '/x/w', nginx: 'nginx' } },
+    };
+    const drivers = await createDrivers(spec.dnsProviders, { env: {}, stateDir: dir });
+    const store = new CertStore(new FileSecretStore(dir));
+    const audit: Omit<AuditEvent, 'at'>[] = [];
+    let latest: CertStatus | undefined;
+    const registry = new Registry();
+    registerCertMetrics(registry, () => latest);
+    const results: CertJobResult[] = [];
+    let first!: (r: CertJobResult) => void;
+    const firstDone = new Promise<CertJobResult>((r) => (first = r));
+    const loop = startRenewLoop({
+      spec, drivers, query: directQuery, store, intervalMs: spec.certs.checkIntervalMs, directoryCa: pebble.listenerCa,
+      audit: async (e) => { audit.push(e); },
+      deploy: async () => [],
+      onResult: (r) => { latest = r.status; results.push(r); first(r); },
+    });
+    try {
+      const r = await firstDone;
+      assert.equal(r.action, 'issued', JSON.stringify(r));
+      assert.ok(audit.some((e) => e.kind === 'cert' && /certificate issued for loop\.test, www\.loop\.test/.test(e.message)));
+      const metrics = await registry.metrics();
+      const m = /flotilla_certificate_expiry_timestamp_seconds\{names="loop\.test,www\.loop\.test"\} (\d+)/.exec(metrics);
+      assert.ok(m, metrics);
+      assert.equal(Number(m[1]), Math.floor(latest!.notAfter! / 1000));
+      assert.match(metrics, /flotilla_certificate_renewal_failures 0/);
+      const again = await loop.checkNow();
+      assert.equal(again.action, 'not-due');
+    } finally {
+      await loop.stop();
+    }
+  });
+
+  it('cert-error is an alerting kind (warning)', () => {
+    assert.ok((ALERT_KINDS as readonly string[]).includes('cert-error'));
+    assert.equal(severityOf({ at: 0, kind: 'cert-error', message: 'x' }), 'warning');
+  });
+});
