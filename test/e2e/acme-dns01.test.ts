@@ -207,6 +207,25 @@ describe('ACME DNS-01 at every provider (pebble, embedded DNS + PowerDNS)', { ti
     });
   });
 
+  it('an authoritative server that never answers the challenge: nothing is answered at the CA, the TXT is removed', async () => {
+    const dead = `127.0.0.1:${await freePort()}`;
+    const [withDeadServer] = await createDrivers(
+      [{ name: 'pdns', kind: 'powerdns', settings: { url: pdns.apiUrl, apiKeyEnv: 'ACME_PDNS', serverId: pdns.serverId, nameservers: [pdns.dnsAddress, dead], timeout: '500ms' } }],
+      { env: { ACME_PDNS: pdns.apiKey }, stateDir },
+    );
+    const store = new CertStore(new FileSecretStore(mkdtempSync(join(tmpdir(), 'flotilla-acme-dead-'))));
+    await assert.rejects(
+      issueCertificate({ spec, store, drivers: [drivers[0], withDeadServer], ownerId: 'acme-e2e', query: directQuery, verifyTimeoutMs: 1_000, directoryUrl: pebble.directoryUrl, directoryCa: pebble.listenerCa }),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'CERT_DNS');
+        assert.match(e.message, new RegExp(`not answered by every authoritative server within 1000ms: pdns ${dead}`));
+        return true;
+      },
+    );
+    assert.equal(await store.certificate(), undefined);
+    for (const server of [embedded.address, pdns.dnsAddress]) assert.deepEqual(await txtAt(server, `_acme-challenge.${ZONE}`), []);
+  });
+
   it('a provider that is down: no challenge answered, a clear CERT_DNS error naming it, no TXT left at the other', async () => {
     const store = new CertStore(new FileSecretStore(mkdtempSync(join(tmpdir(), 'flotilla-acme-down-'))));
     process.kill(pdns.pid, 'SIGSTOP');
