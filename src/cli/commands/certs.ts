@@ -8,7 +8,7 @@ import { formatDuration } from '../../domain/duration.ts';
 import { createDrivers } from '../../drivers/registry.ts';
 import { openSecretStore } from '../../state/secret-store.ts';
 import { openStateStore, specFrom, stackOptions, whoami, type StackOpts } from '../common.ts';
-import { makeOut, table, type Out } from '../output.ts';
+import { escapeControl, makeOut, table, type Out } from '../output.ts';
 import { ensureLocalZones } from '../runtime.ts';
 
 function needCerts(spec: FleetSpec & { file?: string }) {
@@ -19,7 +19,7 @@ function needCerts(spec: FleetSpec & { file?: string }) {
 function printStatus(out: Out, s: ReturnType<typeof certSummary>, now: number) {
   if (s.state === 'none') out.log(`no certificate yet for ${s.names.join(', ') || '(the site)'}`);
   else out.log(table(['names', 'state', 'expires', 'renews', 'serial'], [[s.names.join(' '), s.state, `${new Date(s.notAfter!).toISOString()} (${s.daysLeft} days)`, s.renewsAt! <= now ? 'now' : `in ${formatDuration(s.renewsAt! - now)}`, s.serial ?? '']]));
-  if (s.lastError) out.log(`last attempt failed${s.nextAttemptAt ? ` (next attempt in ${formatDuration(Math.max(0, s.nextAttemptAt - now))})` : ''}: ${s.lastError}`);
+  if (s.lastError) out.log(escapeControl(`last attempt failed${s.nextAttemptAt ? ` (next attempt in ${formatDuration(Math.max(0, s.nextAttemptAt - now))})` : ''}: ${s.lastError}`));
   const dep = Object.entries(('deployed' in s && s.deployed) || {});
   if (dep.length > 0) out.log(table(['mirror', 'deployed', 'result'], dep.map(([m, d]) => [m, new Date(d.at).toISOString(), d.error ?? `serial ${d.serial ?? '?'}`])));
 }
@@ -41,7 +41,7 @@ export function registerCerts(program: Command): void {
       query: directQuery,
       store: new CertStore(openSecretStore(spec)),
       audit: (e) => store.append({ at: Date.now(), actor, ...e }),
-      log: (l) => out.log(l),
+      log: (l) => out.log(escapeControl(l)),
     });
     await store.close?.();
     const now = Date.now();
@@ -50,13 +50,13 @@ export function registerCerts(program: Command): void {
       for (const d of r.deployed) out.log(d.skipped ? `deploy to ${d.mirror}: skipped (${d.error})` : d.ok ? `deploy to ${d.mirror}: done` : `deploy to ${d.mirror}: FAILED, it keeps its old certificate: ${d.error}`);
       process.exitCode = r.deployed.some((d) => !d.ok) ? 1 : 0;
     } else if (r.action === 'not-due') {
-      out.log(`not due: ${r.reason}`);
+      out.log(escapeControl(`not due: ${r.reason}`));
       process.exitCode = 0;
     } else if (r.action !== 'failed') {
-      out.log(`due, but waiting after failures: ${r.reason}`);
+      out.log(escapeControl(`due, but waiting after failures: ${r.reason}`));
       process.exitCode = 1;
     } else {
-      out.err(`flotilla: certificate not issued (${r.code}): ${r.reason}`);
+      out.err(escapeControl(`flotilla: certificate not issued (${r.code}): ${r.reason}`));
       process.exitCode = 1;
     }
   };

@@ -3,7 +3,7 @@ import { activeOverrides } from '../../domain/override.ts';
 import { formatDuration } from '../../domain/duration.ts';
 import { desiredRecords } from '../../planner/desired-records.ts';
 import { openStateStore, specFrom, stackOptions, type StackOpts } from '../common.ts';
-import { makeOut, table } from '../output.ts';
+import { escapeControl, makeOut, table } from '../output.ts';
 import { CertStore } from '../../certs/cert-store.ts';
 import { certSummary } from '../../certs/cert-summary.ts';
 import { openSecretStore } from '../../state/secret-store.ts';
@@ -49,7 +49,7 @@ export function registerStatus(program: Command): void {
       out.log('');
       if (overrides.length === 0) out.log('no open overrides');
       else out.log(table(['override', 'mirror', 'by', 'reason', 'expires'], overrides.map((x) => [x.kind, x.mirror, x.author, x.reason, x.expiresAt ? `in ${formatDuration(x.expiresAt - now)}` : 'never'])));
-      if (certificate) out.log(`\n${certificate.line}`);
+      if (certificate) out.log(`\n${escapeControl(certificate.line)}`);
       if (st.updatedAt === 0) out.log('(no state yet: has the daemon run?)');
       process.exitCode = mirrors.some((m) => m.state === 'down') ? 1 : 0;
     });
