@@ -20,7 +20,8 @@ import { FileSecretStore } from '../../src/state/secret-store.ts';
 import { connect } from 'node:tls';
 import { request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { deployTo, localRunner, siteDeployScript } from '../../src/certs/cert-deploy.ts';
+import { deployTo, localRunner, siteDeployScript, sshRunner } from '../../src/certs/cert-deploy.ts';
+import { startSshd } from '../support/sshd-server.ts';
 import { HttpProbe } from '../../src/probes/http-probe.ts';
 import type { ProbeTarget } from '../../src/probes/probe-target.ts';
 import { startNginxPrefix, type NginxPrefix } from '../support/nginx-prefix.ts';
@@ -184,6 +185,25 @@ describe('ACME DNS-01 at every provider (pebble, embedded DNS + PowerDNS)', { ti
       const t = await served(httpsPort, ZONE, root);
       assert.equal(t.authorized, true);
       assert.equal(t.serial.toUpperCase(), certInfo(pair.cert).serial.toUpperCase());
+    });
+
+    it('over SSH (a real sshd on loopback): the same script deploys a renewed certificate, served at once', async () => {
+      const sshd = await startSshd();
+      try {
+        const pair = (await store.certificate())!;
+        const oldSerial = certInfo(pair.cert).serial;
+        await issueCertificate({ spec, store, drivers, ownerId: 'acme-e2e', query: directQuery, verifyTimeoutMs: 10_000, directoryUrl: pebble.directoryUrl, directoryCa: pebble.listenerCa });
+        const renewed = (await store.certificate())!;
+        const serial = certInfo(renewed.cert).serial;
+        assert.notEqual(serial, oldSerial);
+        const run = sshRunner({ host: '127.0.0.1', port: sshd.port, user: sshd.user, key: sshd.clientKey });
+        const r = await deployTo('ssh-box', run, siteDeployScript(spec, deploy, renewed, listen()));
+        assert.ok(r.ok, `${r.error}\n${sshd.log()}`);
+        await until(async () => (await served(httpsPort, ZONE, root)).serial.toUpperCase() === serial.toUpperCase(), 'nginx serves the renewed certificate');
+        assert.equal((await served(httpsPort, ALT, root)).authorized, true);
+      } finally {
+        await sshd.stop();
+      }
     });
 
     it('the https probe checks the served chain against the CA bundle, the name, and tlsMinDays', async () => {
