@@ -12,6 +12,9 @@ import { registerCertMetrics } from '../../src/certs/cert-metrics.ts';
 import { CertStore, type CertStatus } from '../../src/certs/cert-store.ts';
 import type { CertJobResult } from '../../src/certs/cert-job.ts';
 import { startRenewLoop } from '../../src/certs/renew-loop.ts';
+import { runCertJob } from '../../src/certs/cert-job.ts';
+import { runnerFor } from '../../src/certs/cert-deploy.ts';
+import type { MirrorSpec } from '../../src/domain/fleet-spec.ts';
 import { severityOf, ALERT_KINDS } from '../../src/controller/alerts.ts';
 import { directQuery } from '../../src/controller/dns-query.ts';
 import type { AuditEvent } from '../../src/domain/audit.ts';
@@ -74,6 +77,39 @@ describe('the daemon renew loop (pebble + embedded DNS)', { timeout: 120_000 }, 
     } finally {
       await loop.stop();
     }
+  });
+
+  it('a mirror that refuses the deploy: cert-error CERT_DEPLOY naming it, recorded per mirror; the others are deployed', async () => {
+    const spec = {
+      ...fleetFixture({ domain: 'loop.test', alternateDomains: [] }),
+      dnsProviders: [{ name: 'embedded', kind: 'local' as const, settings: { listen: '127.0.0.1', port: embedded.port, zoneDir: join(dir, 'zones') } }],
+      certs: { directory: pebble.directoryUrl, renewAt: 2 / 3, verifyTimeoutMs: 10_000, checkIntervalMs: 3_600_000, deploy: { dir: '/x', nginxConf: '/x/c', webRoot: '/x/w', nginx: 'nginx' } },
+    };
+    const drivers = await createDrivers(spec.dnsProviders, { env: {}, stateDir: dir });
+    const store = new CertStore(new FileSecretStore(mkdtempSync(join(tmpdir(), 'flotilla-deploy-fail-'))));
+    const audit: Omit<AuditEvent, 'at'>[] = [];
+    const r = await runCertJob('issue', {
+      spec, drivers, query: directQuery, store, directoryCa: pebble.listenerCa,
+      audit: async (e) => { audit.push(e); },
+      deploy: async () => [{ mirror: 'm0', ok: true }, { mirror: 'm1', ok: false, error: 'exit 3: nginx -t refused the new configuration; rolled back' }, { mirror: 'm2', ok: true, skipped: true, error: 'no address known' }],
+    });
+    assert.equal(r.action, 'issued');
+    const e = audit.find((x) => x.kind === 'cert-error');
+    assert.ok(e, JSON.stringify(audit));
+    assert.match(e.message, /certificate not deployed to m1 \(it keeps its old one\): exit 3/);
+    assert.equal(e.data?.code, 'CERT_DEPLOY');
+    const st = await store.status();
+    assert.equal(st!.deployed!.m0.serial, r.action === 'issued' ? r.issued.serial : '');
+    assert.match(st!.deployed!.m1.error!, /nginx -t refused/);
+    assert.equal(st!.deployed!.m2, undefined, 'a skipped mirror is not recorded as deployed');
+  });
+
+  it('runnerFor: ssh mirrors over SSH with the key from their variable; local mirrors and missing keys are skipped with why', () => {
+    const m = (over: Partial<MirrorSpec>): MirrorSpec => ({ name: 'x', provider: 'ssh', ipv4: '192.0.2.10', settings: { sshUser: 'deploy', sshKeyEnv: 'BOX_KEY' }, ...over });
+    assert.ok('run' in runnerFor(m({}), { BOX_KEY: 'k' }));
+    assert.deepEqual(runnerFor(m({}), {}), { skip: 'the environment variable BOX_KEY (its SSH key) is not set' });
+    assert.match((runnerFor(m({ provider: 'local' }), {}) as { skip: string }).skip, /local mirror/);
+    assert.deepEqual(runnerFor(m({ provider: 'aws', ipv4: undefined }), { BOX_KEY: 'k' }), { skip: 'no address known' });
   });
 
   it('cert-error is an alerting kind (warning)', () => {
