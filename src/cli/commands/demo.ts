@@ -138,6 +138,7 @@ async function runDemo(o: { keep?: boolean; stack: string }): Promise<number> {
     await step(5, () => override({ kind: 'drain', mirror: a, reason: 'demo: maintenance', author: 'demo', for: '10m' }), has([ADDRS[1], ADDRS[2]]), 5_000);
     await step(6, () => override({ kind: 'undrain', mirror: a, author: 'demo' }), has(ADDRS), 5_000);
     say('every step behaved as expected.');
+    await httpsStep(spec, controller, say);
     if (o.keep) {
       say(`still running (--keep). Try: dig @127.0.0.1 -p ${dns.port} ${spec.domain} A +short${http ? `, open ${http.url}/` : ''}; Ctrl-C stops everything.`);
       await new Promise(() => {});
@@ -154,6 +155,36 @@ async function runDemo(o: { keep?: boolean; stack: string }): Promise<number> {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     await cleanup();
+  }
+}
+
+/** HTTPS: a certificate for the site from a local pebble over DNS-01 at the embedded server (skipped without pebble). */
+async function httpsStep(spec: FleetSpec, controller: Controller, say: (line: string) => void): Promise<void> {
+  const { startLocalPebble } = await import('../../certs/local-pebble.ts');
+  const dns = spec.dnsProviders[0].settings;
+  const pebble = await startLocalPebble(`127.0.0.1:${dns.port}`);
+  if (!pebble) {
+    say('https: skipped: pebble (the test ACME CA) is not installed (apt-get install pebble)');
+    return;
+  }
+  try {
+    const [{ runCertJob }, { CertStore }, { FileSecretStore }] = await Promise.all([import('../../certs/cert-job.ts'), import('../../certs/cert-store.ts'), import('../../state/secret-store.ts')]);
+    say(`https: a certificate for ${[spec.domain, ...spec.alternateDomains].join(', ')} from a local pebble, DNS-01 at the embedded server`);
+    const certs = { directory: pebble.directoryUrl, renewAt: 2 / 3, verifyTimeoutMs: 10_000, checkIntervalMs: 3_600_000, deploy: { dir: '/', nginxConf: '/', webRoot: '/', nginx: 'nginx' } };
+    const r = await runCertJob('issue', {
+      spec: { ...spec, certs },
+      drivers: controller.drivers,
+      query: directQuery,
+      store: new CertStore(new FileSecretStore(spec.state.path)),
+      audit: (e) => controller.audit(e),
+      directoryCa: pebble.listenerCa,
+      deploy: async () => [],
+      log: (l) => say(`  · ${l}`),
+    });
+    if (r.action === 'issued') say(`  ✓ issued: serial ${r.issued.serial}, expires ${new Date(r.issued.notAfter).toISOString()}; key and chain kept in the secrets area (0600 files)`);
+    else say(`  ✗ https: no certificate: ${r.action === 'failed' ? r.reason : r.action}`);
+  } finally {
+    await pebble.stop();
   }
 }
 
