@@ -3,7 +3,7 @@
  * own embedded DNS server (pebble asks that server), audits it, and /metrics shows the expiry.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -57,6 +57,13 @@ describe('flotilla daemon: the certificate renew loop', { timeout: 120_000 }, ()
       const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
       assert.match(metrics, /flotilla_certificate_expiry_timestamp_seconds\{names="daemon-certs\.test,www\.daemon-certs\.test"\} \d{10}/);
       assert.doesNotMatch(out, /PRIVATE KEY/);
+      // SIGHUP: the loop restarts with the reloaded settings (and finds nothing due)
+      writeFileSync(file, readFileSync(file, 'utf8').replace('checkInterval: 1h', 'checkInterval: 2h'));
+      child.kill('SIGHUP');
+      for (let i = 0; !/certificates: checking every 7200s/.test(out); i++) {
+        if (i > 400 || child.exitCode !== null) assert.fail(`the reloaded certs settings were not taken:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     } finally {
       await stopChild(child);
     }

@@ -8,8 +8,11 @@ import { buildController, startEmbeddedServers } from '../runtime.ts';
 import { specFrom, stackOptions, type StackOpts } from '../common.ts';
 import { listenFailure } from '../listen-failure.ts';
 
-/** The certificate renew loop inside the daemon: audited through the controller (so alerts see it), gauges on /metrics. */
-async function startDaemonCerts(spec: FleetSpec & { certs: NonNullable<FleetSpec['certs']> }, controller: Controller, registry: Registry | undefined, log: (l: string) => void) {
+/**
+ * The certificate renew loop inside the daemon: audited through the controller (so alerts see it), gauges on
+ * /metrics. `reload` restarts the loop with a reloaded stack (SIGHUP); without `certs:` there it stops.
+ */
+async function startDaemonCerts(first: FleetSpec, controller: Controller, registry: Registry | undefined, log: (l: string) => void) {
   const [{ CertStore }, { startRenewLoop }, { registerCertMetrics }, { openSecretStore }, { directQuery }] = await Promise.all([
     import('../../certs/cert-store.ts'),
     import('../../certs/renew-loop.ts'),
@@ -17,22 +20,35 @@ async function startDaemonCerts(spec: FleetSpec & { certs: NonNullable<FleetSpec
     import('../../state/secret-store.ts'),
     import('../../controller/dns-query.ts'),
   ]);
-  const store = new CertStore(openSecretStore(spec));
+  const store = new CertStore(openSecretStore(first));
   let latest = await store.status().catch(() => undefined);
   if (registry) registerCertMetrics(registry, () => latest);
-  log(`certificates: checking every ${spec.certs.checkIntervalMs / 1000}s (renew at ${Math.round(spec.certs.renewAt * 100)}% of the lifetime)`);
-  return startRenewLoop({
-    spec,
-    drivers: controller.drivers,
-    query: directQuery,
-    store,
-    intervalMs: spec.certs.checkIntervalMs,
-    audit: (e) => controller.audit(e),
-    log: (l) => log(`certs: ${l}`),
-    onResult: (r) => {
-      latest = r.status;
+  const start = (spec: FleetSpec) => {
+    if (!spec.certs) return undefined;
+    log(`certificates: checking every ${spec.certs.checkIntervalMs / 1000}s (renew at ${Math.round(spec.certs.renewAt * 100)}% of the lifetime)`);
+    return startRenewLoop({
+      spec: { ...spec, certs: spec.certs },
+      drivers: controller.drivers,
+      query: directQuery,
+      store,
+      intervalMs: spec.certs.checkIntervalMs,
+      audit: (e) => controller.audit(e),
+      log: (l) => log(`certs: ${l}`),
+      onResult: (r) => {
+        latest = r.status;
+      },
+    });
+  };
+  let loop = start(first);
+  return {
+    async reload(spec: FleetSpec) {
+      await loop?.stop();
+      loop = start(spec);
     },
-  });
+    async stop() {
+      await loop?.stop();
+    },
+  };
 }
 
 export function registerDaemon(program: Command): void {
@@ -74,7 +90,7 @@ export function registerDaemon(program: Command): void {
         env: process.env,
         onEvent: async (e) => { await controller.audit({ kind: 'delegation', message: e.message, data: { ...e.data, event: e.kind, zone: e.zone } }); },
       });
-      const certs = spec.certs ? await startDaemonCerts({ ...spec, certs: spec.certs }, controller, http?.registry, log) : undefined;
+      const certs = spec.certs ? await startDaemonCerts(spec, controller, http?.registry, log) : undefined;
       if (guard) log(`watching the delegation of ${spec.domain} every ${spec.delegation!.intervalMs / 1000}s`);
       await new Promise<void>((resolve) => {
         let stopping = false;
@@ -96,6 +112,7 @@ export function registerDaemon(program: Command): void {
           try {
             const next = await specFrom(o);
             await controller.reload(next);
+            await certs?.reload(next);
             log('SIGHUP: stack file reloaded');
           } catch (e) {
             const msg = e instanceof FlotillaError ? e.message : String(e);
