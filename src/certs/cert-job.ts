@@ -38,6 +38,14 @@ export type CertJobResult =
  * Never throws for a CA or DNS failure: that is a `failed` value with the reason, and the next attempt backs off.
  */
 export async function runCertJob(mode: 'issue' | 'renew', d: CertJobDeps): Promise<CertJobResult> {
+  // one order at a time per stack (a `certs renew` from cron beside the daemon): the second waits, then finds it done
+  return d.store.secrets.exclusive('acme-order', () => runLocked(mode, d), ORDER_LOCK_MS);
+}
+
+/** Longest wait for another order of the same stack: every authoritative server's timeout and the CA's, with room. */
+const ORDER_LOCK_MS = 45 * 60_000;
+
+async function runLocked(mode: 'issue' | 'renew', d: CertJobDeps): Promise<CertJobResult> {
   const now = d.now ?? Date.now;
   const names = certNames(d.spec);
   const prior = await d.store.status();

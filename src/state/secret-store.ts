@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { StateError } from '../domain/errors.ts';
 import type { FleetSpec } from '../domain/fleet-spec.ts';
 import { EtcdClient } from './etcd-client.ts';
+import { withFileLock } from './file-lock.ts';
 
 /**
  * The state store's secrets area: small named values (ACME account key, certificate private keys) kept apart from
@@ -17,6 +18,12 @@ export interface SecretStore {
   readonly where: string;
   get(name: string): Promise<string | undefined>;
   put(name: string, value: string): Promise<void>;
+  /**
+   * Runs `fn` while holding the lock `name` (between processes sharing the file store: a CLI run and the daemon).
+   * Waits at most `timeoutMs`, then throws StateError STATE_CONFLICT naming the holder. The etcd store runs `fn`
+   * without a lock (one daemon per stack is assumed there).
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>, timeoutMs: number): Promise<T>;
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
@@ -62,6 +69,16 @@ export class FileSecretStore implements SecretStore {
       throw new StateError('STATE_UNAVAILABLE', `cannot write secret ${name} in ${this.where}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
   }
+
+  async exclusive<T>(name: string, fn: () => Promise<T>, timeoutMs: number): Promise<T> {
+    checkName(name);
+    try {
+      await mkdir(this.where, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new StateError('STATE_UNAVAILABLE', `cannot create ${this.where}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    return withFileLock(join(this.where, `${name}.lock`), fn, { timeoutMs });
+  }
 }
 
 export class EtcdSecretStore implements SecretStore {
@@ -81,6 +98,11 @@ export class EtcdSecretStore implements SecretStore {
   async put(name: string, value: string): Promise<void> {
     checkName(name);
     await this.client.put(`${this.where}${name}`, value);
+  }
+
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    checkName(name);
+    return fn();
   }
 }
 

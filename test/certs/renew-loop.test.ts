@@ -104,6 +104,19 @@ describe('the daemon renew loop (pebble + embedded DNS)', { timeout: 120_000 }, 
     assert.equal(st!.deployed!.m2, undefined, 'a skipped mirror is not recorded as deployed');
   });
 
+  it('two renewals at once (cron beside the daemon): one order; the other waits for it and finds nothing due', async () => {
+    const spec = {
+      ...fleetFixture({ domain: 'loop.test', alternateDomains: [] }),
+      dnsProviders: [{ name: 'embedded', kind: 'local' as const, settings: { listen: '127.0.0.1', port: embedded.port, zoneDir: join(dir, 'zones') } }],
+      certs: { directory: pebble.directoryUrl, renewAt: 2 / 3, verifyTimeoutMs: 10_000, checkIntervalMs: 3_600_000, deploy: { dir: '/x', nginxConf: '/x/c', webRoot: '/x/w', nginx: 'nginx' } },
+    };
+    const drivers = await createDrivers(spec.dnsProviders, { env: {}, stateDir: dir });
+    const store = new CertStore(new FileSecretStore(mkdtempSync(join(tmpdir(), 'flotilla-two-orders-'))));
+    const job = () => runCertJob('renew', { spec, drivers, query: directQuery, store, directoryCa: pebble.listenerCa, audit: async () => undefined, deploy: async () => [] });
+    const results = await Promise.all([job(), job()]);
+    assert.deepEqual(results.map((r) => r.action).sort(), ['issued', 'not-due']);
+  });
+
   it('runnerFor: ssh mirrors over SSH with the key from their variable; local mirrors and missing keys are skipped with why', () => {
     const m = (over: Partial<MirrorSpec>): MirrorSpec => ({ name: 'x', provider: 'ssh', ipv4: '192.0.2.10', settings: { sshUser: 'deploy', sshKeyEnv: 'BOX_KEY' }, ...over });
     assert.ok('run' in runnerFor(m({}), { BOX_KEY: 'k' }));
