@@ -71,6 +71,7 @@ export function registerCerts(program: Command): void {
     .action(job('renew'));
   stackOptions(certs.command('status'))
     .description("The certificate's names, expiry, next renewal, last failure and deploys. Exit 1 when there is none or it has expired.")
+    .addHelpText('after', '\nExamples:\n  flotilla certs status --stack prod\n  flotilla certs status --stack prod --json\n')
     .action(async (o: StackOpts) => {
       const out = makeOut(!!o.json);
       const spec = needCerts(await specFrom(o));
