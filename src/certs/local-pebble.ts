@@ -11,6 +11,11 @@ import { join } from 'node:path';
  */
 export interface LocalPebble {
   directoryUrl: string;
+  /** The management interface (`/roots/0` serves the root that signs issued certificates). */
+  managementUrl: string;
+  pid: number;
+  /** pebble's output so far (tests). */
+  log(): string;
   /** PEM of the CA of pebble's own HTTPS listener (trusted only for talking ACME to it). */
   listenerCa: string;
   stop(): Promise<void>;
@@ -18,7 +23,7 @@ export interface LocalPebble {
 
 const has = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
 
-export async function startLocalPebble(dnsServer: string): Promise<LocalPebble | undefined> {
+export async function startLocalPebble(dnsServer: string, opts: { spawn?: typeof spawn } = {}): Promise<LocalPebble | undefined> {
   if (!has('pebble') || !has('openssl')) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-pebble-'));
   const ssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
@@ -28,7 +33,10 @@ export async function startLocalPebble(dnsServer: string): Promise<LocalPebble |
   ssl(['x509', '-req', '-in', join(dir, 'req.pem'), '-CA', join(dir, 'ca.pem'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-days', '2', '-extfile', join(dir, 'ext.cnf'), '-out', join(dir, 'cert.pem')]);
   const [port, mgmt, httpPort, tlsPort] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort(), await freeTcpPort()];
   writeFileSync(join(dir, 'pebble.json'), JSON.stringify({ pebble: { listenAddress: `127.0.0.1:${port}`, managementListenAddress: `127.0.0.1:${mgmt}`, certificate: join(dir, 'cert.pem'), privateKey: join(dir, 'key.pem'), httpPort, tlsPort, ocspResponderURL: '', externalAccountBindingRequired: false } }));
-  const child: ChildProcess = spawn('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', dnsServer], { env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' }, stdio: 'ignore' });
+  const child: ChildProcess = (opts.spawn ?? spawn)('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', dnsServer], { env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (b) => (out = (out + b).slice(-20_000)));
+  child.stderr?.on('data', (b) => (out = (out + b).slice(-20_000)));
   // the demo may end any way (Ctrl-C, an error): pebble never outlives it
   const onExit = () => child.kill('SIGKILL');
   process.once('exit', onExit);
@@ -51,7 +59,7 @@ export async function startLocalPebble(dnsServer: string): Promise<LocalPebble |
       req.on('error', () => resolve(false));
       req.end();
     });
-    if (up) return { directoryUrl, listenerCa, stop };
+    if (up) return { directoryUrl, managementUrl: `https://127.0.0.1:${mgmt}`, pid: child.pid!, log: () => out, listenerCa, stop };
     if (child.exitCode !== null || i > 200) {
       await stop();
       return undefined;
