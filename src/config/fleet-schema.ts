@@ -95,6 +95,9 @@ export const healthSchema = z
     bodyMatch: bodyMatch.optional(),
     checkDigest: z.boolean().default(true),
     tlsMinDays: z.number().int().min(0).max(3650).default(7),
+    tlsVerify: z.boolean().optional(),
+    /** PEM file of the CAs a served chain must end at (relative to the project). */
+    tlsCaFile: z.string().min(1).max(4096).optional(),
     latencyBudget: latencyBudget.optional(),
     jitter: z.number().min(0).max(0.5).default(0.1),
     deplatform: deplatformSchema.optional(),
@@ -118,6 +121,9 @@ const mirrorHealthSchema = z
     bodyMatch: bodyMatch.optional(),
     checkDigest: z.boolean().optional(),
     tlsMinDays: z.number().int().min(0).max(3650).optional(),
+    tlsVerify: z.boolean().optional(),
+    /** PEM file of the CAs a served chain must end at (relative to the project). */
+    tlsCaFile: z.string().min(1).max(4096).optional(),
     latencyBudget: latencyBudget.optional(),
     jitter: z.number().min(0).max(0.5).optional(),
     deplatform: deplatformSchema.optional(),
@@ -238,6 +244,36 @@ const serverSchema = z
   })
   .strict();
 
+/** ACME directory: `letsencrypt`, `letsencrypt-staging`, or any https URL (RFC 8555 needs TLS). */
+const acmeDirectory = z.string().superRefine((s, ctx) => {
+  if (s === 'letsencrypt' || s === 'letsencrypt-staging') return;
+  const r = httpUrl('an environment variable (an ACME directory takes no credentials)').safeParse(s);
+  if (!r.success) r.error.issues.forEach((i) => ctx.addIssue({ code: 'custom', message: `expected letsencrypt, letsencrypt-staging or an https URL: ${i.message}` }));
+  else if (!s.startsWith('https://')) ctx.addIssue({ code: 'custom', message: `expected letsencrypt, letsencrypt-staging or an https URL (ACME runs over TLS), found ${JSON.stringify(s)}` });
+});
+/** An absolute path on a mirror (written into a shell script: no spaces, quotes or `$`). */
+const remotePath = z.string().regex(/^\/[A-Za-z0-9._\/-]{0,254}$/, 'expected an absolute path of letters, digits, . _ - /');
+
+const certsSchema = z
+  .object({
+    directory: acmeDirectory,
+    email: z.string().regex(/^[^\s@]{1,64}@[^\s@]{1,253}$/, 'expected an e-mail address like ops@example.com').optional(),
+    renewAt: z.number().min(0.1).max(0.95).default(2 / 3),
+    verifyTimeout: durationMs(1_000, 30 * 60_000).default(120_000),
+    checkInterval: durationMs(1_000, 86_400_000).default(12 * HOUR),
+    deploy: z
+      .object({
+        dir: remotePath.default('/etc/flotilla/tls'),
+        nginxConf: remotePath.default('/etc/nginx/conf.d/flotilla-tls.conf'),
+        webRoot: remotePath.default('/var/www/flotilla'),
+        /** The nginx command on the mirror (a path, optionally with `-p PREFIX -c FILE` words). */
+        nginx: z.string().regex(/^[A-Za-z0-9._\/ -]{1,300}$/, 'expected a command like nginx or /usr/sbin/nginx -p /srv/nginx/').default('nginx'),
+      })
+      .strict()
+      .default({ dir: '/etc/flotilla/tls', nginxConf: '/etc/nginx/conf.d/flotilla-tls.conf', webRoot: '/var/www/flotilla', nginx: 'nginx' }),
+  })
+  .strict();
+
 export const fleetSchema = z
   .object({
     site: z.object({ name: z.string().min(1).max(200), contentDir: z.string().min(1) }).strict(),
@@ -283,6 +319,7 @@ export const fleetSchema = z
       .strict()
       .default({ webhooks: [] }),
     delegation: delegationSchema.default(delegationSchema.parse({})),
+    certs: certsSchema.optional(),
     server: serverSchema.default({ listen: '127.0.0.1', port: 8080, tokenEnv: 'FLOTILLA_API_TOKEN', limits: { ...L } }),
   })
   .strict()

@@ -189,7 +189,13 @@ async function toSpec(file: string, projectDir: string, stack: string, f: FleetP
   }
   if (Object.keys(site.files).length === 0)
     throw new ConfigError(file, [{ path: `${FLEET_KEY}.site.contentDir`, message: `the directory ${contentDir} holds no files` }]);
-  const { latencyBudget, interval, fastInterval, timeout, ...h } = f.health;
+  const { latencyBudget, interval, fastInterval, timeout, tlsCaFile, ...h } = f.health;
+  const tlsCa = tlsCaFile === undefined ? undefined : await readCaFile(file, projectDir, tlsCaFile, 'health.tlsCaFile');
+  const caFiles = new Map<string, string>();
+  for (const [i, m] of f.mirrors.entries()) {
+    const ca = m.health?.tlsCaFile;
+    if (ca !== undefined && !caFiles.has(ca)) caFiles.set(ca, await readCaFile(file, projectDir, ca, `mirrors[${i}].health.tlsCaFile`));
+  }
   return {
     stack,
     site: { name: f.site.name, contentDir, digest: site.digest, files: site.files },
@@ -198,7 +204,8 @@ async function toSpec(file: string, projectDir: string, stack: string, f: FleetP
     mirrors: f.mirrors.map((m) => {
       const settings: Record<string, string | number | boolean> = {};
       for (const k of ['region', 'size', 'image', 'sshUser', 'sshKeyEnv'] as const) if (m[k] !== undefined) settings[k] = m[k]!;
-      const mh = m.health;
+      const { tlsCaFile: ownCa, ...mh0 } = m.health ?? {};
+      const mh = m.health ? { ...mh0, ...(ownCa !== undefined ? { tlsCa: caFiles.get(ownCa) } : {}) } : undefined;
       const health = mh
         ? Object.fromEntries(
             Object.entries({ ...mh, intervalMs: mh.interval, fastIntervalMs: mh.fastInterval, timeoutMs: mh.timeout, latencyBudgetMs: mh.latencyBudget, interval: undefined, fastInterval: undefined, timeout: undefined, latencyBudget: undefined }).filter(([, v]) => v !== undefined),
@@ -209,14 +216,38 @@ async function toSpec(file: string, projectDir: string, stack: string, f: FleetP
     dnsProviders: f.dnsProviders,
     ...(f.deploy ? { deploy: f.deploy } : {}),
     registrars: f.registrars.map((r) => ({ name: r.name, kind: r.kind, domain: r.domain, settings: { ...(r.settings ?? {}), ...(r.accountId ? { accountId: r.accountId } : {}) } as Record<string, string> })),
-    health: { ...h, intervalMs: interval, fastIntervalMs: fastInterval, timeoutMs: timeout, latencyBudgetMs: latencyBudget },
+    health: { ...h, ...(tlsCa !== undefined ? { tlsCa } : {}), intervalMs: interval, fastIntervalMs: fastInterval, timeoutMs: timeout, latencyBudgetMs: latencyBudget },
     canaries: f.canaries,
     policy: { ...f.policy, ownerId: f.policy.ownerId ?? `flotilla-${stack}` },
     state: { ...f.state, path: resolve(projectDir, f.state.path) },
     server: f.server,
     alerts: f.alerts,
+    certs: f.certs && { directory: acmeDirectoryUrl(f.certs.directory), email: f.certs.email, renewAt: f.certs.renewAt, verifyTimeoutMs: f.certs.verifyTimeout, checkIntervalMs: f.certs.checkInterval, deploy: f.certs.deploy },
     delegation: { ...f.delegation, timeoutMs: f.delegation.timeout, intervalMs: f.delegation.interval, rdapBootstrap: /^https?:\/\//.test(f.delegation.rdapBootstrap) ? f.delegation.rdapBootstrap : resolve(projectDir, f.delegation.rdapBootstrap) },
   };
+}
+
+/** ACME directory names the stack file may use instead of a URL. */
+const ACME_DIRECTORIES: Record<string, string> = {
+  letsencrypt: 'https://acme-v02.api.letsencrypt.org/directory',
+  'letsencrypt-staging': 'https://acme-staging-v02.api.letsencrypt.org/directory',
+};
+
+export function acmeDirectoryUrl(nameOrUrl: string): string {
+  return ACME_DIRECTORIES[nameOrUrl] ?? nameOrUrl;
+}
+
+/** A CA bundle for chain checks: a readable file holding at least one PEM certificate. */
+async function readCaFile(file: string, projectDir: string, path: string, setting: string): Promise<string> {
+  const abs = resolve(projectDir, path);
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [{ path: `${FLEET_KEY}.${setting}`, message: `cannot read ${abs} (${(e as NodeJS.ErrnoException).code ?? 'error'}): expected a PEM file of CA certificates` }]);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(file, [{ path: `${FLEET_KEY}.${setting}`, message: `${abs} holds no PEM certificate (-----BEGIN CERTIFICATE-----)` }]);
+  return text;
 }
 
 /**

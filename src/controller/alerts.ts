@@ -63,7 +63,7 @@ export interface RunningAlerts {
   stats(): AlertStats;
 }
 
-export const ALERT_KINDS = ['flip', 'fail-open', 'fail-static', 'apply-error', 'conflict', 'override', 'override-expired', 'delegation', 'deplatformed'] as const;
+export const ALERT_KINDS = ['flip', 'fail-open', 'fail-static', 'apply-error', 'conflict', 'override', 'override-expired', 'delegation', 'deplatformed', 'cert-error'] as const;
 
 /** The JSON alert body. */
 export interface AlertPayload {
@@ -87,6 +87,8 @@ export function severityOf(e: AuditEvent): AlertPayload['severity'] {
   // a host took the site down on purpose: it will not come back by itself (another runbook than a crash)
   if (e.kind === 'deplatformed') return e.data?.state === 'up' ? 'info' : 'critical';
   if (e.kind === 'apply-error' || e.kind === 'conflict') return 'warning';
+  // a certificate not renewed or not deployed: users see a browser error once it expires
+  if (e.kind === 'cert-error') return 'warning';
   // a lost domain takes the site off the DNS; a pruned, held or failed delegation change needs a look
   if (e.kind === 'delegation') return e.data?.event === 'lost' ? 'critical' : ['prune', 'held', 'error', 'registry'].includes(String(e.data?.event)) ? 'warning' : 'info';
   return 'info';

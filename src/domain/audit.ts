@@ -1,5 +1,5 @@
 /** Every kind of audit event flotilla writes (for filters and their errors). */
-export const AUDIT_KINDS = ['decision', 'apply', 'apply-error', 'verify', 'flip', 'fail-open', 'fail-static', 'conflict', 'override', 'override-expired', 'store', 'store-error', 'error', 'daemon', 'delegation', 'deplatformed', 'manifest', 'inventory'] as const;
+export const AUDIT_KINDS = ['decision', 'apply', 'apply-error', 'verify', 'flip', 'fail-open', 'fail-static', 'conflict', 'override', 'override-expired', 'store', 'store-error', 'error', 'daemon', 'delegation', 'deplatformed', 'manifest', 'inventory', 'cert', 'cert-error'] as const;
 
 /** One line of the append-only audit log. */
 export interface AuditEvent {

@@ -18,7 +18,12 @@ export type ErrorCode =
   | 'STATE_CORRUPT'
   | 'STATE_UNAVAILABLE'
   | 'TOOL_MISSING'
-  | 'TOOL_FAILED';
+  | 'TOOL_FAILED'
+
+  // certificates (src/certs): challenge not published everywhere, the CA refused, a mirror did not take it
+  | 'CERT_DNS'
+  | 'CERT_CA'
+  | 'CERT_DEPLOY';
 
 export class FlotillaError extends Error {
   readonly code: ErrorCode;

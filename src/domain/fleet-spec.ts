@@ -35,6 +35,10 @@ export interface HealthSettings {
   checkDigest: boolean;
   /** Minimum days of TLS certificate validity left (https only). */
   tlsMinDays: number;
+  /** Check the served chain against `tlsCa` (or the system CAs) and the name against `host` (https only). */
+  tlsVerify?: boolean;
+  /** PEM bundle of the CAs a verified chain must end at (read from `tlsCaFile` by the loader). */
+  tlsCa?: string;
   /** A probe slower than this counts as failed. */
   latencyBudgetMs?: number;
   /** Fraction of the interval used as random jitter so probes of thousands of mirrors do not align. */
@@ -121,6 +125,22 @@ export interface WebhookSpec {
   secretEnv?: string;
 }
 
+/** HTTPS certificates: one per site (domain + every alternate domain) over ACME DNS-01 at every DNS provider. */
+export interface CertsSpec {
+  /** ACME directory URL (`letsencrypt`, `letsencrypt-staging` are resolved to theirs by the loader). */
+  directory: string;
+  /** Contact address given to the CA (expiry notices). */
+  email?: string;
+  /** Share of the lifetime after which a certificate is renewed (2/3 by default). */
+  renewAt: number;
+  /** How long every authoritative server may take to answer the challenge TXT (ms). */
+  verifyTimeoutMs: number;
+  /** How often the daemon checks whether to renew (ms). */
+  checkIntervalMs: number;
+  /** Where a deploy puts files on a mirror and how it tests and reloads nginx. */
+  deploy: { dir: string; nginxConf: string; webRoot: string; nginx: string };
+}
+
 /** How the delegation of every domain is watched at its parent zone and its registry. */
 export interface DelegationSpec {
   /** The parent zone's servers (`host` or `host:port`); empty = found by walking down from `roots`. */
@@ -172,6 +192,8 @@ export interface FleetSpec {
   server: ServerSpec;
   /** Always set by the stack loader; optional for specs built in code (tests, benches). */
   delegation?: DelegationSpec;
+  /** HTTPS certificates (absent: flotilla obtains none). */
+  certs?: CertsSpec;
   /** Where flips, fail-open, fail-static, apply errors and overrides are announced. Optional: none by default. */
   alerts?: { webhooks: WebhookSpec[] };
 }

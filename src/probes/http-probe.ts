@@ -192,7 +192,8 @@ export class HttpProbe implements Probe {
   private clientFor(t: ProbeTarget): OriginClient {
     const hostPart = t.address.includes(':') ? `[${t.address}]` : t.address;
     const origin = `${t.scheme}://${hostPart}:${t.port}`;
-    const key = `${origin} ${t.host}`;
+    // a different trust setting is a different client: its connections verify differently
+    const key = `${origin} ${t.host} ${t.tlsVerify ? `verify ${t.tlsCa ? createHash('sha256').update(t.tlsCa).digest('hex').slice(0, 16) : 'system'}` : ''}`;
     const existing = this.clients.get(key);
     if (existing && !existing.client.closed && !existing.client.destroyed) {
       // Re-insert: Map order is the LRU order.
@@ -221,8 +222,9 @@ export class HttpProbe implements Probe {
     const sni = t.scheme === 'https' && isIP(t.host) === 0 ? t.host : undefined;
     const base = buildConnector({
       servername: sni,
-      rejectUnauthorized: this.verifyChain,
-      ca: this.ca,
+      // the target's own setting (from the stack file) wins over the probe's default; a verified chain also checks the name
+      rejectUnauthorized: t.tlsVerify ?? this.verifyChain,
+      ca: t.tlsCa ?? this.ca,
       // No TLS session resumption: every new connection reads the certificate afresh from a full handshake.
       maxCachedSessions: 0,
       timeout: t.timeoutMs,

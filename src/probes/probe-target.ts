@@ -24,6 +24,10 @@ export interface ProbeTarget {
   expectedDigest?: string;
   /** Minimum whole days of certificate validity left (https only); an expired certificate always fails. */
   tlsMinDays: number;
+  /** Verify the served chain (against `tlsCa` when set, else the system CAs) and that it names `host` (https only). */
+  tlsVerify?: boolean;
+  /** PEM bundle of trusted CAs for `tlsVerify`. */
+  tlsCa?: string;
   /** A probe taking longer than this (in all) fails even though the response was right. */
   latencyBudgetMs?: number;
   /** Body patterns of a host's suspension page (substring or `/regex/`); a match means deplatformed. */
@@ -54,6 +58,8 @@ export function probeTargetFor(spec: FleetSpec, mirror: MirrorSpec, opts: ProbeT
     expectStatus: [...h.expectStatus],
     tlsMinDays: h.tlsMinDays,
   };
+  if (h.tlsVerify) target.tlsVerify = true;
+  if (h.tlsVerify && h.tlsCa !== undefined) target.tlsCa = h.tlsCa;
   if (h.bodyMatch !== undefined) target.bodyMatch = h.bodyMatch;
   if (h.latencyBudgetMs !== undefined) target.latencyBudgetMs = h.latencyBudgetMs;
   if (h.deplatform?.patterns.length) target.suspensionPatterns = [...h.deplatform.patterns];

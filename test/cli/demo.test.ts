@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { hasBinary } from '../support/ensure-packages.ts';
 import { describe, it } from 'node:test';
 import { runCli } from '../support/run-cli.ts';
 
@@ -11,5 +12,8 @@ describe('flotilla demo', () => {
     assert.match(r.stdout, /dig @127\.0\.0\.1 -p \d+ flotilla\.test A/);
     assert.match(r.stdout, /content digest mismatch/);
     assert.doesNotMatch(r.stdout, /✗/);
+    // the HTTPS step: a certificate from a local pebble when it is installed (it is on this build machine)
+    if (hasBinary('pebble')) assert.match(r.stdout, /https: a certificate for flotilla\.test, www\.flotilla\.test[^]*✓ issued: serial [0-9A-F]+, expires /);
+    else assert.match(r.stdout, /https: skipped: pebble/);
   });
 });

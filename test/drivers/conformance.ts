@@ -15,6 +15,8 @@ import type { DnsDriver } from '../../src/drivers/dns-driver.ts';
 import { DNS_PROVIDERS } from '../../src/drivers/registry.ts';
 import { markerRecord, isMarkerName } from '../../src/planner/ownership.ts';
 import { planChanges } from '../../src/planner/plan-changes.ts';
+import { shapeForProvider } from '../../src/planner/shape-for-provider.ts';
+import { challengeRecords } from '../../src/certs/cert-plan.ts';
 import { assertNoSecretIn, errorOf } from '../support/secret-leaks.ts';
 
 export interface ConformanceTarget {
@@ -141,6 +143,21 @@ export function conformanceSuite(t: ConformanceTarget): void {
         assert.equal(ours(await d.listRecords(z), z).some((r) => r.name === sample.name), false);
       });
     }
+
+    it('holds an ACME DNS-01 challenge (two base64url values at _acme-challenge, with its marker) and removes it', async () => {
+      // what `flotilla certs` writes: 43-character base64url digests (with - and _) under an underscore label
+      const values = [{ name: z, value: 'gfj9Xq-Rs_0P2dY6uC9yBvK3sCq1G0n8i2M5rT4wZ7E' }, { name: `*.${z}`, value: 'Ab_-0123456789abcdefghijklmnopqrstuvwxyzABC' }];
+      const recs = shapeForProvider(challengeRecords({ domain: z, alternateDomains: [] }, values, 'conformance')[z], declared, t.kind).records;
+      await d.applyChanges(z, recs.map((after): Change => ({ action: 'create', after })));
+      try {
+        const held = ours(await d.listRecords(z), z).filter((r) => r.name.includes('_acme-challenge'));
+        assert.deepEqual(held, ours(recs, z));
+        if (t.query) assert.deepEqual((await t.query(`_acme-challenge.${z}`, 'TXT')).sort(), values.map((v) => v.value).sort());
+      } finally {
+        await d.applyChanges(z, [...recs].reverse().map((before): Change => ({ action: 'delete', before })));
+      }
+      assert.equal((await d.listRecords(z)).some((r) => r.name.includes('_acme-challenge')), false);
+    });
 
     it(`holds a record at its declared TTL floor (${declared.minTtl}s)`, async () => {
       const r: RecordSet = { name: `floor.${z}`, type: 'A', ttl: declared.minTtl, values: ['192.0.2.51'] };

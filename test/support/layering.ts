@@ -29,9 +29,11 @@ export const ALLOWED: Record<string, readonly string[]> = {
   registrars: ['domain', 'drivers'],
   controller: ['domain', 'config', 'planner', 'probes', 'drivers', 'state', 'dns'],
   server: ['domain', 'controller', 'net'],
+  // issue 10: ACME certificates; the DNS-01 challenge rides the controller's provider pass and verification
+  certs: ['domain', 'config', 'planner', 'drivers', 'state', 'controller'],
   // infra reads each provider's descriptor (its Pulumi half lives in src/infra/dns/)
   infra: ['domain', 'config', 'planner', 'drivers', 'dns'],
-  cli: ['domain', 'config', 'planner', 'probes', 'drivers', 'state', 'dns', 'delegation', 'manifest', 'registrars', 'net', 'controller', 'server', 'infra'],
+  cli: ['domain', 'config', 'planner', 'probes', 'drivers', 'state', 'dns', 'delegation', 'manifest', 'registrars', 'net', 'controller', 'server', 'infra', 'certs'],
 };
 
 /**

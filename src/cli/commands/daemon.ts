@@ -2,10 +2,56 @@ import type { Command } from 'commander';
 import { startAlerts } from '../../controller/alerts.ts';
 import { FlotillaError } from '../../domain/errors.ts';
 import { redactText } from '../../domain/redact-url.ts';
+import type { FleetSpec } from '../../domain/fleet-spec.ts';
+import type { Controller } from '../../controller/controller.ts';
+import type { Registry } from 'prom-client';
 import { buildController, startEmbeddedServers } from '../runtime.ts';
 import { specFrom, stackOptions, type StackOpts } from '../common.ts';
 import { listenFailure } from '../listen-failure.ts';
 import { packageVersion } from '../package-version.ts';
+
+/**
+ * The certificate renew loop inside the daemon: audited through the controller (so alerts see it), gauges on
+ * /metrics. `reload` restarts the loop with a reloaded stack (SIGHUP); without `certs:` there it stops.
+ */
+async function startDaemonCerts(first: FleetSpec, controller: Controller, registry: Registry | undefined, log: (l: string) => void) {
+  const [{ CertStore }, { startRenewLoop }, { registerCertMetrics }, { openSecretStore }, { directQuery }] = await Promise.all([
+    import('../../certs/cert-store.ts'),
+    import('../../certs/renew-loop.ts'),
+    import('../../certs/cert-metrics.ts'),
+    import('../../state/secret-store.ts'),
+    import('../../controller/dns-query.ts'),
+  ]);
+  const store = new CertStore(openSecretStore(first));
+  let latest = await store.status().catch(() => undefined);
+  if (registry) registerCertMetrics(registry, () => latest);
+  const start = (spec: FleetSpec) => {
+    if (!spec.certs) return undefined;
+    log(`certificates: checking every ${spec.certs.checkIntervalMs / 1000}s (renew at ${Math.round(spec.certs.renewAt * 100)}% of the lifetime)`);
+    return startRenewLoop({
+      spec: { ...spec, certs: spec.certs },
+      drivers: controller.drivers,
+      query: directQuery,
+      store,
+      intervalMs: spec.certs.checkIntervalMs,
+      audit: (e) => controller.audit(e),
+      log: (l) => log(`certs: ${l}`),
+      onResult: (r) => {
+        latest = r.status;
+      },
+    });
+  };
+  let loop = start(first);
+  return {
+    async reload(spec: FleetSpec) {
+      await loop?.stop();
+      loop = start(spec);
+    },
+    async stop() {
+      await loop?.stop();
+    },
+  };
+}
 
 export function registerDaemon(program: Command): void {
   stackOptions(program.command('daemon'))
@@ -56,11 +102,13 @@ export function registerDaemon(program: Command): void {
       if (alerts) log(`alerts to ${hooks.length} webhook(s)`);
       const { startDelegationDuty } = await import('../delegation-duty.ts');
       const guard = await startDelegationDuty(spec, { store: controller.store, drivers: controller.drivers, env: process.env, audit: (e) => controller.audit(e) });
+      const certs = spec.certs ? await startDaemonCerts(spec, controller, http?.registry, log) : undefined;
       if (guard) log(`watching the delegation of ${spec.domain} every ${spec.delegation!.intervalMs / 1000}s`);
       reload = async () => {
         try {
           const next = await specFrom(o);
           await controller.reload(next);
+          await certs?.reload(next);
           log('SIGHUP: stack file reloaded');
         } catch (e) {
           const msg = e instanceof FlotillaError ? e.message : String(e);
@@ -75,6 +123,7 @@ export function registerDaemon(program: Command): void {
           log(`${sig}: finishing the current apply and stopping`);
           void (async () => {
             await guard?.stop();
+            await certs?.stop();
             await controller.stop();
             await alerts?.stop();
             await http?.close();

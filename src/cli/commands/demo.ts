@@ -146,6 +146,7 @@ async function runDemo(o: { keep?: boolean; stack: string }): Promise<number> {
     await step(5, () => override({ kind: 'drain', mirror: a, reason: 'demo: maintenance', author: 'demo', for: '10m' }), has([ADDRS[1], ADDRS[2]]), 5_000);
     await step(6, () => override({ kind: 'undrain', mirror: a, author: 'demo' }), has(ADDRS), 5_000);
     say('every step behaved as expected.');
+    await httpsStep(spec, controller, say, workDir);
     if (o.keep) {
       say(`still running (--keep). Try: dig @127.0.0.1 -p ${dns.port} ${spec.domain} A +short${http ? `, open ${http.url}/` : ''}`);
       if (shared) say(`drain by hand: npx flotilla drain ${spec.mirrors[1].name} --stack ${spec.stack} --reason "trying it"  (undrain: npx flotilla undrain ${spec.mirrors[1].name} --stack ${spec.stack})`);
@@ -188,6 +189,37 @@ async function refuseBusyState(stateDir: string, stack: string): Promise<void> {
   const open = activeOverrides(st.overrides, now);
   if (open.length > 0) {
     throw new UsageError(`the ${stack} stack's state in ${stateDir} has open overrides (${open.map((x) => `${x.kind} ${x.mirror} by ${x.author}`).join('; ')}); clear them with \`flotilla clear MIRROR --stack ${stack}\`, or run the demo without --keep`);
+  }
+}
+
+/** HTTPS: a certificate for the site from a local pebble over DNS-01 at the embedded server (skipped without pebble). */
+async function httpsStep(spec: FleetSpec, controller: Controller, say: (line: string) => void, secretsDir: string): Promise<void> {
+  const { startLocalPebble } = await import('../../certs/local-pebble.ts');
+  const dns = spec.dnsProviders[0].settings;
+  const pebble = await startLocalPebble(`127.0.0.1:${dns.port}`);
+  if (!pebble) {
+    say('https: skipped: pebble (the test ACME CA) is not installed (apt-get install pebble)');
+    return;
+  }
+  try {
+    const [{ runCertJob }, { CertStore }, { FileSecretStore }] = await Promise.all([import('../../certs/cert-job.ts'), import('../../certs/cert-store.ts'), import('../../state/secret-store.ts')]);
+    say(`https: a certificate for ${[spec.domain, ...spec.alternateDomains].join(', ')} from a local pebble, DNS-01 at the embedded server`);
+    const certs = { directory: pebble.directoryUrl, renewAt: 2 / 3, verifyTimeoutMs: 10_000, checkIntervalMs: 3_600_000, deploy: { dir: '/', nginxConf: '/', webRoot: '/', nginx: 'nginx' } };
+    const r = await runCertJob('issue', {
+      spec: { ...spec, certs },
+      drivers: controller.drivers,
+      query: directQuery,
+      // the demo's own work dir: a demo certificate never lands in a stack's secrets area
+      store: new CertStore(new FileSecretStore(secretsDir)),
+      audit: (e) => controller.audit(e),
+      directoryCa: pebble.listenerCa,
+      deploy: async () => [],
+      log: (l) => say(`  · ${l}`),
+    });
+    if (r.action === 'issued') say(`  ✓ issued: serial ${r.issued.serial}, expires ${new Date(r.issued.notAfter).toISOString()}; key and chain kept in the secrets area (0600 files)`);
+    else say(`  ✗ https: no certificate: ${r.action === 'failed' ? r.reason : r.action}`);
+  } finally {
+    await pebble.stop();
   }
 }
 

@@ -41,6 +41,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'clear', term: 'clear [options] <mirror>', description: 'Remove every open override (drain or failover) of a mirror.', load: overrides },
   { name: 'domains', term: 'domains [options]', description: "Every domain's delegation as expected vs seen at the parent zone, each provider's nameservers (answering / lame), registry status and expiry (RDAP).", load: async () => (await import('./domains.ts')).registerDomains },
   { name: 'manifest', term: 'manifest', description: 'The signed site manifest (/.well-known/flotilla.json): live and lost domains, for readers who pinned the key.', load: async () => (await import('./manifest.ts')).registerManifest },
+  { name: 'certs', term: 'certs', description: "HTTPS certificates over ACME DNS-01 at every DNS provider: `issue` now, `renew` when due, `status`.", load: async () => (await import('./certs.ts')).registerCerts },
   { name: 'demo', term: 'demo [options]', description: 'Watch flotilla save a site, on this machine only: three local mirrors, the embedded DNS server, a failover, a digest catch, a drain.', load: async () => (await import('./demo.ts')).registerDemo, longRunning: true },
 ];
 

@@ -6,7 +6,20 @@ import { desiredRecords } from '../../planner/desired-records.ts';
 import { ownedKeys } from '../../planner/ownership.ts';
 import { keepUnattributed } from '../../planner/unattributed.ts';
 import { openStateStore, specFrom, stackOptions, type StackOpts } from '../common.ts';
-import { makeOut, table } from '../output.ts';
+import { escapeControl, makeOut, table } from '../output.ts';
+import { CertStore } from '../../certs/cert-store.ts';
+import { certSummary } from '../../certs/cert-summary.ts';
+import { openSecretStore } from '../../state/secret-store.ts';
+
+/** The certificate's expiry for `status` (from the secrets area's status file: no key is read). */
+async function certificateLine(spec: Parameters<typeof openSecretStore>[0], renewAt: number, now: number) {
+  const summary = certSummary(await new CertStore(openSecretStore(spec)).status(), now, renewAt);
+  const line =
+    summary.state === 'none'
+      ? `certificate: none yet (flotilla certs issue)${summary.lastError ? `; last attempt failed: ${summary.lastError}` : ''}`
+      : `certificate: ${summary.names.join(' ')} ${summary.state}, expires ${new Date(summary.notAfter!).toISOString()} (${summary.daysLeft} days)${summary.lastError ? `; last renewal failed: ${summary.lastError}` : ''}`;
+  return { summary, line };
+}
 
 export function registerStatus(program: Command): void {
   stackOptions(program.command('status'))
@@ -31,7 +44,8 @@ export function registerStatus(program: Command): void {
         return { name: p.name, kind: p.kind, served, lastConvergedAt: s.lastConvergedAt, lastConvergeMs: s.lastConvergeMs, lastError: s.lastError, lastErrorCode: s.lastErrorCode, conflicts: s.conflicts ?? [], unattributed: Object.entries(s.records ?? {}).flatMap(([zone, recs]) => keepUnattributed(recs, desired.zones[zone] ?? [], ownedKeys(recs, spec.policy.ownerId), desired).kept.map((k) => `${zone}: ${k.reason}`)) };
       });
       const overrides = activeOverrides(st.overrides, now);
-      out.data({ stack: spec.stack, stateVersion: st.version, updatedAt: st.updatedAt, mirrors, serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, providers, overrides });
+      const certificate = spec.certs ? await certificateLine(spec, spec.certs.renewAt, now) : undefined;
+      out.data({ stack: spec.stack, stateVersion: st.version, updatedAt: st.updatedAt, mirrors, serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, providers, overrides, ...(certificate ? { certificate: certificate.summary } : {}) });
       if (desired.failOpen) out.log(`FAIL OPEN: every mirror looks down; serving the last good set (${desired.serving.join(', ')})\n`);
       out.log(table(['mirror', 'address', 'state', 'serving', 'streak', 'latency', 'last result'], mirrors.map((m) => [m.name, m.address, m.deplatformed !== undefined ? 'DEPLATFORMED' : m.state, m.serving ? 'yes' : 'no', m.state === 'down' ? `${m.failureStreak} fail` : `${m.successStreak} ok`, m.lastLatencyMs === undefined ? '' : `${Math.round(m.lastLatencyMs)}ms`, m.lastReason ?? ''])));
       out.log('');
@@ -42,6 +56,7 @@ export function registerStatus(program: Command): void {
       out.log('');
       if (overrides.length === 0) out.log('no open overrides');
       else out.log(table(['override', 'mirror', 'by', 'reason', 'expires'], overrides.map((x) => [x.kind, x.mirror, x.author, x.reason, x.expiresAt ? `in ${formatDuration(x.expiresAt - now)}` : 'never'])));
+      if (certificate) out.log(`\n${escapeControl(certificate.line)}`);
       if (st.updatedAt === 0) out.log('(no state yet: has the daemon run?)');
       process.exitCode = mirrors.some((m) => m.state === 'down') ? 1 : 0;
     });

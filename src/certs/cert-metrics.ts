@@ -1,0 +1,29 @@
+import { Gauge, type Registry } from 'prom-client';
+import type { CertStatus } from './cert-store.ts';
+
+/**
+ * The certificate's gauges on the daemon's /metrics registry, read from the latest status at every scrape:
+ * `flotilla_certificate_expiry_timestamp_seconds{names}` (absent until one is issued) and
+ * `flotilla_certificate_renewal_failures` (failures in a row).
+ */
+export function registerCertMetrics(registry: Registry, current: () => CertStatus | undefined): void {
+  new Gauge({
+    name: 'flotilla_certificate_expiry_timestamp_seconds',
+    help: 'When the site certificate expires (Unix seconds), by its names.',
+    labelNames: ['names'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = current();
+      if (s?.notAfter !== undefined) this.set({ names: s.names.join(',') }, Math.floor(s.notAfter / 1000));
+    },
+  });
+  new Gauge({
+    name: 'flotilla_certificate_renewal_failures',
+    help: 'Failed certificate orders in a row (0 after a success).',
+    registers: [registry],
+    collect() {
+      this.set(current()?.failures ?? 0);
+    },
+  });
+}

@@ -1,0 +1,132 @@
+/**
+ * The daemon's certificate loop on real parts (pebble asking the embedded DNS server): it issues at start when there
+ * is no certificate, audits it, puts the expiry on /metrics, and a second check finds nothing due.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { registerCertMetrics } from '../../src/certs/cert-metrics.ts';
+import { CertStore, type CertStatus } from '../../src/certs/cert-store.ts';
+import type { CertJobResult } from '../../src/certs/cert-job.ts';
+import { startRenewLoop } from '../../src/certs/renew-loop.ts';
+import { runCertJob } from '../../src/certs/cert-job.ts';
+import { runnerFor } from '../../src/certs/cert-deploy.ts';
+import type { MirrorSpec } from '../../src/domain/fleet-spec.ts';
+import { severityOf, ALERT_KINDS } from '../../src/controller/alerts.ts';
+import { directQuery } from '../../src/controller/dns-query.ts';
+import type { AuditEvent } from '../../src/domain/audit.ts';
+import { startEmbeddedDnsServer, type EmbeddedDnsServer } from '../../src/drivers/local/embedded-dns-server.ts';
+import { openZoneStore } from '../../src/drivers/local/zone-store.ts';
+import { createDrivers } from '../../src/drivers/registry.ts';
+import { FileSecretStore } from '../../src/state/secret-store.ts';
+import { fleetFixture } from '../support/fleet-fixture.ts';
+import { startPebble, type PebbleServer } from '../support/pebble-server.ts';
+
+describe('the daemon renew loop (pebble + embedded DNS)', { timeout: 120_000 }, () => {
+  let embedded: EmbeddedDnsServer;
+  let pebble: PebbleServer;
+  let dir: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'flotilla-renew-loop-'));
+    const zones = openZoneStore(join(dir, 'zones'));
+    await zones.ensureZone('loop.test');
+    embedded = await startEmbeddedDnsServer({ listen: '127.0.0.1', port: 0, store: zones });
+    pebble = await startPebble({ dnsServer: embedded.address });
+  });
+  after(async () => {
+    await pebble?.stop();
+    await embedded?.close();
+  });
+
+  it('issues at start, audits it, shows the expiry on /metrics; the next check finds nothing due', async () => {
+    const spec = {
+      ...fleetFixture({ domain: 'loop.test', alternateDomains: ['www.loop.test'] }),
+      dnsProviders: [{ name: 'embedded', kind: 'local' as const, settings: { listen: '127.0.0.1', port: embedded.port, zoneDir: join(dir, 'zones') } }],
+      certs: { directory: pebble.directoryUrl, renewAt: 2 / 3, verifyTimeoutMs: 10_000, checkIntervalMs: 3_600_000, deploy: { dir: '/x', nginxConf: '/x/c', webRoot: '/x/w', nginx: 'nginx' } },
+    };
+    const drivers = await createDrivers(spec.dnsProviders, { env: {}, stateDir: dir });
+    const store = new CertStore(new FileSecretStore(dir));
+    const audit: Omit<AuditEvent, 'at'>[] = [];
+    let latest: CertStatus | undefined;
+    const registry = new Registry();
+    registerCertMetrics(registry, () => latest);
+    const results: CertJobResult[] = [];
+    let first!: (r: CertJobResult) => void;
+    const firstDone = new Promise<CertJobResult>((r) => (first = r));
+    const loop = startRenewLoop({
+      spec, drivers, query: directQuery, store, intervalMs: spec.certs.checkIntervalMs, directoryCa: pebble.listenerCa,
+      audit: async (e) => { audit.push(e); },
+      deploy: async () => [],
+      onResult: (r) => { latest = r.status; results.push(r); first(r); },
+    });
+    try {
+      const r = await firstDone;
+      assert.equal(r.action, 'issued', JSON.stringify(r));
+      assert.ok(audit.some((e) => e.kind === 'cert' && /certificate issued for loop\.test, www\.loop\.test/.test(e.message)));
+      const metrics = await registry.metrics();
+      const m = /flotilla_certificate_expiry_timestamp_seconds\{names="loop\.test,www\.loop\.test"\} (\d+)/.exec(metrics);
+      assert.ok(m, metrics);
+      assert.equal(Number(m[1]), Math.floor(latest!.notAfter! / 1000));
+      assert.match(metrics, /flotilla_certificate_renewal_failures 0/);
+      const again = await loop.checkNow();
+      assert.equal(again.action, 'not-due');
+    } finally {
+      await loop.stop();
+    }
+  });
+
+  it('a mirror that refuses the deploy: cert-error CERT_DEPLOY naming it, recorded per mirror; the others are deployed', async () => {
+    const spec = {
+      ...fleetFixture({ domain: 'loop.test', alternateDomains: [] }),
+      dnsProviders: [{ name: 'embedded', kind: 'local' as const, settings: { listen: '127.0.0.1', port: embedded.port, zoneDir: join(dir, 'zones') } }],
+      certs: { directory: pebble.directoryUrl, renewAt: 2 / 3, verifyTimeoutMs: 10_000, checkIntervalMs: 3_600_000, deploy: { dir: '/x', nginxConf: '/x/c', webRoot: '/x/w', nginx: 'nginx' } },
+    };
+    const drivers = await createDrivers(spec.dnsProviders, { env: {}, stateDir: dir });
+    const store = new CertStore(new FileSecretStore(mkdtempSync(join(tmpdir(), 'flotilla-deploy-fail-'))));
+    const audit: Omit<AuditEvent, 'at'>[] = [];
+    const r = await runCertJob('issue', {
+      spec, drivers, query: directQuery, store, directoryCa: pebble.listenerCa,
+      audit: async (e) => { audit.push(e); },
+      deploy: async () => [{ mirror: 'm0', ok: true }, { mirror: 'm1', ok: false, error: 'exit 3: nginx -t refused the new configuration; rolled back' }, { mirror: 'm2', ok: true, skipped: true, error: 'no address known' }],
+    });
+    assert.equal(r.action, 'issued');
+    const e = audit.find((x) => x.kind === 'cert-error');
+    assert.ok(e, JSON.stringify(audit));
+    assert.match(e.message, /certificate not deployed to m1 \(it keeps its old one\): exit 3/);
+    assert.equal(e.data?.code, 'CERT_DEPLOY');
+    const st = await store.status();
+    assert.equal(st!.deployed!.m0.serial, r.action === 'issued' ? r.issued.serial : '');
+    assert.match(st!.deployed!.m1.error!, /nginx -t refused/);
+    assert.equal(st!.deployed!.m2, undefined, 'a skipped mirror is not recorded as deployed');
+  });
+
+  it('two renewals at once (cron beside the daemon): one order; the other waits for it and finds nothing due', async () => {
+    const spec = {
+      ...fleetFixture({ domain: 'loop.test', alternateDomains: [] }),
+      dnsProviders: [{ name: 'embedded', kind: 'local' as const, settings: { listen: '127.0.0.1', port: embedded.port, zoneDir: join(dir, 'zones') } }],
+      certs: { directory: pebble.directoryUrl, renewAt: 2 / 3, verifyTimeoutMs: 10_000, checkIntervalMs: 3_600_000, deploy: { dir: '/x', nginxConf: '/x/c', webRoot: '/x/w', nginx: 'nginx' } },
+    };
+    const drivers = await createDrivers(spec.dnsProviders, { env: {}, stateDir: dir });
+    const store = new CertStore(new FileSecretStore(mkdtempSync(join(tmpdir(), 'flotilla-two-orders-'))));
+    const job = () => runCertJob('renew', { spec, drivers, query: directQuery, store, directoryCa: pebble.listenerCa, audit: async () => undefined, deploy: async () => [] });
+    const results = await Promise.all([job(), job()]);
+    assert.deepEqual(results.map((r) => r.action).sort(), ['issued', 'not-due']);
+  });
+
+  it('runnerFor: ssh mirrors over SSH with the key from their variable; local mirrors and missing keys are skipped with why', () => {
+    const m = (over: Partial<MirrorSpec>): MirrorSpec => ({ name: 'x', provider: 'ssh', ipv4: '192.0.2.10', settings: { sshUser: 'deploy', sshKeyEnv: 'BOX_KEY' }, ...over });
+    assert.ok('run' in runnerFor(m({}), { BOX_KEY: 'k' }));
+    assert.deepEqual(runnerFor(m({}), {}), { skip: 'the environment variable BOX_KEY (its SSH key) is not set' });
+    assert.match((runnerFor(m({ provider: 'local' }), {}) as { skip: string }).skip, /local mirror/);
+    assert.deepEqual(runnerFor(m({ provider: 'aws', ipv4: undefined }), { BOX_KEY: 'k' }), { skip: 'no address known' });
+  });
+
+  it('cert-error is an alerting kind (warning)', () => {
+    assert.ok((ALERT_KINDS as readonly string[]).includes('cert-error'));
+    assert.equal(severityOf({ at: 0, kind: 'cert-error', message: 'x' }), 'warning');
+  });
+});

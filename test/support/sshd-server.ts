@@ -1,0 +1,71 @@
+/**
+ * A real OpenSSH server on 127.0.0.1 with a port, host key and authorized key of its own (in a temp dir), in the
+ * foreground (-D). Logs in the user running the test (root here) with the returned private key only.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { spawnTracked, stopChild } from './child-processes.ts';
+import { ensurePackages } from './ensure-packages.ts';
+import { freePort } from './ports.ts';
+
+export interface SshdServer {
+  port: number;
+  user: string;
+  /** OpenSSH private key (PEM text) authorized to log in. */
+  clientKey: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export async function startSshd(): Promise<SshdServer> {
+  ensurePackages({ '/usr/sbin/sshd': 'openssh-server', ssh: 'openssh-client' });
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation directory sshd insists on
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-sshd-'));
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')), { mode: 0o600 });
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${join(dir, 'host_key')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  const child = spawnTracked('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (b) => (out += b));
+  child.stderr!.on('data', (b) => (out += b));
+  for (let i = 0; ; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (up) break;
+    if (child.exitCode !== null || i > 200) throw new Error(`sshd did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    port,
+    user: userInfo().username,
+    clientKey: readFileSync(join(dir, 'client_key'), 'utf8'),
+    log: () => out,
+    async stop() {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
