@@ -63,6 +63,7 @@ describe('e2e: flotilla daemon + flotilla inventory refresh (stand-in pulumi)', 
     health: { interval: 250ms, timeout: 200ms, rise: ${RISE}, fall: 3, port: ${first.port} }
     policy: { ttl: 5, ownerId: inv, maxRemoveShare: 0.5 }
     state: { path: ${stateDir} }
+    deploy: { sshKeyEnv: FLOTILLA_DEPLOY_KEY }
 `);
     // what `pulumi up` wrote before: both hosts in the set, claimed by our marker
     const zones = join(stateDir, 'zones');
