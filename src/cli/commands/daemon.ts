@@ -55,18 +55,41 @@ export function registerDaemon(program: Command): void {
         : undefined;
       if (alerts) log(`alerts to ${hooks.length} webhook(s)`);
       const { startDelegationDuty } = await import('../delegation-duty.ts');
-      const guard = await startDelegationDuty(spec, { store: controller.store, drivers: controller.drivers, env: process.env, audit: (e) => controller.audit(e) });
-      if (guard) log(`watching the delegation of ${spec.domain} every ${spec.delegation!.intervalMs / 1000}s`);
-      reload = async () => {
+      const startDuty = async (from: typeof spec) => {
+        const duty = await startDelegationDuty(from, { store: controller.store, drivers: controller.drivers, env: process.env, audit: (e) => controller.audit(e) });
+        if (duty) log(`watching the delegation of ${from.domain} every ${from.delegation!.intervalMs / 1000}s (parents: ${from.delegation!.parents.join(', ') || 'from the root'})`);
+        return duty;
+      };
+      let running = spec;
+      let guard = await startDuty(spec);
+      // one reload at a time: two quick SIGHUPs must not leave two guards running
+      let reloading: Promise<void> = Promise.resolve();
+      const reloadOnce = async () => {
+        let next: typeof spec;
         try {
-          const next = await specFrom(o);
+          next = await specFrom(o);
           await controller.reload(next);
           log('SIGHUP: stack file reloaded');
         } catch (e) {
           const msg = e instanceof FlotillaError ? e.message : String(e);
           await controller.audit({ kind: 'error', message: `SIGHUP: the stack file was rejected, keeping the running spec: ${msg}` });
+          return;
         }
+        // the guard and the manifest publisher hold the spec they started with: restart them from the new one
+        if (stopRequested) return;
+        await guard?.stop();
+        guard = undefined;
+        try {
+          guard = await startDuty(next);
+          running = next;
+        } catch (e) {
+          const msg = e instanceof FlotillaError ? e.message : String(e);
+          await controller.audit({ kind: 'error', message: `SIGHUP: the delegation guard did not start from the new spec, keeping the previous delegation settings: ${msg}` });
+          guard = await startDuty(running).catch(() => undefined);
+        }
+        if (!guard) log('SIGHUP: not watching delegations (delegation.interval 0s)');
       };
+      reload = () => (reloading = reloading.then(reloadOnce, reloadOnce));
       await new Promise<void>((resolve) => {
         let stopping = false;
         onStop = (sig: string) => {
@@ -74,6 +97,7 @@ export function registerDaemon(program: Command): void {
           stopping = true;
           log(`${sig}: finishing the current apply and stopping`);
           void (async () => {
+            await reloading.catch(() => undefined);
             await guard?.stop();
             await controller.stop();
             await alerts?.stop();
