@@ -4,6 +4,8 @@
  * a real `unbound` resolving through that parent, a fake RDAP registry, a webhook receiver and two demo mirrors.
  * The daemon's delegation duty (guard loop + manifest publisher, src/cli/delegation-duty.ts) runs against them with
  * the rfc2136 registrar writing the parent. Clients' view: A queries through unbound, sampled every 200 ms.
+ * The last case runs the controller over a third zone (fleet.test) with three mirror processes on two "hosts" and
+ * SIGKILLs every mirror of one host.
  *
  * unbound caps every TTL at 2 s (cache-max-ttl) so "after the TTLs" is 2 s here; in the world it is the parent's NS TTL.
  * The measured times are printed as test diagnostics (`# drill: ...`) and copied to the README.
