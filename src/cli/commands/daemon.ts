@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { startAlerts } from '../../controller/alerts.ts';
+import type { GuardMemory } from '../../delegation/delegation-guard.ts';
 import { FlotillaError } from '../../domain/errors.ts';
 import { redactText } from '../../domain/redact-url.ts';
 import { buildController, startEmbeddedServers } from '../runtime.ts';
@@ -55,8 +56,8 @@ export function registerDaemon(program: Command): void {
         : undefined;
       if (alerts) log(`alerts to ${hooks.length} webhook(s)`);
       const { startDelegationDuty } = await import('../delegation-duty.ts');
-      const startDuty = async (from: typeof spec) => {
-        const duty = await startDelegationDuty(from, { store: controller.store, drivers: controller.drivers, env: process.env, audit: (e) => controller.audit(e) });
+      const startDuty = async (from: typeof spec, resume?: GuardMemory) => {
+        const duty = await startDelegationDuty(from, { store: controller.store, drivers: controller.drivers, env: process.env, audit: (e) => controller.audit(e), resume });
         if (duty) log(`watching the delegation of ${from.domain} every ${from.delegation!.intervalMs / 1000}s (parents: ${from.delegation!.parents.join(', ') || 'from the root'})`);
         return duty;
       };
@@ -78,14 +79,16 @@ export function registerDaemon(program: Command): void {
         // the guard and the manifest publisher hold the spec they started with: restart them from the new one
         if (stopRequested) return;
         await guard?.stop();
+        // streaks go on and a domain already lost is not alerted again
+        const memory = guard?.memory();
         guard = undefined;
         try {
-          guard = await startDuty(next);
+          guard = await startDuty(next, memory);
           running = next;
         } catch (e) {
           const msg = e instanceof FlotillaError ? e.message : String(e);
           await controller.audit({ kind: 'error', message: `SIGHUP: the delegation guard did not start from the new spec, keeping the previous delegation settings: ${msg}` });
-          guard = await startDuty(running).catch(() => undefined);
+          guard = await startDuty(running, memory).catch(() => undefined);
         }
         if (!guard) log('SIGHUP: not watching delegations (delegation.interval 0s)');
       };
