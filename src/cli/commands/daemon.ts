@@ -90,7 +90,7 @@ export function registerDaemon(program: Command): void {
           await controller.audit({ kind: 'error', message: `SIGHUP: the delegation guard did not start from the new spec, keeping the previous delegation settings: ${msg}` });
           guard = await startDuty(running, memory).catch(() => undefined);
         }
-        if (!guard) log('SIGHUP: not watching delegations (delegation.interval 0s)');
+        if (!guard) log('SIGHUP: no delegation guard runs now (delegation.interval 0s, or it did not start: see the audit)');
       };
       reload = () => (reloading = reloading.then(reloadOnce, reloadOnce));
       await new Promise<void>((resolve) => {
