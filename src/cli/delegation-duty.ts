@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { GuardEvent } from '../delegation/delegation-guard.ts';
+import type { GuardEvent, GuardMemory } from '../delegation/delegation-guard.ts';
 import { startGuardLoop } from '../delegation/guard-loop.ts';
 import type { AuditEvent } from '../domain/audit.ts';
 import type { FleetSpec } from '../domain/fleet-spec.ts';
@@ -10,6 +10,8 @@ import { createManifestPublisher, type ManifestPublisher } from './manifest-publ
 export interface DelegationDuty {
   publisher: ManifestPublisher;
   stop(): Promise<void>;
+  /** The guard's memory, for the duty started from a reloaded spec (SIGHUP). */
+  memory(): GuardMemory | undefined;
 }
 
 /**
@@ -25,6 +27,8 @@ export async function startDelegationDuty(spec: FleetSpec, o: {
   /** Mirrors this process serves get each new manifest at once. */
   serve?: (json: string) => void | Promise<void>;
   onEvent?: (e: GuardEvent) => void;
+  /** The replaced duty's guard memory: no repeated lost/registry alerts, streaks go on. */
+  resume?: GuardMemory;
 }): Promise<DelegationDuty | undefined> {
   if ((spec.delegation?.intervalMs ?? 0) <= 0) return undefined;
   // the signed manifest also goes to <state dir>/publish/.well-known/flotilla.json (point a local web server there;
@@ -39,6 +43,7 @@ export async function startDelegationDuty(spec: FleetSpec, o: {
       await o.audit({ kind: 'delegation', message: e.message, data: { ...e.data, event: e.kind, zone: e.zone } });
       await publisher.onEvent(e);
     },
+    resume: o.resume,
   });
-  return { publisher, stop: async () => loop?.stop() };
+  return { publisher, stop: async () => loop?.stop(), memory: () => loop?.memory() };
 }

@@ -19,6 +19,16 @@ export interface DelegationGuardOptions {
   dryRun?: boolean;
   /** Told of every transition once (audit and alerts are wired by the caller). */
   onEvent: (e: GuardEvent) => Promise<void> | void;
+  /** Another guard's memory (a reload): its streaks go on and what it already told is not told again. */
+  resume?: GuardMemory;
+}
+
+/** What a guard keeps between rounds (streaks, and what it has told: lost, held, registry notes). */
+export interface GuardMemory {
+  streaks: Record<string, Record<string, ProviderStreak>>;
+  lost: [string, boolean][];
+  held: [string, string | undefined][];
+  registry: [string, string][];
 }
 
 export interface GuardRound {
@@ -37,7 +47,20 @@ export class DelegationGuard {
   private held = new Map<string, string | undefined>();
   private registry = new Map<string, string>();
 
-  constructor(private readonly o: DelegationGuardOptions) {}
+  constructor(private readonly o: DelegationGuardOptions) {
+    const m = o.resume ? structuredClone(o.resume) : undefined;
+    if (m) {
+      this.streaks = m.streaks;
+      this.lost = new Map(m.lost);
+      this.held = new Map(m.held);
+      this.registry = new Map(m.registry);
+    }
+  }
+
+  /** A copy of what this guard remembers, for the guard that replaces it. */
+  memory(): GuardMemory {
+    return structuredClone({ streaks: this.streaks, lost: [...this.lost], held: [...this.held], registry: [...this.registry] });
+  }
 
   /** One round: check, plan, act. Never throws: failures are events and the next round retries. */
   async round(): Promise<GuardRound> {

@@ -3,17 +3,19 @@ import type { DnsDriver } from '../drivers/dns-driver.ts';
 import { createRegistrar } from '../registrars/registry.ts';
 import type { RegistrarDriver } from '../registrars/registrar-driver.ts';
 import { checkDomains } from './check-domains.ts';
-import { DelegationGuard, type GuardEvent } from './delegation-guard.ts';
+import { DelegationGuard, type GuardEvent, type GuardMemory } from './delegation-guard.ts';
 
 export interface GuardLoop {
   stop(): Promise<void>;
+  /** The guard's memory (after stop(): final), for a loop started from a reloaded spec. */
+  memory(): GuardMemory;
 }
 
 /**
  * Runs the delegation guard every `delegation.intervalMs` for the daemon (not at all when it is 0). Rounds never
  * overlap; stop() waits for the round in flight.
  */
-export async function startGuardLoop(spec: FleetSpec, o: { drivers: readonly DnsDriver[]; env: Record<string, string | undefined>; onEvent: (e: GuardEvent) => Promise<void> | void }): Promise<GuardLoop | undefined> {
+export async function startGuardLoop(spec: FleetSpec, o: { drivers: readonly DnsDriver[]; env: Record<string, string | undefined>; onEvent: (e: GuardEvent) => Promise<void> | void; resume?: GuardMemory }): Promise<GuardLoop | undefined> {
   const d = spec.delegation;
   if (!d || d.intervalMs <= 0) return undefined;
   const registrars = new Map<string, RegistrarDriver>();
@@ -27,6 +29,7 @@ export async function startGuardLoop(spec: FleetSpec, o: { drivers: readonly Dns
     registrarFor: (zone) => registrars.get(zone),
     settings: { pruneAfter: d.pruneAfter, restoreAfter: d.restoreAfter },
     onEvent: o.onEvent,
+    resume: o.resume,
   });
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -39,6 +42,7 @@ export async function startGuardLoop(spec: FleetSpec, o: { drivers: readonly Dns
   };
   tick();
   return {
+    memory: () => guard.memory(),
     async stop() {
       stopped = true;
       clearTimeout(timer);

@@ -29,4 +29,19 @@ describe('delegation guard: registry status', () => {
     await g.round();
     assert.deepEqual(events.map((e) => e.kind), ['registry', 'lost', 'recovered']);
   });
+
+  it('a guard resumed from another one’s memory (SIGHUP) does not tell a lost domain again; a fresh one does', async () => {
+    const events: GuardEvent[] = [];
+    const onEvent = (e: GuardEvent) => { events.push(e); };
+    const check = async () => [report(['server hold'])];
+    const first = new DelegationGuard({ check, registrarFor: () => undefined, settings: { pruneAfter: 2, restoreAfter: 2 }, onEvent });
+    await first.round();
+    assert.deepEqual(events.map((e) => e.kind), ['registry', 'lost']);
+    const resumed = new DelegationGuard({ check, registrarFor: () => undefined, settings: { pruneAfter: 3, restoreAfter: 3 }, onEvent, resume: first.memory() });
+    await resumed.round();
+    assert.deepEqual(events.map((e) => e.kind), ['registry', 'lost'], 'nothing told twice');
+    const fresh = new DelegationGuard({ check, registrarFor: () => undefined, settings: { pruneAfter: 2, restoreAfter: 2 }, onEvent });
+    await fresh.round();
+    assert.deepEqual(events.map((e) => e.kind), ['registry', 'lost', 'registry', 'lost']);
+  });
 });

@@ -4,6 +4,8 @@
  * a real `unbound` resolving through that parent, a fake RDAP registry, a webhook receiver and two demo mirrors.
  * The daemon's delegation duty (guard loop + manifest publisher, src/cli/delegation-duty.ts) runs against them with
  * the rfc2136 registrar writing the parent. Clients' view: A queries through unbound, sampled every 200 ms.
+ * The last case runs the controller over a third zone (fleet.test) with three mirror processes on two "hosts" and
+ * SIGKILLs every mirror of one host.
  *
  * unbound caps every TTL at 2 s (cache-max-ttl) so "after the TTLs" is 2 s here; in the world it is the parent's NS TTL.
  * The measured times are printed as test diagnostics (`# drill: ...`) and copied to the README.
@@ -17,6 +19,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { siteServer, type SiteServer } from '../../src/cli/demo/site-server.ts';
+import { digestSite } from '../../src/config/site-digest.ts';
+import { Controller } from '../../src/controller/controller.ts';
+import { directQuery } from '../../src/controller/dns-query.ts';
+import { createDrivers } from '../../src/drivers/registry.ts';
 import { startDelegationDuty, type DelegationDuty } from '../../src/cli/delegation-duty.ts';
 import { startAlerts, type AlertPayload, type RunningAlerts } from '../../src/controller/alerts.ts';
 import type { GuardEvent } from '../../src/delegation/delegation-guard.ts';
@@ -25,8 +31,9 @@ import { generatePrivateKeyText, parsePrivateKey, publicKeyText } from '../../sr
 import { queryDns } from '../../src/dns/dns-client.ts';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
 import { nsupdate } from '../support/bind-server.ts';
-import { DRILL_ALT as ALT, DRILL_MIRRORS as MIRRORS, DRILL_NAMESERVERS as NS, DRILL_ZONE as ZONE, startDrillLab, type DrillLab } from '../support/delegation-lab.ts';
+import { DRILL_ALT as ALT, DRILL_FLEET as FLEET, DRILL_MIRRORS as MIRRORS, DRILL_NAMESERVERS as NS, DRILL_ZONE as ZONE, startDrillLab, type DrillLab } from '../support/delegation-lab.ts';
 import { fleetFixture } from '../support/fleet-fixture.ts';
+import { spawnMirrorProcess, type MirrorProcess } from '../support/mirror-server.ts';
 import { freePort } from '../support/ports.ts';
 import { runCli } from '../support/run-cli.ts';
 import { startUnbound, type UnboundServer } from '../support/unbound-server.ts';
@@ -55,6 +62,11 @@ describe('deplatform drill: real BIND parent, BIND + PowerDNS + embedded provide
   let alerts: RunningAlerts | undefined;
   let duty: DelegationDuty | undefined;
   const mirrors: SiteServer[] = [];
+  const fleetMirrors: MirrorProcess[] = [];
+  let controller: Controller | undefined;
+  const controllerDir = mkdtempSync(join(tmpdir(), 'flotilla-drill-fleet-'));
+  /** The names the sampler asks unbound for, every 200 ms. */
+  const sampled = [ZONE, ALT];
   const stateDir = mkdtempSync(join(tmpdir(), 'flotilla-drill-state-'));
   const contentDir = mkdtempSync(join(tmpdir(), 'flotilla-drill-site-'));
   const holds: Record<string, string[]> = {};
@@ -133,7 +145,7 @@ describe('deplatform drill: real BIND parent, BIND + PowerDNS + embedded provide
     const run = async () => {
       while (sampling) {
         const tick = Date.now();
-        await Promise.all([ZONE, ALT].map(async (name) => {
+        await Promise.all(sampled.map(async (name) => {
           const r = await queryDns({ server: unbound!.address, name, type: 'A', timeoutMs: 1000, recursion: true });
           samples.push({ at: tick, name, rcode: r.ok ? r.rcode : `no answer (${r.error})`, answers: r.ok ? r.answers.filter((a) => a.type === 'A').map((a) => a.value).sort() : [] });
         }));
@@ -153,13 +165,16 @@ describe('deplatform drill: real BIND parent, BIND + PowerDNS + embedded provide
     sampling = false;
     await sampler?.catch(() => undefined);
     await duty?.stop();
+    await controller?.stop();
     await alerts?.stop();
     for (const m of mirrors) await m.kill();
+    await Promise.all(fleetMirrors.map((m) => m.stop()));
     await unbound?.stop();
     await lab?.stop();
     for (const s of [rdap, hook]) if (s) await new Promise((r) => { s.closeAllConnections(); s.close(r); });
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(contentDir, { recursive: true, force: true });
+    rmSync(controllerDir, { recursive: true, force: true });
     if (Object.keys(measured).length) process.stdout.write(`# drill measured: ${JSON.stringify(measured)}\n`);
   });
 
@@ -234,5 +249,67 @@ describe('deplatform drill: real BIND parent, BIND + PowerDNS + embedded provide
     assert.match(alert.message, /serverHold/);
     await waitFor('the alternate marked lost', () => events.find((e) => e.kind === 'lost' && e.zone === ALT), 5000);
     t.diagnostic(`drill: RDAP serverHold → alert in ${measured.holdAlertMs} ms`);
+  });
+
+  it('every mirror of one host provider gone → through unbound only the other host’s mirrors, never an empty answer or SERVFAIL', async (t) => {
+    // two hosts: "ssh" (a VPS host, two mirrors) and "local" (one); the controller writes fleet.test at all three providers
+    const fleet = [
+      { name: 'vps-1', provider: 'ssh' as const, ipv4: '127.0.0.31' },
+      { name: 'vps-2', provider: 'ssh' as const, ipv4: '127.0.0.32' },
+      { name: 'home-1', provider: 'local' as const, ipv4: '127.0.0.33' },
+    ];
+    const gone = fleet.filter((m) => m.provider === 'ssh').map((m) => m.ipv4);
+    const left = fleet.filter((m) => m.provider !== 'ssh').map((m) => m.ipv4);
+    for (const m of fleet) fleetMirrors.push(spawnMirrorProcess({ host: m.ipv4, port: 0, contentDir }));
+    const ports = await Promise.all(fleetMirrors.map(async (m) => (await m.ready).port));
+    const site = await digestSite(contentDir);
+    const [pdnsHost, pdnsPort] = lab!.pdns.dnsAddress.split(':');
+    const spec = fleetFixture({
+      stack: 'drill-fleet',
+      site: { name: 'drill-site', contentDir, digest: site.digest, files: site.files },
+      domain: FLEET,
+      alternateDomains: [],
+      mirrors: fleet.map((m, i) => ({ ...m, settings: {}, health: { port: ports[i] } })),
+      dnsProviders: [
+        { name: 'bind', kind: 'rfc2136', settings: { server: lab!.child.address, tsigKeyName: lab!.child.keyName, tsigSecretEnv: 'FLEET_TSIG' } },
+        { name: 'pdns', kind: 'powerdns', settings: { url: lab!.pdns.apiUrl, apiKeyEnv: 'FLEET_PDNS', serverId: lab!.pdns.serverId, nameservers: [`${pdnsHost}:${pdnsPort}`], timeout: '1s' } },
+        { name: 'embedded', kind: 'local', settings: { listen: '127.0.4.3', port: 53, zoneDir: lab!.zoneDir } },
+      ],
+      // fall 3 at 250 ms; a whole host is 2 of 3 mirrors, so the share rail must allow removing it
+      policy: { ttl: 5, minHealthy: 1, maxRemoveShare: 1, ownerId: 'drill-fleet' },
+      state: { kind: 'file', path: controllerDir, endpoints: [] },
+    });
+    const drivers = await createDrivers(spec.dnsProviders, { env: { FLEET_TSIG: lab!.child.secret, FLEET_PDNS: lab!.pdns.apiKey }, stateDir: controllerDir });
+    controller = new Controller({ spec, store: new FileStateStore(controllerDir), drivers, query: directQuery, verifyDeadlineMs: 5000, resyncMs: 1000, overridePollMs: 100 });
+    await controller.start();
+    const all = fleet.map((m) => m.ipv4).sort();
+    await waitFor('unbound answers all three mirrors for fleet.test', async () => {
+      const r = await queryDns({ server: unbound!.address, name: FLEET, type: 'A', timeoutMs: 1000, recursion: true });
+      return r.ok && r.answers.filter((a) => a.type === 'A').map((a) => a.value).sort().join(',') === all.join(',');
+    }, 20_000);
+    sampled.push(FLEET);
+    await waitFor('a first fleet sample', () => samples.some((s) => s.name === FLEET), 5000);
+
+    const t0 = Date.now();
+    for (const m of fleetMirrors.slice(0, 2)) m.kill('SIGKILL');
+    // settled: a run of 3 s (15 samples) answering only the other host's mirror
+    const clean = (s: Sample) => s.rcode === 'NOERROR' && s.answers.join(',') === left.join(',');
+    await waitFor('3 s of samples with only the other host', () => {
+      const xs = since(t0, FLEET);
+      let run = 0;
+      while (run < xs.length && clean(xs[xs.length - 1 - run])) run++;
+      return run >= 15;
+    }, 20_000);
+    const xs = since(t0, FLEET);
+    assert.deepEqual(xs.filter((s) => s.rcode !== 'NOERROR' || s.answers.length === 0), [], 'never an empty answer or SERVFAIL');
+    assert.deepEqual(xs.filter((s) => s.answers.some((a) => !all.includes(a))), [], 'only the fleet answered');
+    const dead = xs.filter((s) => s.answers.some((a) => gone.includes(a)));
+    const lastDead = dead.at(-1);
+    measured.hostGoneMs = lastDead ? lastDead.at - t0 : 0;
+    measured.hostGoneSamples = xs.length;
+    measured.hostGoneDeadSamples = dead.length;
+    t.diagnostic(`drill: both mirrors of one host killed → last sample with a dead address ${measured.hostGoneMs} ms after the kill (${dead.length} of ${xs.length} samples; fall 3 at 250 ms, TTL 2 s at unbound); 0 empty/SERVFAIL`);
+    await controller.stop();
+    controller = undefined;
   });
 });

@@ -70,26 +70,32 @@ export const DRILL_ALT = 'drill-alt.test';
 export const DRILL_NAMESERVERS = { bind: ['ns1.bind-dns.test'], pdns: ['ns1.pdns-dns.test'], embedded: ['ns1.embedded-dns.test'] };
 /** The site's mirrors (the A records every provider serves). */
 export const DRILL_MIRRORS = ['127.0.0.21', '127.0.0.22'];
+/** A third zone, delegated the same way but holding no site records: the controller's own (the fleet case writes it). */
+export const DRILL_FLEET = 'fleet.test';
 
 export interface DrillLab {
   parent: DnsServerHandle;
   child: DnsServerHandle;
   pdns: PdnsServer;
   embedded: { address: string; close(): Promise<void> };
+  /** The embedded server's zone directory (a `local` provider's `zoneDir`). */
+  zoneDir: string;
   deletePdnsZone(zone: string): Promise<void>;
   createPdnsZone(zone: string): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
- * A BIND parent `test` (on a port of its own) delegating drill.test and drill-alt.test, without glue inside them, to
+ * A BIND parent `test` (on a port of its own) delegating drill.test, drill-alt.test and fleet.test (no site records: the controller writes it), without glue inside them, to
  * a BIND child on 127.0.0.1:53, PowerDNS on 127.0.4.2:53 and the embedded server on 127.0.4.3:53 — port 53, because a
  * real recursive resolver (unbound) follows the delegation and asks nameservers on port 53 only.
  */
 export async function startDrillLab(): Promise<DrillLab> {
-  const zones = [DRILL_ZONE, DRILL_ALT];
+  const siteZones = [DRILL_ZONE, DRILL_ALT];
+  const zones = [...siteZones, DRILL_FLEET];
   const nsNames = Object.values(DRILL_NAMESERVERS).flat();
-  const apex = [...nsNames.map((n) => `@ 60 NS ${n}.`), ...DRILL_MIRRORS.map((a) => `@ 60 A ${a}`)];
+  const apexNs = nsNames.map((n) => `@ 60 NS ${n}.`);
+  const apex = (z: string) => (siteZones.includes(z) ? [...apexNs, ...DRILL_MIRRORS.map((a) => `@ 60 A ${a}`)] : apexNs);
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -100,7 +106,7 @@ export async function startDrillLab(): Promise<DrillLab> {
       extraRecords: { test: [...zones.flatMap((z) => nsNames.map((n) => `${z.split('.')[0]} 60 NS ${n}.`)), 'ns1.bind-dns 60 A 127.0.0.1', 'ns1.pdns-dns 60 A 127.0.4.2', 'ns1.embedded-dns 60 A 127.0.4.3'] },
     });
     cleanups.push(parent.stop);
-    const child = await startBind({ zones, port: 53, extraRecords: Object.fromEntries(zones.map((z) => [z, apex])) });
+    const child = await startBind({ zones, port: 53, extraRecords: Object.fromEntries(zones.map((z) => [z, apex(z)])) });
     cleanups.push(child.stop);
     // the zone file helper names `localhost.` as apex NS: the child must list the providers' names, as the parent does
     for (const z of zones) await nsupdate(child, z, [`update delete ${z}. NS localhost.`]);
@@ -108,7 +114,7 @@ export async function startDrillLab(): Promise<DrillLab> {
     cleanups.push(pdns.stop);
     const api = `${pdns.apiUrl}/api/v1/servers/${pdns.serverId}/zones`;
     const createPdnsZone = async (zone: string) => {
-      const body = { name: `${zone}.`, kind: 'Native', nameservers: nsNames.map((n) => `${n}.`), rrsets: [{ name: `${zone}.`, type: 'A', ttl: 60, changetype: 'REPLACE', records: DRILL_MIRRORS.map((content) => ({ content, disabled: false })) }] };
+      const body = { name: `${zone}.`, kind: 'Native', nameservers: nsNames.map((n) => `${n}.`), rrsets: !siteZones.includes(zone) ? [] : [{ name: `${zone}.`, type: 'A', ttl: 60, changetype: 'REPLACE', records: DRILL_MIRRORS.map((content) => ({ content, disabled: false })) }] };
       const res = await fetch(api, { method: 'POST', headers: { 'X-API-Key': pdns.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       if (res.status !== 201) throw new Error(`creating ${zone} at PowerDNS: HTTP ${res.status} ${await res.text()}`);
     };
@@ -118,7 +124,7 @@ export async function startDrillLab(): Promise<DrillLab> {
     const store = openZoneStore(zoneDir);
     for (const z of zones) {
       await store.ensureZone(z, { nsNames, ttl: 60 });
-      await store.apply(z, [{ action: 'create', after: { name: z, type: 'A', ttl: 60, values: DRILL_MIRRORS } }]);
+      if (siteZones.includes(z)) await store.apply(z, [{ action: 'create', after: { name: z, type: 'A', ttl: 60, values: DRILL_MIRRORS } }]);
     }
     const embedded = await startEmbeddedDnsServer({ listen: '127.0.4.3', port: 53, store, rateLimit: false });
     cleanups.push(() => embedded.close());
@@ -127,6 +133,7 @@ export async function startDrillLab(): Promise<DrillLab> {
       child,
       pdns,
       embedded,
+      zoneDir,
       createPdnsZone,
       async deletePdnsZone(zone) {
         const res = await fetch(`${api}/${zone}.`, { method: 'DELETE', headers: { 'X-API-Key': pdns.apiKey } });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { startAlerts } from '../../controller/alerts.ts';
+import type { GuardMemory } from '../../delegation/delegation-guard.ts';
 import { FlotillaError } from '../../domain/errors.ts';
 import { redactText } from '../../domain/redact-url.ts';
 import type { FleetSpec } from '../../domain/fleet-spec.ts';
@@ -101,20 +102,45 @@ export function registerDaemon(program: Command): void {
         : undefined;
       if (alerts) log(`alerts to ${hooks.length} webhook(s)`);
       const { startDelegationDuty } = await import('../delegation-duty.ts');
-      const guard = await startDelegationDuty(spec, { store: controller.store, drivers: controller.drivers, env: process.env, audit: (e) => controller.audit(e) });
+      const startDuty = async (from: typeof spec, resume?: GuardMemory) => {
+        const duty = await startDelegationDuty(from, { store: controller.store, drivers: controller.drivers, env: process.env, audit: (e) => controller.audit(e), resume });
+        if (duty) log(`watching the delegation of ${from.domain} every ${from.delegation!.intervalMs / 1000}s (parents: ${from.delegation!.parents.join(', ') || 'from the root'})`);
+        return duty;
+      };
+      let running = spec;
+      let guard = await startDuty(spec);
       const certs = spec.certs ? await startDaemonCerts(spec, controller, http?.registry, log) : undefined;
-      if (guard) log(`watching the delegation of ${spec.domain} every ${spec.delegation!.intervalMs / 1000}s`);
-      reload = async () => {
+      // one reload at a time: two quick SIGHUPs must not leave two guards running
+      let reloading: Promise<void> = Promise.resolve();
+      const reloadOnce = async () => {
+        let next: typeof spec;
         try {
-          const next = await specFrom(o);
+          next = await specFrom(o);
           await controller.reload(next);
           await certs?.reload(next);
           log('SIGHUP: stack file reloaded');
         } catch (e) {
           const msg = e instanceof FlotillaError ? e.message : String(e);
           await controller.audit({ kind: 'error', message: `SIGHUP: the stack file was rejected, keeping the running spec: ${msg}` });
+          return;
         }
+        // the guard and the manifest publisher hold the spec they started with: restart them from the new one
+        if (stopRequested) return;
+        await guard?.stop();
+        // streaks go on and a domain already lost is not alerted again
+        const memory = guard?.memory();
+        guard = undefined;
+        try {
+          guard = await startDuty(next, memory);
+          running = next;
+        } catch (e) {
+          const msg = e instanceof FlotillaError ? e.message : String(e);
+          await controller.audit({ kind: 'error', message: `SIGHUP: the delegation guard did not start from the new spec, keeping the previous delegation settings: ${msg}` });
+          guard = await startDuty(running, memory).catch(() => undefined);
+        }
+        if (!guard) log('SIGHUP: no delegation guard runs now (delegation.interval 0s, or it did not start: see the audit)');
       };
+      reload = () => (reloading = reloading.then(reloadOnce, reloadOnce));
       await new Promise<void>((resolve) => {
         let stopping = false;
         onStop = (sig: string) => {
@@ -122,6 +148,7 @@ export function registerDaemon(program: Command): void {
           stopping = true;
           log(`${sig}: finishing the current apply and stopping`);
           void (async () => {
+            await reloading.catch(() => undefined);
             await guard?.stop();
             await certs?.stop();
             await controller.stop();
