@@ -28,8 +28,9 @@ export const ALLOWED: Record<string, readonly string[]> = {
   registrars: ['domain', 'drivers'],
   controller: ['domain', 'config', 'planner', 'probes', 'drivers', 'state', 'dns'],
   server: ['domain', 'controller', 'net'],
-  // infra reads each provider's descriptor (its Pulumi half lives in src/infra/dns/)
-  infra: ['domain', 'config', 'planner', 'drivers'],
+  // infra reads each provider's descriptor (its Pulumi half lives in src/infra/dns/); the deploy step installs the
+  // files src/manifest says every mirror serves (the published manifest: manifestDeployFiles)
+  infra: ['domain', 'config', 'planner', 'drivers', 'manifest'],
   cli: ['domain', 'config', 'planner', 'probes', 'drivers', 'state', 'dns', 'delegation', 'manifest', 'registrars', 'net', 'controller', 'server', 'infra'],
 };
 
