@@ -251,7 +251,7 @@ describe('readFleetState: only the delegation guard\'s decisions', () => {
     const health = { a: { state: 'down', successStreak: 0, failureStreak: 3, recentFlips: [] } };
     await writeFile(join(dir, 'state.json'), JSON.stringify({ version: 3, health, overrides: [], lastGood: ['b'], providers: {}, delegation: { pruned: { 'example.org': ['pdns'] }, lost: {} }, manifest: { sequence: 2, publishedAt: 1, json: '{"m":2}' } }));
     const s = await readFleetState({ stack: 't', state: { kind: 'file', path: dir, endpoints: [] } });
-    assert.deepEqual(s, { pruned: { 'example.org': ['pdns'] }, manifestJson: '{"m":2}' });
+    assert.deepEqual(s, { pruned: { 'example.org': ['pdns'] }, manifestJson: '{"m":2}', manifestSequence: 2 });
   });
 
   it('throws a StateError on a corrupt file', async () => {
