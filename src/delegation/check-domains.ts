@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { delegatedCount, delegatedSubset, normalizeNameservers } from '../domain/delegated-nameservers.ts';
 import { zonesOf, type DelegationSpec, type FleetSpec } from '../domain/fleet-spec.ts';
 import { classifyDelegation, type DelegationVerdict } from './delegation-verdict.ts';
 import { observeDelegation, resolveVia, systemResolve } from './delegation-watch.ts';
@@ -9,8 +10,11 @@ export interface DomainReport {
   zone: string;
   /** The parent servers asked, or why none could be found. */
   parents: string[];
-  /** Our providers and their NS names for this zone, as compared. */
-  expected: { provider: string; nameservers: string[] }[];
+  /**
+   * Our providers and the NS names the parent should list for this zone: each provider's delegated subset (its first
+   * `delegatedNameservers`, the names `pulumi up` delegates); `others` are its remaining names (ours, not delegated).
+   */
+  expected: ExpectedProvider[];
   verdict: DelegationVerdict;
   registry: RdapResult;
 }
@@ -31,7 +35,7 @@ export async function checkDomains(spec: FleetSpec, d: DelegationSpec, o: CheckD
   const reports = await Promise.all(
     zones.map(async (zone) => {
       const expected = await Promise.all(
-        spec.dnsProviders.map(async (p) => ({ provider: p.name, nameservers: d.nameservers[p.name] ?? nsNames(await o.providerNameservers(p.name, zone).catch(() => [])) })),
+        spec.dnsProviders.map(async (p) => expectedOf(p.name, delegatedCount(p), d.nameservers[p.name] ?? nsNames(await o.providerNameservers(p.name, zone).catch(() => [])))),
       );
       let parents = d.parents;
       let parentError: string | undefined;
@@ -47,6 +51,19 @@ export async function checkDomains(spec: FleetSpec, d: DelegationSpec, o: CheckD
   );
   const registry = await rdap;
   return reports.map((r, i) => ({ ...r, registry: registry[i] }));
+}
+
+export interface ExpectedProvider {
+  provider: string;
+  nameservers: string[];
+  others?: string[];
+}
+
+/** What the parent should list of one provider's names: the delegated subset, the same rule `pulumi up` follows. */
+export function expectedOf(provider: string, count: number, names: readonly string[]): ExpectedProvider {
+  const nameservers = delegatedSubset(names, count);
+  const others = normalizeNameservers(names).filter((n) => !nameservers.includes(n));
+  return { provider, nameservers, ...(others.length > 0 ? { others } : {}) };
 }
 
 /** Host names only: a lab provider's `host:port` verification addresses are not NS names. */

@@ -91,7 +91,7 @@ export class DelegationGuard {
         await this.o.onEvent(isLost ? { kind: 'lost', zone: r.zone, message: `${r.zone} is lost: ${reasons.join('; ')}`, data: { state: v.state, reason: reasons.join('; '), registry: registryProblems } } : { kind: 'recovered', zone: r.zone, message: `${r.zone} is delegated to our nameservers again and not held at its registry` });
       }
       const prev = this.streaks[r.zone] ?? {};
-      const plan = planDelegation(v, r.expected, prev, { ...this.o.settings, maxNameservers: this.o.registrarFor(r.zone)?.maxNameservers });
+      const plan = planDelegation(v, r.expected, prev, this.o.settings);
       plans.push(plan);
       if (plan.held !== this.held.get(r.zone)) {
         this.held.set(r.zone, plan.held);
@@ -116,6 +116,7 @@ export class DelegationGuard {
       await this.o.onEvent({ kind: 'held', zone, message: `${zone}: would ${what}, but no registrar flotilla can set is configured for it: set the NS at your registrar to ${plan.nameservers.join(', ')}`, data });
       return false;
     }
+    // never more names than the registrar takes (the stack schema holds the delegated total within it; this is the rail)
     if (plan.nameservers.length > registrar.maxNameservers) {
       await this.o.onEvent({ kind: 'held', zone, message: `${zone}: would ${what}, but ${registrar.name} accepts at most ${registrar.maxNameservers} nameservers (${plan.nameservers.length} planned)`, data });
       return false;

@@ -22,8 +22,11 @@ export interface SoaAnswer {
 
 export interface DelegationObservation {
   zone: string;
-  /** Our providers and the NS names each one serves the zone from. */
-  expected: { provider: string; nameservers: string[] }[];
+  /**
+   * Our providers: the NS names each one should be delegated with (its delegated subset), and its other names (ours,
+   * so never foreign when the parent lists them, but not expected there).
+   */
+  expected: { provider: string; nameservers: string[]; others?: string[] }[];
   parent: ParentAnswer[];
   /** DS the parent must hold (from the zone's signing set); undefined = DNSSEC not managed, DS not checked. */
   expectedDs?: string[];
@@ -71,11 +74,12 @@ const norm = (n: string) => n.toLowerCase().replace(/\.$/, '');
 
 export function classifyDelegation(o: DelegationObservation): DelegationVerdict {
   const reasons: string[] = [];
-  const ours = new Set(o.expected.flatMap((p) => p.nameservers.map(norm)));
+  const wanted = new Set(o.expected.flatMap((p) => p.nameservers.map(norm)));
+  const ours = new Set([...wanted, ...o.expected.flatMap((p) => (p.others ?? []).map(norm))]);
   const answered = o.parent.filter((a): a is Extract<ParentAnswer, { ok: true }> => a.ok);
   const parentNs = [...new Set(answered.flatMap((a) => a.ns.map(norm)))].sort();
   const foreignNs = parentNs.filter((n) => !ours.has(n));
-  const missingNs = [...ours].filter((n) => !parentNs.includes(n)).sort();
+  const missingNs = [...wanted].filter((n) => !parentNs.includes(n)).sort();
   const nsVerdicts = nameserverVerdicts(o, new Set(parentNs));
   const providers: ProviderVerdict[] = o.expected.map((p) => {
     const mine = nsVerdicts.filter((v) => v.provider === p.provider);
@@ -142,7 +146,9 @@ function nameserverVerdicts(o: DelegationObservation, delegated: Set<string>): N
   const out: NameserverVerdict[] = [];
   const ours = new Set<string>();
   for (const p of o.expected) {
-    const names = [...new Set(p.nameservers.map(norm))].sort();
+    // its delegated names, and its other names only where the parent lists them
+    for (const n of p.others ?? []) ours.add(norm(n));
+    const names = [...new Set([...p.nameservers, ...(p.others ?? []).filter((n) => delegated.has(norm(n)))].map(norm))].sort();
     let best: number | undefined;
     for (const n of names) {
       ours.add(n);

@@ -1,12 +1,9 @@
-import { nameserverSubset } from '../domain/nameserver-subset.ts';
 import type { DelegationVerdict } from './delegation-verdict.ts';
 
 /** How many checks in a row decide: a provider leaves the delegation after `pruneAfter` lame checks, returns after `restoreAfter` good ones. */
 export interface PruneSettings {
   pruneAfter: number;
   restoreAfter: number;
-  /** The registrar's limit: more nameservers than this are cut to a fixed subset with one per provider first. */
-  maxNameservers?: number;
 }
 
 export interface ProviderStreak {
@@ -33,7 +30,7 @@ export interface PrunePlan {
  * delegation that is not ours (foreign NS, or none of ours); never leave fewer than one answering provider; never
  * decide when the parent did not answer.
  */
-export function planDelegation(v: DelegationVerdict, expected: readonly { provider: string; nameservers: string[] }[], prev: Record<string, ProviderStreak>, s: PruneSettings): PrunePlan {
+export function planDelegation(v: DelegationVerdict, expected: readonly { provider: string; nameservers: string[]; others?: string[] }[], prev: Record<string, ProviderStreak>, s: PruneSettings): PrunePlan {
   const norm = (n: string) => n.toLowerCase().replace(/\.$/, '');
   const keep = (held: string): PrunePlan => ({ zone: v.zone, nameservers: v.parentNs, change: false, pruned: [], restored: [], held, streaks: prev });
   if (v.state === 'parent-unreachable') return keep('the parent did not answer: no decision');
@@ -65,8 +62,9 @@ export function planDelegation(v: DelegationVerdict, expected: readonly { provid
   for (const n of pruned) streaks[n] = { ...streaks[n], pruned: true };
   for (const n of restored) streaks[n] = { ...streaks[n], pruned: false };
   const listed = expected.filter((p) => !streaks[p.provider]?.pruned);
-  let nameservers = [...new Set(listed.flatMap((p) => p.nameservers.map(norm)))].sort();
-  if (s.maxNameservers !== undefined && nameservers.length > s.maxNameservers) nameservers = nameserverSubset(listed, s.maxNameservers);
+  // each listed provider's delegated subset (check-domains.ts): what `pulumi up` delegates, so the total stays within
+  // the registrar's limit the stack schema checked; the guard still refuses to write more than the registrar takes
+  const nameservers = [...new Set(listed.flatMap((p) => p.nameservers.map(norm)))].sort();
   const change = nameservers.join(',') !== [...v.parentNs].sort().join(',');
   return { zone: v.zone, nameservers, change, pruned, restored, held, streaks };
 }

@@ -10,7 +10,7 @@ export const DNS_PROVIDER_KINDS = ['cloudflare', 'route53', 'hcloud', 'powerdns'
 export type DnsProviderKind = (typeof DNS_PROVIDER_KINDS)[number];
 export const REGISTRAR_KINDS = ['cloudflare', 'route53domains', 'rfc2136', 'manual'] as const;
 export type RegistrarKind = (typeof REGISTRAR_KINDS)[number];
-/** Most nameservers a registrar accepts for one domain, where it has a limit (data; see nameserver-subset.ts). */
+/** Most nameservers a registrar accepts for one domain, where it has a limit (data; the stack schema checks the delegated total against it). */
 export const REGISTRAR_MAX_NAMESERVERS: Partial<Record<RegistrarKind, number>> = { route53domains: 6 };
 
 export interface HealthSettings {

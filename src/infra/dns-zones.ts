@@ -1,12 +1,13 @@
 import * as pulumi from '@pulumi/pulumi';
-import { DELEGATED_NAMESERVERS, type DnsProviderSpec, type RegistrarKind } from '../domain/fleet-spec.ts';
+import type { DnsProviderSpec, RegistrarKind } from '../domain/fleet-spec.ts';
 import type { RecordSet } from '../domain/records.ts';
 import { isPulumiDnsKind, providerCapabilities, type PulumiDnsKind } from '../drivers/registry.ts';
 import { isMarkerName } from '../planner/ownership.ts';
 import { shapeForProvider } from '../planner/shape-for-provider.ts';
 import type { ZoneHandle, ZoneOptions } from './dns/pulumi-dns-half.ts';
 import { PULUMI_DNS } from './dns/pulumi-dns-table.ts';
-import { delegatedSubset, normalizeNameservers, resourceName } from './record-values.ts';
+import { delegatedCount, normalizeNameservers } from '../domain/delegated-nameservers.ts';
+import { requireDelegatedSubset, resourceName } from './record-values.ts';
 import type { SecretSource } from './secrets.ts';
 
 /**
@@ -68,7 +69,7 @@ export function planZones(providers: readonly DnsProviderSpec[], zones: Record<s
       for (const n of s.notes) shapeNotes.add(n);
     }
     for (const n of shapeNotes) notes.push({ level: 'warn', message: n });
-    managed.push({ provider: p, kind: p.kind, ttl: Math.max(policyTtl, caps.minTtl), options: checked.options, zones: shapedZones, delegated: p.delegatedNameservers ?? DELEGATED_NAMESERVERS });
+    managed.push({ provider: p, kind: p.kind, ttl: Math.max(policyTtl, caps.minTtl), options: checked.options, zones: shapedZones, delegated: delegatedCount(p) });
   }
   notes.push({ level: 'info', message: 'the serving A/AAAA record sets are the controller\'s (flotilla daemon/apply): Pulumi writes zones, apex NS and ownership markers only' });
   return { managed, skipped, notes };
@@ -98,7 +99,7 @@ export function publishZones(args: PublishZonesArgs): ProviderNameservers {
     out[p.name] = {};
     for (const [zone, records] of Object.entries(plan.zones)) {
       const handle = half.zone(resourceName(p.name, zone), { provider: p, zone, records, ttl: plan.ttl, options: plan.options, registrars: args.registrars[zone] ?? [], providerResource });
-      out[p.name][zone] = handle.nameservers.apply((ns) => delegatedSubset(ns, plan.delegated, `${p.name} (zone ${zone})`));
+      out[p.name][zone] = handle.nameservers.apply((ns) => requireDelegatedSubset(ns, plan.delegated, `${p.name} (zone ${zone})`));
       handles.push({ plan, zone, handle });
     }
   }

@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { zoneOf, zonesOf, type FleetSpec, type RegistrarKind } from '../domain/fleet-spec.ts';
 import { MIRRORS_OUTPUT, SITE_DIGEST_OUTPUT } from '../domain/inventory.ts';
+import { manifestDeployFiles } from '../manifest/manifest-files.ts';
 import { desiredRecords } from '../planner/desired-records.ts';
 import { AwsMirror, awsInstancePlan } from './aws-mirror.ts';
 import { deployPublicKey } from './deploy-key.ts';
@@ -54,9 +55,12 @@ export async function fleetProgram(spec: FleetSpec, opts: ProgramOptions = {}) {
   const site = { siteName: spec.site.name, digest: spec.site.digest, serverNames: [spec.domain, ...spec.alternateDomains] };
   const cloud = spec.mirrors.some((m) => m.provider === 'aws' || m.provider === 'hcloud');
   const deployKey = cloud ? cloudDeployKey(spec, secrets) : undefined;
+  // the manifest the daemon last published goes to every mirror with the site (served at /.well-known/flotilla.json)
+  const files = manifestDeployFiles(state.manifestJson);
+  const filesNote = state.manifestJson === undefined ? undefined : `manifest sequence ${state.manifestSequence ?? '?'}`;
   const hosts = spec.mirrors.map((m) => {
     const common = { mirror: m, stack: spec.stack };
-    const deploy = siteDeployPlan({ stack: spec.stack, mirror: m.name, contentDir: spec.site.contentDir, site });
+    const deploy = siteDeployPlan({ stack: spec.stack, mirror: m.name, contentDir: spec.site.contentDir, site, files, filesNote });
     switch (m.provider) {
       case 'aws':
         return { m, kind: 'aws' as const, plan: awsInstancePlan({ ...common, sshPublicKey: deployKey!.publicKey }), deploy };

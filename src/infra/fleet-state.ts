@@ -10,6 +10,8 @@ export interface FleetState {
    * mirror's web root: src/manifest/manifest-files.ts (manifestDeployFiles) says which files and where.
    */
   manifestJson?: string;
+  /** Its sequence (absent with manifestJson): named in the deploy step, so a preview shows which manifest goes out. */
+  manifestSequence?: number;
 }
 
 /**
@@ -19,7 +21,7 @@ export interface FleetState {
  */
 export async function readFleetState(spec: Pick<FleetSpec, 'stack' | 'state'>): Promise<FleetState> {
   const st = await openStore(spec).load();
-  return { pruned: st.delegation?.pruned ?? {}, ...(st.manifest ? { manifestJson: st.manifest.json } : {}) };
+  return { pruned: st.delegation?.pruned ?? {}, ...(st.manifest ? { manifestJson: st.manifest.json, manifestSequence: st.manifest.sequence } : {}) };
 }
 
 /** Where the program read the guard's decisions from, for its log. */

@@ -1,3 +1,4 @@
+import { delegatedSubset, normalizeNameservers } from '../domain/delegated-nameservers.ts';
 import { normalizeName, type RecordSet, type RecordType } from '../domain/records.ts';
 import { txtChunks } from '../dns/txt-chunks.ts';
 import { quoteTxt } from '../dns/zone-file-values.ts';
@@ -65,19 +66,14 @@ export function relativeName(name: string, zone: string): string {
   return n.slice(0, -(z.length + 1));
 }
 
-/** Normalised nameserver names (lower case, no trailing dot), deduplicated and sorted. */
-export function normalizeNameservers(names: readonly string[]): string[] {
-  return [...new Set(names.map(normalizeName).filter((n) => n !== ''))].sort();
-}
-
 /**
- * The nameservers of one provider that go into the delegation and every apex NS set: the first `count` of its sorted,
- * normalised list (stable across runs). Throws when the provider assigned fewer than that.
+ * The provider's delegated nameservers (the shared rule: src/domain/delegated-nameservers.ts), refusing a provider
+ * that assigned fewer than `count`: the registrar and the apex NS sets would list fewer than the stack says.
  */
-export function delegatedSubset(names: readonly string[], count: number, what: string): string[] {
+export function requireDelegatedSubset(names: readonly string[], count: number, what: string): string[] {
   const all = normalizeNameservers(names);
   if (all.length < count) throw new Error(`${what} assigned ${all.length} nameserver(s), fewer than delegatedNameservers (${count})`);
-  return all.slice(0, count);
+  return delegatedSubset(all, count);
 }
 
 /** Every placeholder the records of a zone refer to (so the program can check each has a mirror behind it). */

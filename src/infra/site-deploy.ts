@@ -1,5 +1,7 @@
 import { basename } from 'node:path';
-import { nginxSiteConfig, shQuote, WEB_BASE, type WebServerSetup } from './web-server-setup.ts';
+import { ConfigError } from '../domain/errors.ts';
+import type { DeployFile } from '../manifest/manifest-files.ts';
+import { nginxSiteConfig, shortHash, shQuote, WEB_BASE, type WebServerSetup } from './web-server-setup.ts';
 
 /**
  * The deploy step every mirror gets, whatever hosts it (aws, hcloud, ssh): `@pulumi/command`'s CopyToRemote puts the
@@ -9,6 +11,9 @@ import { nginxSiteConfig, shQuote, WEB_BASE, type WebServerSetup } from './web-s
  * Lifecycle, as pulumi-command runs it (provider/pkg/provider/remote/commandController.go, copyController.go):
  * - a content change changes the Command's `create` text and the copy's source and remotePath: both are UPDATED in
  *   place (Update re-runs `create` when there is no `update`); no delete runs, the old release is pruned later;
+ * - a new published manifest (the extra `files`) is a content change too: it makes a new release id, so the copy and
+ *   the command are updated and the new release carries the new `/.well-known/flotilla.json` (an update, not a
+ *   replacement through `triggers`: no delete runs, the previous release stays for a quick way back);
  * - a change of anything else in the script (server names) is an update too: the script re-runs and finds its
  *   release complete;
  * - `triggers` (the host's id) replace both: the new host is deployed first, then the OLD resource's `delete` runs
@@ -55,13 +60,24 @@ export interface SiteDeployArgs {
   contentDir: string;
   site: WebServerSetup;
   layout?: SiteLayout;
+  /**
+   * Files installed into every release next to the site's content (the published manifest: manifestDeployFiles).
+   * They are part of the release: new files make a new release, so the copy and the install command are updated.
+   */
+  files?: readonly DeployFile[];
+  /** What the files are, for the script's first line (`manifest sequence 7`): a preview's diff shows it. */
+  filesNote?: string;
 }
+
+/** Most bytes of extra files: they travel inside the install script, one exec argument (Linux: 128 KiB). */
+export const MAX_DEPLOY_FILES_BYTES = 64 * 1024;
 
 /** Everything the deploy step needs, as plain data. The host id is filled in by the script functions. */
 export function siteDeployPlan(args: SiteDeployArgs) {
   const layout = args.layout ?? DEBIAN_LAYOUT;
-  // one release per content: the digest names it
-  const releaseId = args.site.digest.slice(0, 16);
+  const files = checkedFiles(args.files ?? [], args.mirror);
+  // one release per content: the digest names it (with extra files, the digest and the files together)
+  const releaseId = files.length === 0 ? args.site.digest.slice(0, 16) : shortHash(JSON.stringify([args.site.digest, files.map((f) => [f.path, f.content])]), 16);
   // no trailing slash (so the files land in <remotePath>/<base name>, see copiedDir); relative to the login's home,
   // which only that user can write (a path in /tmp could be pre-created by anyone on the box)
   const source = args.contentDir.replace(/\/+$/, '');
@@ -74,7 +90,23 @@ export function siteDeployPlan(args: SiteDeployArgs) {
     uploaded: copiedDir(source, remotePath),
     layout,
     site: args.site,
+    files,
+    filesNote: files.length === 0 ? undefined : (args.filesNote ?? files.map((f) => f.path).join(', ')),
   };
+}
+
+/** Relative paths inside the web root only, and a size the install script can carry. */
+function checkedFiles(files: readonly DeployFile[], mirror: string): DeployFile[] {
+  const issues: { path: string; message: string }[] = [];
+  let bytes = 0;
+  for (const f of files) {
+    bytes += Buffer.byteLength(f.content, 'utf8');
+    if (f.path === '' || f.path.startsWith('/') || f.path.split('/').some((part) => part === '' || part === '.' || part === '..') || !/^[A-Za-z0-9._/-]+$/.test(f.path))
+      issues.push({ path: `mirror ${mirror}: file ${JSON.stringify(f.path)}`, message: 'expected a relative path inside the web root (letters, digits, . _ - /; no empty, . or .. part)' });
+  }
+  if (bytes > MAX_DEPLOY_FILES_BYTES) issues.push({ path: `mirror ${mirror}: files to deploy`, message: `${bytes} bytes, over the ${MAX_DEPLOY_FILES_BYTES} bytes the install script carries` });
+  if (issues.length > 0) throw new ConfigError('(deploy files)', issues);
+  return [...files];
 }
 
 export type SiteDeployPlan = ReturnType<typeof siteDeployPlan>;
@@ -116,6 +148,13 @@ export function deployScript(plan: SiteDeployPlan, hostId: string): string {
     `  rm -rf ${rel}.partial ${rel}`,
     `  mkdir -p ${rel}.partial`,
     `  cp -R "$up"/. ${rel}.partial/`,
+    // the extra files (the published manifest), over whatever the site holds at the same path
+    ...plan.files.flatMap((f) => [
+      `  mkdir -p ${rel}.partial/${shQuote(f.path.split('/').slice(0, -1).join('/') || '.')}`,
+      `  base64 -d > ${rel}.partial/${shQuote(f.path)} <<'FLOTILLA_FILE_EOF'`,
+      ...(Buffer.from(f.content, 'utf8').toString('base64').match(/.{1,76}/g) ?? []),
+      'FLOTILLA_FILE_EOF',
+    ]),
     `  chmod -R a+rX ${rel}.partial`,
     `  mv ${rel}.partial ${rel}`,
     `  : > ${rel}.complete`,
@@ -151,7 +190,8 @@ export function deployScript(plan: SiteDeployPlan, hostId: string): string {
     '  rm -rf "$d"',
     'done',
   ].join('\n');
-  return asRoot(`flotilla: deploy site ${plan.site.siteName} release ${plan.releaseId} (digest ${plan.site.digest}) to ${hostId}`, root, [
+  const withFiles = plan.filesNote ? ` with ${plan.filesNote}` : '';
+  return asRoot(`flotilla: deploy site ${plan.site.siteName} release ${plan.releaseId} (digest ${plan.site.digest})${withFiles} to ${hostId}`, root, [
     `"$HOME"/${shQuote(plan.uploaded)}`,
     `"$HOME"/${shQuote(plan.remotePath)}`,
   ]);

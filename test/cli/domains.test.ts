@@ -3,7 +3,7 @@
  * child (RFC 2136 provider) and PowerDNS, with a local RDAP server. Then PowerDNS loses the zone.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -65,6 +65,24 @@ describe('flotilla domains', () => {
     assert.match(r.stdout, /drill\.test: healthy/);
     assert.match(r.stdout, /ns1\.pdns\.drill\.test\s+yes\s+answering/);
     assert.match(r.stdout, /registry: active; expires \d{4}-\d\d-\d\d \((399|400) days/);
+  });
+
+  it('expects each provider\'s delegated subset only: a name pulumi up does not delegate is not "ours not listed"', async () => {
+    // pdns has two names and delegatedNameservers: 1 — the parent lists ns1.pdns (the first sorted), which is right
+    const conf = join(dir, 'Pulumi.subset.yaml');
+    await writeFile(
+      conf,
+      (await readFile(join(dir, 'Pulumi.drill.yaml'), 'utf8'))
+        .replace(/(- \{ name: pdns, kind: powerdns, .*) \}\n/, '$1, delegatedNameservers: 1 }\n')
+        .replace('pdns: [ns1.pdns.drill.test]', 'pdns: [ns2.pdns.drill.test, ns1.pdns.drill.test]'),
+    );
+    const r = await runCli(['domains', '--config', conf], { env });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout, /ours not listed|ns2\.pdns/);
+    const doc = JSON.parse((await runCli(['domains', '--config', conf, '--json'], { env })).stdout);
+    assert.deepEqual(doc.domains[0].expected.find((p: { provider: string }) => p.provider === 'pdns').nameservers, ['ns1.pdns.drill.test']);
+    assert.deepEqual(doc.domains[0].verdict.missingNs, []);
+    assert.equal(doc.domains[0].plan.change, false, 'the guard would write nothing');
   });
 
   it('a provider lost its zone: exit 1, the provider named lame, JSON says so', async () => {

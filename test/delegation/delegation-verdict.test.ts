@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { expectedOf } from '../../src/delegation/check-domains.ts';
 import { classifyDelegation, type DelegationObservation } from '../../src/delegation/delegation-verdict.ts';
+import { planDelegation } from '../../src/delegation/prune-plan.ts';
 
 const expected = [
   { provider: 'bind', nameservers: ['ns1.bind.test', 'ns2.bind.test'] },
@@ -87,6 +89,24 @@ describe('classifyDelegation', () => {
     assert.equal(v.state, 'healthy');
     assert.deepEqual(v.missingNs, ['ns1.pdns.test']);
     assert.equal(v.providers[1].state, 'not-delegated');
+  });
+
+  it('each provider is expected with its delegated subset only; its other names are ours, never foreign', () => {
+    // pdns has two names and delegates one (delegatedNameservers: 1): the parent lists exactly what pulumi up delegates
+    const exp = [expectedOf('bind', 2, ['ns2.bind.test', 'ns1.bind.test']), expectedOf('pdns', 1, ['NS2.pdns.test.', 'ns1.pdns.test'])];
+    assert.deepEqual(exp[1], { provider: 'pdns', nameservers: ['ns1.pdns.test'], others: ['ns2.pdns.test'] });
+    const v = classifyDelegation(obs({ expected: exp }));
+    assert.equal(v.state, 'healthy');
+    assert.deepEqual(v.missingNs, [], 'the non-delegated name is not "ours not listed"');
+    assert.deepEqual(v.providers[1].nameservers.map((n) => n.name), ['ns1.pdns.test']);
+    assert.equal(planDelegation(v, exp, {}, { pruneAfter: 1, restoreAfter: 1 }).change, false);
+    // a parent still listing the other name too (written before the subset rule): ours, not foreign; aligned to the subset
+    const wide = classifyDelegation(obs({ expected: exp, parent: [{ server: 'p', ok: true, rcode: 'NOERROR', ns: [...allNs, 'ns2.pdns.test'], ds: [] }], soa: [...goodSoa, { ...goodSoa[0], nameserver: 'ns2.pdns.test' }] }));
+    assert.deepEqual(wide.foreignNs, []);
+    assert.equal(wide.state, 'healthy');
+    assert.ok(wide.providers[1].nameservers.some((n) => n.name === 'ns2.pdns.test' && n.delegated));
+    const plan = planDelegation(wide, exp, {}, { pruneAfter: 1, restoreAfter: 1 });
+    assert.deepEqual([plan.change, plan.nameservers], [true, allNs.slice().sort()]);
   });
 
   it('every provider lame: lost', () => {

@@ -3,7 +3,8 @@
  * the site copied over real SFTP the way pulumi-command's CopyToRemote copies a directory (copyController.go,
  * sftpCopy: a source without a trailing slash lands in <remotePath>/<base name>), then the generated create, update
  * and delete scripts run over real SSH in the order Pulumi runs them. `/` is fetched from nginx and the bytes checked.
- * nginx also has a default site of its own, which flotilla must never take over or remove.
+ * nginx also has a default site of its own, which flotilla must never take over or remove. Last, the published
+ * manifest (manifestDeployFiles) goes out with a release and nginx serves /.well-known/flotilla.json byte for byte.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
@@ -15,7 +16,9 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { digestSite } from '../../src/config/site-digest.ts';
 import { copiedDir, deployScript, removeScript, siteDeployPlan, type SiteDeployPlan, type SiteLayout } from '../../src/infra/site-deploy.ts';
-import { DIGEST_HEADER } from '../../src/infra/web-server-setup.ts';
+import { DIGEST_HEADER, nginxSiteConfig } from '../../src/infra/web-server-setup.ts';
+import { manifestDeployFiles } from '../../src/manifest/manifest-files.ts';
+import { MANIFEST_PATH } from '../../src/manifest/site-manifest.ts';
 import { spawnTracked, stopChild } from '../support/child-processes.ts';
 import { ensurePackages } from '../support/ensure-packages.ts';
 import { freePort } from '../support/ports.ts';
@@ -63,8 +66,8 @@ async function copyToRemote(source: string, remotePath: string): Promise<void> {
 }
 
 /** GET on our nginx with a Host header, retried until `want` holds (a reload swaps workers asynchronously). */
-async function until(host: string, path: string, want: (r: { status: number; body: Buffer; digest: string | null }) => boolean) {
-  let last: { status: number; body: Buffer; digest: string | null } | undefined;
+async function until(host: string, path: string, want: (r: { status: number; body: Buffer; digest: string | null; contentType?: string }) => boolean) {
+  let last: { status: number; body: Buffer; digest: string | null; contentType?: string } | undefined;
   for (let i = 0; i < 200; i++) {
     try {
       last = await get(host, path);
@@ -78,12 +81,12 @@ async function until(host: string, path: string, want: (r: { status: number; bod
 }
 
 /** GET with a Host header of our choosing (fetch does not let a caller set Host). */
-function get(host: string, path: string): Promise<{ status: number; body: Buffer; digest: string | null }> {
+function get(host: string, path: string): Promise<{ status: number; body: Buffer; digest: string | null; contentType?: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: webPort, path, headers: { host }, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), digest: (res.headers[DIGEST_HEADER.toLowerCase()] as string | undefined) ?? null }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), digest: (res.headers[DIGEST_HEADER.toLowerCase()] as string | undefined) ?? null, contentType: res.headers['content-type'] }));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -267,5 +270,39 @@ describe('the deploy step over real SSH to a real nginx', () => {
     assert.deepEqual(await readdir(layout.sitesEnabled), []);
     await assert.rejects(lstat(layout.webBase));
     assert.equal((await until('other.example', '/', (x) => x.status === 200)).body.toString(), 'the box\'s own default site\n');
+  });
+});
+
+describe('the published manifest through the deploy step, served by the real nginx', () => {
+  const manifest = (sequence: number) => `${JSON.stringify({ manifest: { v: 1, site: 'e2e', sequence, live: ['example.org'], lost: [{ domain: 'example.net', reason: 'délégation retirée' }] }, signature: 'c2ln', keyId: '0123456789abcdef' }, null, 2)}\n`;
+  const withManifest = (v: { dir: string; digest: string }, sequence: number) =>
+    siteDeployPlan({ stack: STACK, mirror: 'box', contentDir: v.dir, site: { siteName: 'e2e', digest: v.digest, serverNames: ['example.org'] }, layout, files: manifestDeployFiles(manifest(sequence)), filesNote: `manifest sequence ${sequence}` });
+  let v: Awaited<ReturnType<typeof siteVersion>>;
+
+  before(async () => {
+    v = await siteVersion('v3', '<h1>version three</h1>\n');
+  });
+
+  it('the generated nginx site serves /.well-known/ (no dotfile rule denies it)', () => {
+    const conf = nginxSiteConfig({ serverNames: ['example.org'], digest: v.digest, root: '/srv/x' });
+    assert.doesNotMatch(conf, /deny|location\s+~\s*\/\\\./);
+  });
+
+  it('/.well-known/flotilla.json answers the published bytes, as JSON, next to the site; a new sequence replaces it', async () => {
+    const p3 = withManifest(v, 3);
+    await copyToRemote(p3.source, p3.remotePath);
+    await remote(deployScript(p3, HOST_ID));
+    const r = await until('example.org', MANIFEST_PATH, (x) => x.status === 200 && x.digest === v.digest);
+    assert.deepEqual(r.body, Buffer.from(manifest(3), 'utf8'));
+    assert.match(r.contentType ?? '', /^application\/json/);
+    assert.deepEqual((await until('example.org', '/', (x) => x.digest === v.digest)).body, v.index);
+
+    const p4 = withManifest(v, 4);
+    assert.notEqual(p4.releaseId, p3.releaseId, 'a new manifest is a new release');
+    await copyToRemote(p4.source, p4.remotePath);
+    await remote(deployScript(p4, HOST_ID));
+    assert.deepEqual((await until('example.org', MANIFEST_PATH, (x) => x.body.equals(Buffer.from(manifest(4), 'utf8')))).status, 200);
+    assert.equal(await readlink(join(layout.webBase, 'current')), `releases/${p4.releaseId}`);
+    await remote(removeScript(p4, HOST_ID));
   });
 });

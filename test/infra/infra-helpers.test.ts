@@ -11,10 +11,10 @@ import { route53ZoneSource } from '../../src/infra/dns/route53.ts';
 import { planZones, pulumiOwnedRecords } from '../../src/infra/dns-zones.ts';
 import { readFleetState } from '../../src/infra/fleet-state.ts';
 import { hcloudFirewallRules, hcloudServerPlan } from '../../src/infra/hcloud-mirror.ts';
+import { delegatedSubset, normalizeNameservers } from '../../src/domain/delegated-nameservers.ts';
 import {
-  delegatedSubset,
-  normalizeNameservers,
   parsePlaceholder,
+  requireDelegatedSubset,
   quotedTxt,
   relativeName,
   resourceName,
@@ -216,9 +216,10 @@ describe('one owner per record', () => {
     assert.deepEqual(route53ZoneSource({ zone: 'example.org', options: {}, registrars: ['manual'] }), { by: 'create' });
   });
 
-  it('the delegated subset: the first n of the sorted, normalised list; fewer than n is an error', () => {
-    assert.deepEqual(delegatedSubset(['NS-2.Example.', 'ns-1.example', 'ns-3.example'], 2, 'p'), ['ns-1.example', 'ns-2.example']);
-    assert.throws(() => delegatedSubset(['a.example'], 2, 'p (zone z)'), /p \(zone z\) assigned 1 nameserver\(s\), fewer than delegatedNameservers \(2\)/);
+  it('the delegated subset: the first n of the sorted, normalised list (the domain rule); fewer than n is an error here', () => {
+    assert.deepEqual(requireDelegatedSubset(['NS-2.Example.', 'ns-1.example', 'ns-3.example'], 2, 'p'), ['ns-1.example', 'ns-2.example']);
+    assert.deepEqual(requireDelegatedSubset(['NS-2.Example.', 'ns-1.example', 'ns-3.example'], 2, 'p'), delegatedSubset(['ns-3.example', 'ns-2.example', 'ns-1.example'], 2));
+    assert.throws(() => requireDelegatedSubset(['a.example'], 2, 'p (zone z)'), /p \(zone z\) assigned 1 nameserver\(s\), fewer than delegatedNameservers \(2\)/);
   });
 });
 
@@ -239,7 +240,7 @@ describe('readFleetState: only the delegation guard\'s decisions', () => {
     const health = { a: { state: 'down', successStreak: 0, failureStreak: 3, recentFlips: [] } };
     await writeFile(join(dir, 'state.json'), JSON.stringify({ version: 3, health, overrides: [], lastGood: ['b'], providers: {}, delegation: { pruned: { 'example.org': ['pdns'] }, lost: {} }, manifest: { sequence: 2, publishedAt: 1, json: '{"m":2}' } }));
     const s = await readFleetState({ stack: 't', state: { kind: 'file', path: dir, endpoints: [] } });
-    assert.deepEqual(s, { pruned: { 'example.org': ['pdns'] }, manifestJson: '{"m":2}' });
+    assert.deepEqual(s, { pruned: { 'example.org': ['pdns'] }, manifestJson: '{"m":2}', manifestSequence: 2 });
   });
 
   it('throws a StateError on a corrupt file', async () => {

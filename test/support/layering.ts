@@ -31,8 +31,9 @@ export const ALLOWED: Record<string, readonly string[]> = {
   server: ['domain', 'controller', 'net'],
   // issue 10: ACME certificates; the DNS-01 challenge rides the controller's provider pass and verification
   certs: ['domain', 'config', 'planner', 'drivers', 'state', 'controller'],
-  // infra reads each provider's descriptor (its Pulumi half lives in src/infra/dns/)
-  infra: ['domain', 'config', 'planner', 'drivers', 'dns'],
+  // infra reads each provider's descriptor (its Pulumi half lives in src/infra/dns/); the deploy step installs the
+  // files src/manifest says every mirror serves (the published manifest: manifestDeployFiles)
+  infra: ['domain', 'config', 'planner', 'drivers', 'dns', 'manifest'],
   cli: ['domain', 'config', 'planner', 'probes', 'drivers', 'state', 'dns', 'delegation', 'manifest', 'registrars', 'net', 'controller', 'server', 'infra', 'certs'],
 };
 

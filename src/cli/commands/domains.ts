@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { checkDomains, type DomainReport } from '../../delegation/check-domains.ts';
 import { planDelegation, type PrunePlan } from '../../delegation/prune-plan.ts';
-import { REGISTRAR_MAX_NAMESERVERS, type DelegationSpec, type FleetSpec } from '../../domain/fleet-spec.ts';
+import type { DelegationSpec, FleetSpec } from '../../domain/fleet-spec.ts';
 import { createDriver } from '../../drivers/registry.ts';
 import type { DnsDriver } from '../../drivers/dns-driver.ts';
 import { specFrom, stackOptions, type StackOpts } from '../common.ts';
@@ -41,7 +41,7 @@ function healthy(r: DomainReport): boolean {
 /** What the daemon's delegation guard would do if this check held for pruneAfter / restoreAfter checks in a row. */
 function dryRun(r: DomainReport, spec: FleetSpec): PrunePlan & { registrar?: string } {
   const registrar = spec.registrars.find((x) => x.domain === r.zone);
-  const plan = planDelegation(r.verdict, r.expected, {}, { pruneAfter: 1, restoreAfter: 1, maxNameservers: registrar ? REGISTRAR_MAX_NAMESERVERS[registrar.kind] : undefined });
+  const plan = planDelegation(r.verdict, r.expected, {}, { pruneAfter: 1, restoreAfter: 1 });
   return { ...plan, registrar: registrar ? `${registrar.name} (${registrar.kind})` : undefined };
 }
 

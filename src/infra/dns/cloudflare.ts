@@ -2,7 +2,8 @@ import * as cloudflare from '@pulumi/cloudflare';
 import * as pulumi from '@pulumi/pulumi';
 import { ConfigError } from '../../domain/errors.ts';
 import { hex } from '../mock-values.ts';
-import { normalizeNameservers, quotedTxt, resourceName, valueKey } from '../record-values.ts';
+import { normalizeNameservers } from '../../domain/delegated-nameservers.ts';
+import { quotedTxt, resourceName, valueKey } from '../record-values.ts';
 import { optionalSecret } from '../secrets.ts';
 import type { ApexNsArgs, PulumiDnsHalf, ZoneArgs, ZoneHandle } from './pulumi-dns-half.ts';
 

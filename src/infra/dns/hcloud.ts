@@ -1,7 +1,8 @@
 import * as hcloud from '@pulumi/hcloud';
 import * as pulumi from '@pulumi/pulumi';
 import { octet } from '../mock-values.ts';
-import { normalizeNameservers, quotedTxt, relativeName, resourceName } from '../record-values.ts';
+import { normalizeNameservers } from '../../domain/delegated-nameservers.ts';
+import { quotedTxt, relativeName, resourceName } from '../record-values.ts';
 import { optionalSecret } from '../secrets.ts';
 import type { ApexNsArgs, PulumiDnsHalf, ZoneArgs, ZoneHandle } from './pulumi-dns-half.ts';
 

@@ -1,7 +1,8 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { hex, octet } from '../mock-values.ts';
-import { normalizeNameservers, resourceName, route53Txt } from '../record-values.ts';
+import { normalizeNameservers } from '../../domain/delegated-nameservers.ts';
+import { resourceName, route53Txt } from '../record-values.ts';
 import { optionalSecret } from '../secrets.ts';
 import type { ApexNsArgs, PulumiDnsHalf, ZoneArgs, ZoneHandle } from './pulumi-dns-half.ts';
 
