@@ -7,6 +7,7 @@ import { capConnections, type ConnectionCap } from '../../net/connection-cap.ts'
 import { RCODE, resolveQuestion, zoneTransfer, type Resolution } from './dns-answer.ts';
 import { DNS_TCP_DEFAULTS } from './local-limits.ts';
 import { ResponseRateLimiter, type RateLimitOptions } from './response-rate-limit.ts';
+import { appendUnsignedTsig, RCODE_NOTAUTH, signErrorResponse, signResponses, splitTsig, verifyRequest, type TsigKey } from '../../dns/tsig.ts';
 import type { ZoneStore } from './zone-store.ts';
 
 export interface EmbeddedDnsServerOptions {
@@ -20,6 +21,11 @@ export interface EmbeddedDnsServerOptions {
   onError?: (err: unknown) => void;
   /** Client addresses/CIDRs allowed to transfer a zone (AXFR/IXFR); default loopback only. Others get REFUSED. */
   axfrAllow?: readonly string[];
+  /**
+   * TSIG key a transfer must also be signed with (RFC 8945): a client on `axfrAllow` without it gets REFUSED, a
+   * bad MAC, other key or stale time NOTAUTH (BADSIG/BADKEY/BADTIME); the transfer itself is signed.
+   */
+  axfrTsig?: TsigKey;
   /** Response-rate limiting of UDP answers per client network; `false` turns it off. */
   rateLimit?: (RateLimitOptions & { /** CIDRs never limited; default loopback (a local verifier is never throttled). */ exempt?: readonly string[] }) | false;
   /** TCP: open connections in all (default 64) and per client address (default 8), idle timeout (default 10 s). */
@@ -49,14 +55,14 @@ const TCP_MAX_UNSENT = 256 * 1024;
  * Starts an authoritative DNS server for the zones in `store`, on UDP and TCP at listen:port.
  * Answers A/AAAA/CNAME/TXT/NS/SOA/MX/SRV/CAA with the AA flag, NXDOMAIN/NODATA with the SOA in authority,
  * REFUSED outside its zones, TC over UDP when the answer exceeds 512 bytes (or the client's EDNS size),
- * and AXFR over TCP to the clients in `axfrAllow`. ANY gets one RRset (RFC 8482). UDP answers are rate-limited per
+ * and AXFR over TCP to the clients in `axfrAllow` (and, when `axfrTsig` is set, only with that TSIG key; signed). ANY gets one RRset (RFC 8482). UDP answers are rate-limited per
  * client network (slip: some go out truncated); TCP connections are capped and timed out.
  * No recursion, no NOTIFY, no DNSSEC.
  */
 export async function startEmbeddedDnsServer(opts: EmbeddedDnsServerOptions): Promise<EmbeddedDnsServer> {
   const onError = opts.onError ?? (() => undefined);
   const axfrAllowed = addressMatcher(opts.axfrAllow ?? LOOPBACK);
-  const handler: Handler = (msg, transport, client) => handleMessage(opts.store, msg, transport, onError, { client, axfrAllowed });
+  const handler: Handler = (msg, transport, client) => handleMessage(opts.store, msg, transport, onError, { client, axfrAllowed, axfrKey: opts.axfrTsig });
   const rl = opts.rateLimit === false ? undefined : opts.rateLimit ?? {};
   const limiter = rl && { limiter: new ResponseRateLimiter(rl), exempt: addressMatcher(rl.exempt ?? LOOPBACK), dropped: 0, slipped: 0 };
   const tcpOpts = { maxConnections: opts.tcp?.maxConnections ?? DNS_TCP_DEFAULTS.connections, maxPerClient: opts.tcp?.maxPerClient ?? DNS_TCP_DEFAULTS.perClient, idleTimeoutMs: opts.tcp?.idleTimeoutMs ?? DNS_TCP_DEFAULTS.idleTimeoutMs };
@@ -172,6 +178,10 @@ export interface QueryContext {
   client?: string;
   /** Whether that client may transfer a zone; default: nobody. */
   axfrAllowed?: (addr: string) => boolean;
+  /** When set, a transfer must also be TSIG-signed with this key, and is answered signed. */
+  axfrKey?: TsigKey;
+  /** Milliseconds since the epoch, for TSIG times; default Date.now(). */
+  now?: () => number;
 }
 
 /** Turns one query message into the response message(s). Never throws; garbage gets FORMERR or silence. */
@@ -205,7 +215,7 @@ export function handleMessage(store: ZoneStore, msg: Buffer, transport: 'udp' | 
     if (q.type === 'AXFR' || q.type === 'IXFR') {
       // zone transfers hand out every name: only to the allowed clients (BIND answers REFUSED too)
       if (!ctx.client || !ctx.axfrAllowed?.(ctx.client)) return [dnsPacket.encode(reply(RCODE.REFUSED))];
-      return transfer(store, q, transport, reply);
+      return signedTransfer(msg, ctx, (rcode) => dnsPacket.encode(reply(rcode)), () => transfer(store, q, transport, reply));
     }
     const r = resolveQuestion((n) => store.zoneFor(n), q.name, q.type);
     const full = dnsPacket.encode(reply(r.rcode, r));
@@ -218,6 +228,29 @@ export function handleMessage(store: ZoneStore, msg: Buffer, transport: 'udp' | 
     onError(err);
     return [dnsPacket.encode(reply(RCODE.SERVFAIL))];
   }
+}
+
+/**
+ * The TSIG rule for a transfer from an allowed client (RFC 8945 §5.2): with a key configured, unsigned → REFUSED,
+ * failed verification → NOTAUTH with the TSIG error, verified → the transfer signed. Without a key, a signed
+ * request names a key we do not have → NOTAUTH/BADKEY; an unsigned one is transferred. A TSIG we cannot parse → FORMERR.
+ */
+function signedTransfer(msg: Buffer, ctx: QueryContext, error: (rcode: number) => Buffer, transferred: () => Buffer[]): Buffer[] {
+  const now = (ctx.now ?? Date.now)();
+  const key = ctx.axfrKey;
+  let verdict;
+  try {
+    if (!key) {
+      const t = splitTsig(msg)?.tsig;
+      return t ? [appendUnsignedTsig(error(RCODE_NOTAUTH), t, 17, { now })] : transferred();
+    }
+    verdict = verifyRequest(msg, key, { now });
+  } catch {
+    return [error(RCODE.FORMERR)];
+  }
+  if (!verdict.signed) return [error(RCODE.REFUSED)];
+  if (!verdict.ok) return [signErrorResponse(error(RCODE_NOTAUTH), key, verdict, { now })];
+  return signResponses(transferred(), key, verdict.tsig!.mac, { now });
 }
 
 /** Largest UDP response this client takes: 512 without EDNS, else its advertised size (bounded by ours). */
