@@ -255,6 +255,11 @@ export class ResponseVerifier {
   }
 }
 
+/** Bytes a full-length TSIG record with `key` adds to a message (to keep a signed UDP answer within the client's size). */
+export function tsigRecordLength(key: TsigKey): number {
+  return encodeName(key.name).length + 10 + encodeName(key.algorithm).length + 16 + HASHES[key.algorithm].macLength;
+}
+
 /** RCODE of a response whose request failed TSIG verification (RFC 8945 §5.2). */
 export const RCODE_NOTAUTH = 9;
 

@@ -12,13 +12,17 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import * as dnsPacket from 'dns-packet';
 import type { Change, RecordSet } from '../../src/domain/records.ts';
-import { signMessage, splitTsig, tsigKey, type TsigAlgorithm, type TsigKey } from '../../src/dns/tsig.ts';
+import { signMessage, splitTsig, tsigKey, tsigRecordLength, type TsigAlgorithm, type TsigKey } from '../../src/dns/tsig.ts';
 import { addressMatcher, LOOPBACK } from '../../src/drivers/local/address-list.ts';
 import { axfrKey } from '../../src/drivers/local/axfr-key.ts';
 import { handleMessage, startEmbeddedDnsServer, type EmbeddedDnsServer, type EmbeddedDnsServerOptions } from '../../src/drivers/local/embedded-dns-server.ts';
 import { localSettings } from '../../src/drivers/local/local-settings.ts';
 import { ZoneStore } from '../../src/drivers/local/zone-store.ts';
+import { runDaemon, waitForZones } from '../support/bind-server.ts';
 import { ensurePackages } from '../support/ensure-packages.ts';
+import { freePort } from '../support/ports.ts';
+import { dig } from '../support/dig.ts';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 
 const run = promisify(execFile);
 const Z = 'tsig.test';
@@ -108,6 +112,60 @@ describe('embedded DNS server: zone transfers with TSIG', { timeout: 90_000 }, (
     assert.match(alg, /TSIG\s+hmac-sha512\. \d+ 300 0 \d+ BADKEY/, 'the right name with another algorithm is another key');
     const [res] = handleMessage(store, signMessage(axfrQuery(), tsigKey('xfr-key', 'hmac-sha256', OTHER_SECRET)).message, 'tcp', undefined, { client: '127.0.0.1', axfrAllowed: addressMatcher(LOOPBACK), axfrKey: KEY });
     assert.equal(res.readUInt16BE(2) & 0xf, 9, 'NOTAUTH');
+  });
+
+  it('any query signed with the key is answered signed (a secondary\'s SOA check), over UDP and TCP; a bad one NOTAUTH', async () => {
+    const s = await start({ axfrTsig: KEY });
+    for (const tcp of [false, true]) {
+      const r = await dig(s.address, Z, 'SOA', { tcp, extra: ['-y', `hmac-sha256:xfr-key:${SECRET}`] });
+      assert.equal(r.status, 'NOERROR');
+      assert.equal(r.answers[0]?.type, 'SOA');
+      const { stdout, stderr } = await run('dig', ['@127.0.0.1', '-p', String(s.port), ...(tcp ? ['+tcp'] : []), '-y', `hmac-sha256:xfr-key:${SECRET}`, Z, 'SOA', '+time=3', '+tries=1']);
+      assert.match(stdout, /TSIG\s+hmac-sha256\. \d+ 300 32 /);
+      assert.doesNotMatch(stdout + stderr, verifyFailed);
+      assert.equal((await dig(s.address, Z, 'SOA', { tcp, extra: ['-y', `hmac-sha256:xfr-key:${OTHER_SECRET}`] })).status, 'NOTAUTH');
+    }
+    assert.equal((await dig(s.address, Z, 'SOA')).status, 'NOERROR', 'unsigned queries are answered as before');
+    const q = dnsPacket.encode({ type: 'query', id: 5, flags: 0, questions: [{ name: Z, type: 'SOA', class: 'IN' }] });
+    assert.equal(signMessage(q, KEY).message.length - q.length, tsigRecordLength(KEY), 'the room kept for the TSIG in a UDP answer');
+  });
+
+  it('a real BIND secondary transfers the zone with the key; with a wrong secret it gets nothing', async () => {
+    ensurePackages({ named: 'bind9' });
+    const s = await start({ axfrTsig: KEY });
+    const secondary = async (secret: string) => {
+      const d = await mkdtemp(join(tmpdir(), 'flotilla-bind-secondary-'));
+      const port = await freePort('127.0.0.1');
+      await writeFile(join(d, 'named.conf'), [
+        `options { directory "${d}"; listen-on port ${port} { 127.0.0.1; }; listen-on-v6 { none; }; pid-file "${d}/named.pid"; session-keyfile "${d}/session.key"; recursion no; notify no; dnssec-validation no; };`,
+        'controls { };',
+        `key "xfr-key" { algorithm hmac-sha256; secret "${secret}"; };`,
+        `zone "${Z}" { type secondary; file "${d}/${Z}.zone"; primaries { 127.0.0.1 port ${s.port} key "xfr-key"; }; };`,
+        '',
+      ].join('\n'));
+      return { daemon: runDaemon('named', ['-g', '-c', join(d, 'named.conf')], d), address: `127.0.0.1:${port}` };
+    };
+    const good = await secondary(SECRET);
+    try {
+      await waitForZones(good.address, [Z], good.daemon, 'named (secondary)', 30_000);
+      const r = await dig(good.address, `t7.${Z}`, 'TXT');
+      assert.equal(r.status, 'NOERROR');
+      assert.match(r.answers[0]?.value ?? '', /^7 x+$/, 'a record of the embedded zone, served by BIND');
+      assert.match(good.daemon.log(), /Transfer status: success/);
+    } finally {
+      await good.daemon.stop();
+    }
+    const bad = await secondary(OTHER_SECRET);
+    try {
+      // the refusal is in BIND's log; wait for it (a condition), then the zone must not be served
+      const until = Date.now() + 30_000;
+      while (!/tsig indicates error|BADSIG|tsig verify failure/i.test(bad.daemon.log()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      assert.match(bad.daemon.log(), /tsig indicates error|BADSIG|tsig verify failure/i);
+      assert.notEqual((await dig(bad.address, Z, 'SOA')).status, 'NOERROR', 'nothing transferred');
+      assert.doesNotMatch(bad.daemon.log(), /Transfer status: success/);
+    } finally {
+      await bad.daemon.stop();
+    }
   });
 
   it('the allow-list still applies: a signed request from an address not on it is REFUSED', async () => {

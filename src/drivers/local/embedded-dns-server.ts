@@ -7,7 +7,7 @@ import { capConnections, type ConnectionCap } from '../../net/connection-cap.ts'
 import { RCODE, resolveQuestion, zoneTransfer, type Resolution } from './dns-answer.ts';
 import { DNS_TCP_DEFAULTS } from './local-limits.ts';
 import { ResponseRateLimiter, type RateLimitOptions } from './response-rate-limit.ts';
-import { appendUnsignedTsig, RCODE_NOTAUTH, signErrorResponse, signResponses, splitTsig, verifyRequest, type TsigKey } from '../../dns/tsig.ts';
+import { appendUnsignedTsig, RCODE_NOTAUTH, signErrorResponse, signResponses, splitTsig, tsigRecordLength, verifyRequest, type TsigKey } from '../../dns/tsig.ts';
 import type { ZoneStore } from './zone-store.ts';
 
 export interface EmbeddedDnsServerOptions {
@@ -178,7 +178,10 @@ export interface QueryContext {
   client?: string;
   /** Whether that client may transfer a zone; default: nobody. */
   axfrAllowed?: (addr: string) => boolean;
-  /** When set, a transfer must also be TSIG-signed with this key, and is answered signed. */
+  /**
+   * The server's TSIG key (`axfrTsig`): a transfer must be signed with it; any request signed with it is answered
+   * signed (a secondary's SOA check too). Without it, a signed request gets NOTAUTH/BADKEY.
+   */
   axfrKey?: TsigKey;
   /** Milliseconds since the epoch, for TSIG times; default Date.now(). */
   now?: () => number;
@@ -206,6 +209,26 @@ export function handleMessage(store: ZoneStore, msg: Buffer, transport: 'udp' | 
     authorities: r?.authorities ?? [],
     additionals: [...(r?.additionals ?? []), ...(opt ? [ourOpt(rcode >> 4)] : [])],
   });
+  // TSIG (RFC 8945 §5.2): a signed request is verified before anything else, and the answer to a verified one is signed
+  const now = (ctx.now ?? Date.now)();
+  const auth = checkTsig(msg, ctx.axfrKey, now);
+  if (auth.kind === 'formerr') return [dnsPacket.encode(reply(RCODE.FORMERR))];
+  if (auth.kind === 'bad') return [auth.respond(dnsPacket.encode(reply(RCODE_NOTAUTH)))];
+  const out = answer(store, query, transport, onError, ctx, reply, auth.kind === 'ok', opt);
+  return auth.kind === 'ok' ? signResponses(out, ctx.axfrKey!, auth.mac, { now }) : out;
+}
+
+function answer(
+  store: ZoneStore,
+  query: DecodedPacket & { opcode?: string },
+  transport: 'udp' | 'tcp',
+  onError: (e: unknown) => void,
+  ctx: QueryContext,
+  reply: (rcode: number, r?: Partial<Resolution>, extraFlags?: number) => Packet,
+  signed: boolean,
+  opt: OptAnswer | undefined,
+): Buffer[] {
+  const questions = query.questions ?? [];
   try {
     if (query.opcode !== 'QUERY') return [dnsPacket.encode(reply(RCODE.NOTIMP))];
     if (questions.length !== 1) return [dnsPacket.encode(reply(RCODE.FORMERR))];
@@ -213,13 +236,15 @@ export function handleMessage(store: ZoneStore, msg: Buffer, transport: 'udp' | 
     const q: Question = questions[0];
     if (q.class !== undefined && q.class !== 'IN' && q.class !== 'ANY') return [dnsPacket.encode(reply(RCODE.REFUSED))];
     if (q.type === 'AXFR' || q.type === 'IXFR') {
-      // zone transfers hand out every name: only to the allowed clients (BIND answers REFUSED too)
+      // zone transfers hand out every name: only to the allowed clients (BIND answers REFUSED too), and with a key
+      // configured only when signed with it (allow-list AND TSIG)
       if (!ctx.client || !ctx.axfrAllowed?.(ctx.client)) return [dnsPacket.encode(reply(RCODE.REFUSED))];
-      return signedTransfer(msg, ctx, (rcode) => dnsPacket.encode(reply(rcode)), () => transfer(store, q, transport, reply));
+      if (ctx.axfrKey && !signed) return [dnsPacket.encode(reply(RCODE.REFUSED))];
+      return transfer(store, q, transport, reply);
     }
     const r = resolveQuestion((n) => store.zoneFor(n), q.name, q.type);
     const full = dnsPacket.encode(reply(r.rcode, r));
-    if (transport === 'udp' && full.length > udpLimit(opt)) {
+    if (transport === 'udp' && full.length > udpLimit(opt) - (signed ? tsigRecordLength(ctx.axfrKey!) : 0)) {
       // Too big for this client over UDP: say so (TC) and let it retry over TCP for the whole answer.
       return [dnsPacket.encode(reply(r.rcode, { authoritative: r.authoritative }, FLAG_TC))];
     }
@@ -230,27 +255,25 @@ export function handleMessage(store: ZoneStore, msg: Buffer, transport: 'udp' | 
   }
 }
 
+type TsigCheck = { kind: 'none' } | { kind: 'ok'; mac: Buffer } | { kind: 'bad'; respond: (notauth: Buffer) => Buffer } | { kind: 'formerr' };
+
 /**
- * The TSIG rule for a transfer from an allowed client (RFC 8945 §5.2): with a key configured, unsigned → REFUSED,
- * failed verification → NOTAUTH with the TSIG error, verified → the transfer signed. Without a key, a signed
- * request names a key we do not have → NOTAUTH/BADKEY; an unsigned one is transferred. A TSIG we cannot parse → FORMERR.
+ * What a request's TSIG means here (RFC 8945 §5.2): none; verified with our key; NOTAUTH with BADSIG/BADKEY/BADTIME
+ * (also when we have no key: the one it names is unknown); or FORMERR when it cannot be parsed.
  */
-function signedTransfer(msg: Buffer, ctx: QueryContext, error: (rcode: number) => Buffer, transferred: () => Buffer[]): Buffer[] {
-  const now = (ctx.now ?? Date.now)();
-  const key = ctx.axfrKey;
-  let verdict;
+function checkTsig(msg: Buffer, key: TsigKey | undefined, now: number): TsigCheck {
   try {
     if (!key) {
       const t = splitTsig(msg)?.tsig;
-      return t ? [appendUnsignedTsig(error(RCODE_NOTAUTH), t, 17, { now })] : transferred();
+      return t ? { kind: 'bad', respond: (r) => appendUnsignedTsig(r, t, 17, { now }) } : { kind: 'none' };
     }
-    verdict = verifyRequest(msg, key, { now });
+    const verdict = verifyRequest(msg, key, { now });
+    if (!verdict.signed) return { kind: 'none' };
+    if (!verdict.ok) return { kind: 'bad', respond: (r) => signErrorResponse(r, key, verdict, { now }) };
+    return { kind: 'ok', mac: verdict.tsig!.mac };
   } catch {
-    return [error(RCODE.FORMERR)];
+    return { kind: 'formerr' };
   }
-  if (!verdict.signed) return [error(RCODE.REFUSED)];
-  if (!verdict.ok) return [signErrorResponse(error(RCODE_NOTAUTH), key, verdict, { now })];
-  return signResponses(transferred(), key, verdict.tsig!.mac, { now });
 }
 
 /** Largest UDP response this client takes: 512 without EDNS, else its advertised size (bounded by ours). */
