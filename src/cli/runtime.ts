@@ -4,6 +4,9 @@ import { directQuery } from '../controller/dns-query.ts';
 import { parseDuration } from '../domain/duration.ts';
 import { startEmbeddedDnsServer, type EmbeddedDnsServer, type EmbeddedDnsServerOptions } from '../drivers/local/embedded-dns-server.ts';
 import { localSettings, type LocalSettings } from '../drivers/local/local-settings.ts';
+import { axfrKey } from '../drivers/local/axfr-key.ts';
+import { NAMESPACE } from '../config/load-stack.ts';
+import { ConfigError } from '../domain/errors.ts';
 import { openZoneStore } from '../drivers/local/zone-store.ts';
 import { createDrivers, localZoneDir } from '../drivers/registry.ts';
 import { openStateStore } from './common.ts';
@@ -23,8 +26,13 @@ export async function buildController(spec: FleetSpec, opts: Partial<ControllerO
 export async function startEmbeddedServers(spec: FleetSpec, file: string): Promise<EmbeddedDnsServer[]> {
   const servers: EmbeddedDnsServer[] = [];
   for (const { settings, store, index } of await ensureLocalZones(spec)) {
+    const tsig = axfrKey(settings.axfrTsig, process.env);
+    if (tsig.problem) {
+      await Promise.all(servers.map((s) => s.close()));
+      throw new ConfigError(file, [{ path: `${NAMESPACE}:fleet.dnsProviders[${index}].settings.axfrTsig.secretEnv`, message: tsig.problem }]);
+    }
     try {
-      servers.push(await startEmbeddedDnsServer({ listen: settings.listen, port: settings.port, store, axfrAllow: settings.axfrAllow, ...embeddedLimits(settings) }));
+      servers.push(await startEmbeddedDnsServer({ listen: settings.listen, port: settings.port, store, axfrAllow: settings.axfrAllow, axfrTsig: tsig.key, ...embeddedLimits(settings) }));
     } catch (e) {
       await Promise.all(servers.map((s) => s.close()));
       throw listenFailure(e, { file, setting: `dnsProviders[${index}].settings`, what: 'the embedded DNS server', listen: settings.listen, port: settings.port }) ?? e;

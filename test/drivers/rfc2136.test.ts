@@ -12,7 +12,7 @@ import { normalizeRecordSet, type Change, type RecordSet } from '../../src/domai
 import type { Rfc2136Settings } from '../../src/drivers/rfc2136/rfc2136-settings.ts';
 import type { DnsDriver } from '../../src/drivers/dns-driver.ts';
 import { createRfc2136Driver } from '../../src/drivers/rfc2136/rfc2136-driver.ts';
-import { signMessage, tsigKey, verifyRequest } from '../../src/drivers/rfc2136/tsig.ts';
+import { signMessage, tsigKey, verifyRequest } from '../../src/dns/tsig.ts';
 import { buildUpdate, updateBatches } from '../../src/drivers/rfc2136/update-message.ts';
 import { layout } from '../../src/dns/wire.ts';
 import packet from 'dns-packet';

@@ -13,7 +13,7 @@ import packet from 'dns-packet';
 import { parseEndpoint } from '../../src/dns/endpoint.ts';
 import { exchangeTcp, exchangeUdp } from '../../src/dns/transport.ts';
 import { signedExchange } from '../../src/drivers/rfc2136/signed-exchange.ts';
-import { ResponseVerifier, signMessage, splitTsig, tsigKey, verifyRequest, type TsigAlgorithm, type TsigKey } from '../../src/drivers/rfc2136/tsig.ts';
+import { ResponseVerifier, signMessage, splitTsig, tsigKey, verifyRequest, type TsigAlgorithm, type TsigKey } from '../../src/dns/tsig.ts';
 import { OPCODE_QUERY, TYPE_AXFR, TYPE_SOA, encodeMessage, layout } from '../../src/dns/wire.ts';
 import { recordSetsFromTransfer } from '../../src/drivers/rfc2136/zone-records.ts';
 import { startBind, type DnsServerHandle } from '../support/bind-server.ts';

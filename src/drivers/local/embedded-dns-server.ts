@@ -7,6 +7,7 @@ import { capConnections, type ConnectionCap } from '../../net/connection-cap.ts'
 import { RCODE, resolveQuestion, zoneTransfer, type Resolution } from './dns-answer.ts';
 import { DNS_TCP_DEFAULTS } from './local-limits.ts';
 import { ResponseRateLimiter, type RateLimitOptions } from './response-rate-limit.ts';
+import { appendUnsignedTsig, RCODE_NOTAUTH, signErrorResponse, signResponses, splitTsig, tsigRecordLength, verifyRequest, type TsigKey } from '../../dns/tsig.ts';
 import type { ZoneStore } from './zone-store.ts';
 
 export interface EmbeddedDnsServerOptions {
@@ -20,6 +21,11 @@ export interface EmbeddedDnsServerOptions {
   onError?: (err: unknown) => void;
   /** Client addresses/CIDRs allowed to transfer a zone (AXFR/IXFR); default loopback only. Others get REFUSED. */
   axfrAllow?: readonly string[];
+  /**
+   * TSIG key a transfer must also be signed with (RFC 8945): a client on `axfrAllow` without it gets REFUSED, a
+   * bad MAC, other key or stale time NOTAUTH (BADSIG/BADKEY/BADTIME); the transfer itself is signed.
+   */
+  axfrTsig?: TsigKey;
   /** Response-rate limiting of UDP answers per client network; `false` turns it off. */
   rateLimit?: (RateLimitOptions & { /** CIDRs never limited; default loopback (a local verifier is never throttled). */ exempt?: readonly string[] }) | false;
   /** TCP: open connections in all (default 64) and per client address (default 8), idle timeout (default 10 s). */
@@ -49,14 +55,14 @@ const TCP_MAX_UNSENT = 256 * 1024;
  * Starts an authoritative DNS server for the zones in `store`, on UDP and TCP at listen:port.
  * Answers A/AAAA/CNAME/TXT/NS/SOA/MX/SRV/CAA with the AA flag, NXDOMAIN/NODATA with the SOA in authority,
  * REFUSED outside its zones, TC over UDP when the answer exceeds 512 bytes (or the client's EDNS size),
- * and AXFR over TCP to the clients in `axfrAllow`. ANY gets one RRset (RFC 8482). UDP answers are rate-limited per
+ * and AXFR over TCP to the clients in `axfrAllow` (and, when `axfrTsig` is set, only with that TSIG key; signed). ANY gets one RRset (RFC 8482). UDP answers are rate-limited per
  * client network (slip: some go out truncated); TCP connections are capped and timed out.
  * No recursion, no NOTIFY, no DNSSEC.
  */
 export async function startEmbeddedDnsServer(opts: EmbeddedDnsServerOptions): Promise<EmbeddedDnsServer> {
   const onError = opts.onError ?? (() => undefined);
   const axfrAllowed = addressMatcher(opts.axfrAllow ?? LOOPBACK);
-  const handler: Handler = (msg, transport, client) => handleMessage(opts.store, msg, transport, onError, { client, axfrAllowed });
+  const handler: Handler = (msg, transport, client) => handleMessage(opts.store, msg, transport, onError, { client, axfrAllowed, axfrKey: opts.axfrTsig });
   const rl = opts.rateLimit === false ? undefined : opts.rateLimit ?? {};
   const limiter = rl && { limiter: new ResponseRateLimiter(rl), exempt: addressMatcher(rl.exempt ?? LOOPBACK), dropped: 0, slipped: 0 };
   const tcpOpts = { maxConnections: opts.tcp?.maxConnections ?? DNS_TCP_DEFAULTS.connections, maxPerClient: opts.tcp?.maxPerClient ?? DNS_TCP_DEFAULTS.perClient, idleTimeoutMs: opts.tcp?.idleTimeoutMs ?? DNS_TCP_DEFAULTS.idleTimeoutMs };
@@ -172,6 +178,13 @@ export interface QueryContext {
   client?: string;
   /** Whether that client may transfer a zone; default: nobody. */
   axfrAllowed?: (addr: string) => boolean;
+  /**
+   * The server's TSIG key (`axfrTsig`): a transfer must be signed with it; any request signed with it is answered
+   * signed (a secondary's SOA check too). Without it, a signed request gets NOTAUTH/BADKEY.
+   */
+  axfrKey?: TsigKey;
+  /** Milliseconds since the epoch, for TSIG times; default Date.now(). */
+  now?: () => number;
 }
 
 /** Turns one query message into the response message(s). Never throws; garbage gets FORMERR or silence. */
@@ -196,6 +209,26 @@ export function handleMessage(store: ZoneStore, msg: Buffer, transport: 'udp' | 
     authorities: r?.authorities ?? [],
     additionals: [...(r?.additionals ?? []), ...(opt ? [ourOpt(rcode >> 4)] : [])],
   });
+  // TSIG (RFC 8945 §5.2): a signed request is verified before anything else, and the answer to a verified one is signed
+  const now = (ctx.now ?? Date.now)();
+  const auth = checkTsig(msg, ctx.axfrKey, now);
+  if (auth.kind === 'formerr') return [dnsPacket.encode(reply(RCODE.FORMERR))];
+  if (auth.kind === 'bad') return [auth.respond(dnsPacket.encode(reply(RCODE_NOTAUTH)))];
+  const out = answer(store, query, transport, onError, ctx, reply, auth.kind === 'ok', opt);
+  return auth.kind === 'ok' ? signResponses(out, ctx.axfrKey!, auth.mac, { now }) : out;
+}
+
+function answer(
+  store: ZoneStore,
+  query: DecodedPacket & { opcode?: string },
+  transport: 'udp' | 'tcp',
+  onError: (e: unknown) => void,
+  ctx: QueryContext,
+  reply: (rcode: number, r?: Partial<Resolution>, extraFlags?: number) => Packet,
+  signed: boolean,
+  opt: OptAnswer | undefined,
+): Buffer[] {
+  const questions = query.questions ?? [];
   try {
     if (query.opcode !== 'QUERY') return [dnsPacket.encode(reply(RCODE.NOTIMP))];
     if (questions.length !== 1) return [dnsPacket.encode(reply(RCODE.FORMERR))];
@@ -203,13 +236,15 @@ export function handleMessage(store: ZoneStore, msg: Buffer, transport: 'udp' | 
     const q: Question = questions[0];
     if (q.class !== undefined && q.class !== 'IN' && q.class !== 'ANY') return [dnsPacket.encode(reply(RCODE.REFUSED))];
     if (q.type === 'AXFR' || q.type === 'IXFR') {
-      // zone transfers hand out every name: only to the allowed clients (BIND answers REFUSED too)
+      // zone transfers hand out every name: only to the allowed clients (BIND answers REFUSED too), and with a key
+      // configured only when signed with it (allow-list AND TSIG)
       if (!ctx.client || !ctx.axfrAllowed?.(ctx.client)) return [dnsPacket.encode(reply(RCODE.REFUSED))];
+      if (ctx.axfrKey && !signed) return [dnsPacket.encode(reply(RCODE.REFUSED))];
       return transfer(store, q, transport, reply);
     }
     const r = resolveQuestion((n) => store.zoneFor(n), q.name, q.type);
     const full = dnsPacket.encode(reply(r.rcode, r));
-    if (transport === 'udp' && full.length > udpLimit(opt)) {
+    if (transport === 'udp' && full.length > udpLimit(opt) - (signed ? tsigRecordLength(ctx.axfrKey!) : 0)) {
       // Too big for this client over UDP: say so (TC) and let it retry over TCP for the whole answer.
       return [dnsPacket.encode(reply(r.rcode, { authoritative: r.authoritative }, FLAG_TC))];
     }
@@ -217,6 +252,27 @@ export function handleMessage(store: ZoneStore, msg: Buffer, transport: 'udp' | 
   } catch (err) {
     onError(err);
     return [dnsPacket.encode(reply(RCODE.SERVFAIL))];
+  }
+}
+
+type TsigCheck = { kind: 'none' } | { kind: 'ok'; mac: Buffer } | { kind: 'bad'; respond: (notauth: Buffer) => Buffer } | { kind: 'formerr' };
+
+/**
+ * What a request's TSIG means here (RFC 8945 §5.2): none; verified with our key; NOTAUTH with BADSIG/BADKEY/BADTIME
+ * (also when we have no key: the one it names is unknown); or FORMERR when it cannot be parsed.
+ */
+function checkTsig(msg: Buffer, key: TsigKey | undefined, now: number): TsigCheck {
+  try {
+    if (!key) {
+      const t = splitTsig(msg)?.tsig;
+      return t ? { kind: 'bad', respond: (r) => appendUnsignedTsig(r, t, 17, { now }) } : { kind: 'none' };
+    }
+    const verdict = verifyRequest(msg, key, { now });
+    if (!verdict.signed) return { kind: 'none' };
+    if (!verdict.ok) return { kind: 'bad', respond: (r) => signErrorResponse(r, key, verdict, { now }) };
+    return { kind: 'ok', mac: verdict.tsig!.mac };
+  } catch {
+    return { kind: 'formerr' };
   }
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { durationText, listenAddress, port } from '../../domain/setting-values.ts';
-import { cidr, hostPort } from '../settings-fields.ts';
+import { durationText, isHostName, listenAddress, port } from '../../domain/setting-values.ts';
+import { TSIG_ALGORITHMS } from '../../dns/tsig.ts';
+import { cidr, envName, hostPort } from '../settings-fields.ts';
 import { DNS_TCP_DEFAULTS as T, RRL_DEFAULTS as R } from './local-limits.ts';
 
 /** TCP connections of the embedded server: in all, per client address, and how long an idle one is kept. */
@@ -12,6 +13,15 @@ const tcpLimits = z
   })
   .strict()
   .refine((t) => t.perClient <= t.connections, { path: ['perClient'], message: 'expected at most tcp.connections' });
+
+/** TSIG key (RFC 8945) a zone transfer must be signed with, on top of `axfrAllow`; the secret (base64) is read from `secretEnv`. */
+const axfrTsig = z
+  .object({
+    keyName: z.string().refine(isHostName, 'expected a TSIG key name: a domain-style name like flotilla-xfr'),
+    algorithm: z.enum(TSIG_ALGORITHMS).default('hmac-sha256'),
+    secretEnv: envName,
+  })
+  .strict();
 
 /** UDP response-rate limiting per client network (/24, /56); `false` turns it off. */
 const rrl = z.union([
@@ -38,6 +48,8 @@ export const localSettings = z
     nameservers: z.array(hostPort).optional(),
     /** Clients allowed to transfer the zones (AXFR), as addresses or CIDRs; default loopback only. */
     axfrAllow: z.array(cidr).optional(),
+    /** When set, a transfer must come from `axfrAllow` AND carry a valid TSIG with this key; the answer is signed. */
+    axfrTsig: axfrTsig.optional().describe('keyName, algorithm (hmac-sha256), secretEnv; off by default'),
     tcp: tcpLimits.default({ connections: T.connections, perClient: T.perClient, idleTimeout: `${T.idleTimeoutMs / 1000}s` }).describe(`TCP caps: connections ${T.connections}, perClient ${T.perClient}, idleTimeout ${T.idleTimeoutMs / 1000}s`),
     rrl: rrl.default({ responsesPerSecond: R.responsesPerSecond, slip: R.slip }).describe(`UDP response-rate limit: responsesPerSecond ${R.responsesPerSecond}, slip ${R.slip}, exempt loopback; false turns it off`),
   })

@@ -14,7 +14,7 @@ import type { Rfc2136Settings } from './rfc2136-settings.ts';
 import { formatEndpoint, parseEndpoint } from '../../dns/endpoint.ts';
 import { TransportError } from '../../dns/transport.ts';
 import { signedExchange, type SignedAnswer } from './signed-exchange.ts';
-import { tsigErrorName, tsigKey, type TsigKey } from './tsig.ts';
+import { tsigErrorName, tsigKey, type TsigKey } from '../../dns/tsig.ts';
 import { buildUpdate, updateBatches } from './update-message.ts';
 import { OPCODE_QUERY, TYPE_AXFR, TYPE_SOA, encodeMessage, layout, rcodeName, typeNumber } from '../../dns/wire.ts';
 import { fromPacketData } from '../../dns/rdata.ts';

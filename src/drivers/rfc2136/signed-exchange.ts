@@ -4,7 +4,7 @@
  */
 import type { Endpoint } from '../../dns/endpoint.ts';
 import { exchangeTcp, exchangeUdp } from '../../dns/transport.ts';
-import { ResponseVerifier, signMessage, type TsigKey, type TsigVerdict } from './tsig.ts';
+import { ResponseVerifier, signMessage, type TsigKey, type TsigVerdict } from '../../dns/tsig.ts';
 import { TYPE_SOA, layout } from '../../dns/wire.ts';
 
 export interface SignedExchangeOptions {

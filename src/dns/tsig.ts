@@ -4,9 +4,11 @@
  * A TSIG record is always the last record of the additional section.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { CLASS_ANY, TYPE_TSIG, decodeName, encodeName, encodeRecord, layout } from '../../dns/wire.ts';
+import { CLASS_ANY, TYPE_TSIG, decodeName, encodeName, encodeRecord, layout } from './wire.ts';
 
-export type TsigAlgorithm = 'hmac-sha256' | 'hmac-sha512' | 'hmac-sha1';
+/** The HMACs we sign and verify with (the first is the default). */
+export const TSIG_ALGORITHMS = ['hmac-sha256', 'hmac-sha512', 'hmac-sha1'] as const;
+export type TsigAlgorithm = (typeof TSIG_ALGORITHMS)[number];
 
 const HASHES: Record<TsigAlgorithm, { hash: string; macLength: number }> = {
   'hmac-sha256': { hash: 'sha256', macLength: 32 },
@@ -251,4 +253,59 @@ export class ResponseVerifier {
     if (this.pending.length > 0) return { ok: false, reason: `the last ${this.pending.length} message(s) are not signed` };
     return { ok: true };
   }
+}
+
+/** Bytes a full-length TSIG record with `key` adds to a message (to keep a signed UDP answer within the client's size). */
+export function tsigRecordLength(key: TsigKey): number {
+  return encodeName(key.name).length + 10 + encodeName(key.algorithm).length + 16 + HASHES[key.algorithm].macLength;
+}
+
+/** RCODE of a response whose request failed TSIG verification (RFC 8945 §5.2). */
+export const RCODE_NOTAUTH = 9;
+
+/**
+ * Appends a TSIG record without a MAC: how a server answers a request whose key or MAC it cannot accept (BADKEY,
+ * BADSIG: it "MUST NOT send back a signed error message", RFC 8945 §5.3.2). Names the request's key and algorithm.
+ */
+export function appendUnsignedTsig(message: Buffer, request: TsigRecord, error: number, opts: { now?: number } = {}): Buffer {
+  const rdata = Buffer.concat([
+    encodeName(request.algorithm, true),
+    timers(Math.floor((opts.now ?? Date.now()) / 1000), request.fudge),
+    u16(0),
+    u16(message.readUInt16BE(0)),
+    u16(error),
+    u16(0),
+  ]);
+  const rr = encodeRecord({ name: request.keyName, type: TYPE_TSIG, klass: CLASS_ANY, ttl: 0, rdata });
+  const out = Buffer.concat([message, rr]);
+  out.writeUInt16BE(message.readUInt16BE(10) + 1, 10);
+  return out;
+}
+
+/**
+ * What a server sends back for a request `verifyRequest` rejected, given the unsigned response (RCODE NOTAUTH):
+ * BADKEY and BADSIG unsigned; BADTIME signed over the request MAC with the request's time and the server's time
+ * in Other Data, so the client can verify it and see the skew (RFC 8945 §5.2.3, §5.3.2).
+ */
+export function signErrorResponse(response: Buffer, key: TsigKey, verdict: TsigVerdict, opts: { now?: number } = {}): Buffer {
+  const t = verdict.tsig;
+  if (!t) return response;
+  const now = opts.now ?? Date.now();
+  if (verdict.error !== 18) return appendUnsignedTsig(response, t, verdict.error, { now });
+  const serverTime = Buffer.alloc(6);
+  serverTime.writeUIntBE(Math.floor(now / 1000), 0, 6);
+  return signMessage(response, key, { priorMac: t.mac, now: t.timeSigned * 1000, fudge: t.fudge, error: 18, otherData: serverTime }).message;
+}
+
+/**
+ * Signs the message(s) answering a verified request: the first over the request MAC, each later one chained to
+ * the previous MAC (RFC 8945 §5.3, §5.3.1; every message of a transfer is signed, the simplest valid choice).
+ */
+export function signResponses(messages: readonly Buffer[], key: TsigKey, requestMac: Buffer, opts: { now?: number } = {}): Buffer[] {
+  let prior = requestMac;
+  return messages.map((m, i) => {
+    const s = signMessage(m, key, { priorMac: prior, subsequent: i > 0, now: opts.now });
+    prior = s.mac;
+    return s.message;
+  });
 }
