@@ -6,9 +6,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { CLASS_ANY, TYPE_TSIG, decodeName, encodeName, encodeRecord, layout } from './wire.ts';
 
-/** The HMACs we sign and verify with (the first is the default). */
-export const TSIG_ALGORITHMS = ['hmac-sha256', 'hmac-sha512', 'hmac-sha1'] as const;
-export type TsigAlgorithm = (typeof TSIG_ALGORITHMS)[number];
+// the algorithms as data live apart so settings schemas need not load the wire code
+export { TSIG_ALGORITHMS, type TsigAlgorithm } from './tsig-algorithms.ts';
+import type { TsigAlgorithm } from './tsig-algorithms.ts';
 
 const HASHES: Record<TsigAlgorithm, { hash: string; macLength: number }> = {
   'hmac-sha256': { hash: 'sha256', macLength: 32 },

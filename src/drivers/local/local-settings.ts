@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { durationText, isHostName, listenAddress, port } from '../../domain/setting-values.ts';
-import { TSIG_ALGORITHMS } from '../../dns/tsig.ts';
+import { TSIG_ALGORITHMS } from '../../dns/tsig-algorithms.ts';
 import { cidr, envName, hostPort } from '../settings-fields.ts';
 import { DNS_TCP_DEFAULTS as T, RRL_DEFAULTS as R } from './local-limits.ts';
 
