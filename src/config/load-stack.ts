@@ -202,7 +202,7 @@ async function toSpec(file: string, projectDir: string, stack: string, f: FleetP
     health: { ...h, intervalMs: interval, fastIntervalMs: fastInterval, timeoutMs: timeout, latencyBudgetMs: latencyBudget },
     canaries: f.canaries,
     policy: { ...f.policy, ownerId: f.policy.ownerId ?? `flotilla-${stack}` },
-    state: { ...f.state, path: resolve(projectDir, f.state.path) },
+    state: { kind: f.state.kind, endpoints: f.state.endpoints, leaseMs: f.state.lease, path: resolve(projectDir, f.state.path) },
     server: f.server,
     alerts: f.alerts,
     delegation: { ...f.delegation, timeoutMs: f.delegation.timeout, intervalMs: f.delegation.interval, rdapBootstrap: /^https?:\/\//.test(f.delegation.rdapBootstrap) ? f.delegation.rdapBootstrap : resolve(projectDir, f.delegation.rdapBootstrap) },

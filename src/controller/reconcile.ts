@@ -30,6 +30,8 @@ export interface ReconcileOptions {
   budgets?: Map<string, WriteBudget>;
   attempts?: number;
   signal?: AbortSignal;
+  /** Called right before each write (after list and plan); a rejection means "do not write" (fencing). */
+  beforeWrite?: () => Promise<void>;
 }
 
 /**
@@ -51,6 +53,7 @@ async function reconcileZone(d: DnsDriver, zone: string, o: ReconcileOptions): P
     if (plan.refused) return { provider: d.name, zone, ok: false, plan, applied: 0, records: current, error: plan.refused, errorCode: 'PLAN_REFUSED', ms: performance.now() - t0 };
     if (plan.changes.length === 0 || o.dryRun) return { provider: d.name, zone, ok: true, plan, applied: 0, records: current, ms: performance.now() - t0 };
     await o.budgets?.get(d.name)?.take(1, o.signal);
+    await o.beforeWrite?.();
     const report = await withRetry(() => d.applyChanges(zone, plan.changes, o.signal), retry);
     const after = applyLocally(current, plan);
     return { provider: d.name, zone, ok: true, plan, applied: report.applied, records: after, ms: performance.now() - t0 };

@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'STATE_CONFLICT'
   | 'STATE_CORRUPT'
   | 'STATE_UNAVAILABLE'
+  | 'NOT_LEADER'
   | 'TOOL_MISSING';
 
 export class FlotillaError extends Error {
@@ -91,7 +92,7 @@ export class DriverError extends FlotillaError {
  * (STATE_CORRUPT), or the store cannot be reached or written (STATE_UNAVAILABLE: etcd down, disk full or read-only).
  */
 export class StateError extends FlotillaError {
-  constructor(code: Extract<ErrorCode, 'STATE_CONFLICT' | 'STATE_CORRUPT' | 'STATE_UNAVAILABLE'>, message: string, opts: { exitCode?: number; cause?: unknown } = {}) {
+  constructor(code: Extract<ErrorCode, 'STATE_CONFLICT' | 'STATE_CORRUPT' | 'STATE_UNAVAILABLE' | 'NOT_LEADER'>, message: string, opts: { exitCode?: number; cause?: unknown } = {}) {
     super(code, message, opts);
   }
 }

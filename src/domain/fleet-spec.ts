@@ -35,6 +35,10 @@ export interface HealthSettings {
   latencyBudgetMs?: number;
   /** Fraction of the interval used as random jitter so probes of thousands of mirrors do not align. */
   jitter: number;
+  /** Share of the live vantages that must call a mirror down for it to leave the answer (0 < q ≤ 1); unset: a majority. Fleet-wide only. */
+  quorum?: number;
+  /** Fewer live vantages than this: fail static (change nothing). Default 1. Fleet-wide only. */
+  minVantages?: number;
 }
 
 export interface MirrorSpec {
@@ -76,6 +80,8 @@ export interface StateSpec {
   /** Directory for the file store (relative to the stack file's project). */
   path: string;
   endpoints: string[];
+  /** etcd: the lease of each controller's vantage key and of its leadership (ms, whole seconds; default 10 s). */
+  leaseMs?: number;
 }
 
 export interface ServerSpec {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { startAlerts } from '../../controller/alerts.ts';
-import { FlotillaError } from '../../domain/errors.ts';
+import { FlotillaError, UsageError } from '../../domain/errors.ts';
 import { buildController, startEmbeddedServers } from '../runtime.ts';
 import { specFrom, stackOptions, type StackOpts } from '../common.ts';
 import { listenFailure } from '../listen-failure.ts';
@@ -9,13 +9,15 @@ export function registerDaemon(program: Command): void {
   stackOptions(program.command('daemon'))
     .description('Run the controller: probe, decide, rewrite every DNS provider, verify. SIGTERM stops cleanly; SIGHUP reloads the stack file.')
     .option('--no-http', 'do not start the status page / API / metrics server')
+    .option('--vantage <name>', 'this controller\'s point of view among several on one etcd (default: the host name)')
     .addHelpText('after', '\nExamples:\n  flotilla daemon --stack local\n  kill -HUP <pid>    # reload the stack file (a bad file is rejected, the old spec kept)\n')
-    .action(async (o: StackOpts & { http: boolean }) => {
+    .action(async (o: StackOpts & { http: boolean; vantage?: string }) => {
       const spec = await specFrom(o);
       const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
       const dns = await startEmbeddedServers(spec, spec.file);
       for (const s of dns) log(`embedded DNS server on ${s.address}`);
-      const controller = await buildController(spec, { log });
+      if (o.vantage !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(o.vantage)) throw new UsageError(`--vantage: expected 1-64 letters, digits, _ . - (it names an etcd key), found ${JSON.stringify(o.vantage)}`);
+      const controller = await buildController(spec, { log, vantage: o.vantage });
       controller.on('audit', (e) => log(`${e.kind}: ${e.message}`));
       // alerts that must be seen even when the audit log cannot take them (a failing state store)
       controller.on('alert', (e) => log(`alert ${e.kind}: ${e.message}`));
