@@ -97,7 +97,7 @@ export class EtcdCluster extends EventEmitter implements Cluster {
     const body: Published = { vantage: this.vantage, at: Date.now(), health };
     this.lastPublish = body.at;
     try {
-      await lease.put(this.ns.prefix.toString() + this.vantageKey).value(JSON.stringify(body)).exec();
+      await lease.put(this.vantageKey).value(JSON.stringify(body)).exec();
     } catch (e) {
       this.o.log?.(`etcd: could not publish the verdicts of vantage ${this.vantage}: ${(e as Error).message}`);
     }
