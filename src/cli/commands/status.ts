@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { activeOverrides } from '../../domain/override.ts';
 import { formatDuration } from '../../domain/duration.ts';
-import { desiredRecords } from '../../planner/desired-records.ts';
+import { decide } from '../../controller/decide.ts';
+import { FlotillaError } from '../../domain/errors.ts';
+import { clusterView } from '../../state/open-store.ts';
 import { openStateStore, specFrom, stackOptions, type StackOpts } from '../common.ts';
 import { makeOut, table } from '../output.ts';
 
@@ -12,11 +14,26 @@ export function registerStatus(program: Command): void {
     .action(async (o: StackOpts) => {
       const out = makeOut(!!o.json);
       const spec = await specFrom(o);
-      const st = await openStateStore(spec).load();
+      let st;
+      let view;
+      try {
+        st = await openStateStore(spec).load();
+        view = await clusterView(spec, st);
+      } catch (e) {
+        if (spec.state.kind !== 'etcd' || (e as FlotillaError)?.code !== 'STATE_UNAVAILABLE' && !/unavailable|deadline|connect|no connection/i.test(String((e as Error)?.message))) throw e;
+        // a controller that cannot reach a quorum of etcd loses its leases: every one of them fails static
+        const why = `etcd unreachable (${(e as Error).message}): no controller can hold its lease or the leadership, so every controller fails static and no DNS is written until a quorum of etcd is back`;
+        out.data({ stack: spec.stack, failStatic: why });
+        out.log(`FAIL STATIC: ${why}`);
+        process.exitCode = 1;
+        return;
+      }
       const now = Date.now();
-      const desired = desiredRecords(spec, st.health, st.overrides, { now, lastGood: st.lastGood });
+      // the controllers' decision: quorum of the live vantages (decide.ts)
+      const decision = decide({ spec, vantages: view.vantages, overrides: st.overrides, now, lastGood: st.lastGood });
+      const desired = decision.desired;
       const mirrors = spec.mirrors.map((m) => {
-        const h = st.health[m.name];
+        const h = { ...st.health[m.name], state: decision.health[m.name]?.state ?? st.health[m.name]?.state };
         return { name: m.name, provider: m.provider, address: m.ipv4 ?? m.ipv6 ?? '', state: h?.state ?? 'unknown', successStreak: h?.successStreak ?? 0, failureStreak: h?.failureStreak ?? 0, lastReason: h?.lastReason, lastLatencyMs: h?.lastLatencyMs, lastProbeAt: h?.lastProbeAt, serving: desired.serving.includes(m.name) };
       });
       const providers = spec.dnsProviders.map((p) => {
@@ -26,12 +43,19 @@ export function registerStatus(program: Command): void {
         return { name: p.name, kind: p.kind, served, lastConvergedAt: s.lastConvergedAt, lastConvergeMs: s.lastConvergeMs, lastError: s.lastError, conflicts: s.conflicts ?? [] };
       });
       const overrides = activeOverrides(st.overrides, now);
-      out.data({ stack: spec.stack, stateVersion: st.version, updatedAt: st.updatedAt, mirrors, serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, providers, overrides });
+      const vantages = view.vantages.map((v) => ({ name: v.name, live: v.live, at: v.at, verdicts: Object.fromEntries(spec.mirrors.map((m) => [m.name, v.health[m.name]?.state ?? 'unknown'])) }));
+      out.data({ stack: spec.stack, stateVersion: st.version, updatedAt: st.updatedAt, mirrors, serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, providers, overrides, vantages, leader: view.leader, failStatic: decision.failStatic });
+      if (decision.failStatic && view.kind === 'etcd') out.log(`FAIL STATIC: ${decision.failStatic}\n`);
       if (desired.failOpen) out.log(`FAIL OPEN: every mirror looks down; serving the last good set (${desired.serving.join(', ')})\n`);
       out.log(table(['mirror', 'state', 'serving', 'streak', 'latency', 'last result'], mirrors.map((m) => [m.name, m.state, m.serving ? 'yes' : 'no', m.state === 'down' ? `${m.failureStreak} fail` : `${m.successStreak} ok`, m.lastLatencyMs === undefined ? '' : `${Math.round(m.lastLatencyMs)}ms`, m.lastReason ?? ''])));
       out.log('');
       out.log(table(['provider', 'serves', 'converged', 'error'], providers.map((p) => [p.name, Object.entries(p.served).map(([k, v]) => `${k}=${v.join(',')}`).join(' ') || '(unknown)', p.lastConvergedAt ? `${formatDuration(now - p.lastConvergedAt)} ago (${p.lastConvergeMs}ms)` : 'never', p.lastError ?? ''])));
       for (const p of providers) for (const c of p.conflicts) out.log(`conflict at ${p.name}: ${c}`);
+      if (view.kind === 'etcd') {
+        out.log('');
+        out.log(view.leader ? `leader: ${view.leader.vantage}${view.leader.since ? ` since ${new Date(view.leader.since).toISOString()} (${formatDuration(now - view.leader.since)} ago)` : ''}` : 'leader: none (nothing is written)');
+        out.log(table(['vantage', 'lease', 'published', ...spec.mirrors.map((m) => m.name)], vantages.map((v) => [v.name, v.live ? 'live' : 'stale', v.at ? `${formatDuration(Math.max(0, now - v.at))} ago` : '', ...spec.mirrors.map((m) => v.verdicts[m.name])])));
+      }
       out.log('');
       if (overrides.length === 0) out.log('no open overrides');
       else out.log(table(['override', 'mirror', 'by', 'reason', 'expires'], overrides.map((x) => [x.kind, x.mirror, x.author, x.reason, x.expiresAt ? `in ${formatDuration(x.expiresAt - now)}` : 'never'])));
