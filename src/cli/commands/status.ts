@@ -24,7 +24,7 @@ export function registerStatus(program: Command): void {
         // a controller that cannot reach a quorum of etcd loses its leases: every one of them fails static
         const why = `etcd unreachable (${(e as Error).message}): no controller can hold its lease or the leadership, so every controller fails static and no DNS is written until a quorum of etcd is back`;
         out.data({ stack: spec.stack, failStatic: why });
-        out.log(`FAIL STATIC: ${why}`);
+        process.stderr.write(`FAIL STATIC: ${why}\n`);
         process.exitCode = 1;
         return;
       }
