@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Etcd3, type Campaign, type Lease, type Namespace } from 'etcd3';
 import type { Health } from '../domain/health.ts';
 import type { Cluster, Fence, LeaderInfo, VantageRecord } from './cluster.ts';
+import { StateError } from '../domain/errors.ts';
 import { FencedError } from './fenced-error.ts';
 
 export interface EtcdClusterOptions {
@@ -26,7 +27,8 @@ interface Published { vantage: string; at: number; health: Health }
  *   replica dies or is cut off from etcd for the TTL, etcd deletes the key and the vantage stops counting.
  * - `<prefix>election/leader/<lease>`: etcd3's election (the Go client's recipe): the oldest key wins. The winner's
  *   key and its create revision are the fence: fence() is a txn comparing that create revision, so a replica that
- *   was deposed while it slept (SIGSTOP longer than the TTL) learns it before any write.
+ *   was deposed while it slept (SIGSTOP longer than the TTL) learns it before any write (FencedError, NOT_LEADER).
+ *   When etcd cannot answer, fence() rejects with STATE_UNAVAILABLE instead: nothing is written, the pass retries.
  * - Every `pollMs` the vantages and the leader are read; a poll that fails for longer than the TTL is a problem()
  *   (etcd unreachable or without quorum), and so is a lost lease.
  */
@@ -128,11 +130,16 @@ export class EtcdCluster extends EventEmitter implements Cluster {
   async fence(): Promise<void> {
     const f = this.fenceKey;
     if (!f) throw new FencedError('write', 'not the leader');
-    let ok: boolean;
-    try {
-      ok = (await this.client.if(f.key, 'Create', '==', f.createRevision).commit()).succeeded;
-    } catch (e) {
-      throw new FencedError('write', `etcd could not confirm the leadership (${(e as Error).message})`);
+    let ok: boolean | undefined;
+    // one member down must not cost a failover: the next try goes to another member
+    for (let attempt = 1; ok === undefined; attempt++) {
+      try {
+        ok = (await this.client.if(f.key, 'Create', '==', f.createRevision).commit()).succeeded;
+      } catch (e) {
+        // not a deposition: etcd could not say; the write waits, and the pass is retried
+        if (attempt >= 3 || this.stopped) throw new StateError('STATE_UNAVAILABLE', `etcd could not confirm the leadership before a write (${(e as Error).message}); nothing written, retrying`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     }
     if (!ok) {
       this.depose(`the leader key ${f.key} no longer holds revision ${f.createRevision}`);
