@@ -42,6 +42,8 @@ export interface ControllerOptions {
   stopGraceMs?: number;
   /** How often overrides are re-read from the store (CLI writes them from another process; default 500 ms). */
   overridePollMs?: number;
+  /** Source address of this vantage's http and tcp probes (default: the kernel's choice). */
+  probeFrom?: string;
   /** This controller's point of view (default: the host name). */
   vantage?: string;
   /** The replicas of this stack and who may write (default: this one alone, always the leader). */
@@ -126,7 +128,7 @@ export class Controller extends EventEmitter {
     this.store = o.store;
     this.drivers = o.drivers;
     // an injected probe (tests) serves every kind
-    this.probes = o.probe ? { http: o.probe, tcp: o.probe, dns: o.probe } : { http: new HttpProbe(), tcp: new TcpProbe(), dns: new DnsProbe() };
+    this.probes = o.probe ? { http: o.probe, tcp: o.probe, dns: o.probe } : { http: new HttpProbe({ localAddress: o.probeFrom }), tcp: new TcpProbe({ localAddress: o.probeFrom }), dns: new DnsProbe() };
     this.query = o.query;
     this.now = o.now ?? Date.now;
     this.log = o.log ?? (() => {});

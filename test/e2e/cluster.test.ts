@@ -1,5 +1,5 @@
 /**
- * Three `flotilla daemon` processes (vantages v1, v2, v3) on a real 3-member etcd cluster, writing a real BIND9
+ * Three `flotilla daemon` processes (vantages v1, v2, v3, probing from 127.0.2.1-3) on a real 3-member etcd cluster, writing a real BIND9
  * over RFC 2136 + TSIG, probing three real mirrors (interval 250 ms, fall 3), leases of 2 s, quorum: a majority,
  * health.minVantages 2. Every assertion is on BIND's answers, the daemons' own status (/api/status) and the shared
  * audit log in etcd:
@@ -83,7 +83,7 @@ ${IPS.map((ip, j) => `      - { name: m${j + 1}, provider: local, ipv4: ${ip}, h
 
   function startDaemon(vantage: string): void {
     const i = VANTAGES.indexOf(vantage);
-    const child = spawnTracked(process.execPath, [BIN, 'daemon', '--stack', 'cluster', '--vantage', vantage], { cwd: join(root, `p${i + 1}`), env: { ...process.env, CLUSTER_TSIG: bind.secret }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTracked(process.execPath, [BIN, 'daemon', '--stack', 'cluster', '--vantage', vantage, '--probe-from', `127.0.2.${i + 1}`], { cwd: join(root, `p${i + 1}`), env: { ...process.env, CLUSTER_TSIG: bind.secret }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
