@@ -1,4 +1,4 @@
-import { DriverError } from '../domain/errors.ts';
+import { DriverError, FlotillaError } from '../domain/errors.ts';
 import type { RecordSet } from '../domain/records.ts';
 import type { DnsDriver } from '../drivers/dns-driver.ts';
 import { withRetry } from '../drivers/retry.ts';
@@ -59,13 +59,15 @@ async function reconcileZone(d: DnsDriver, zone: string, o: ReconcileOptions): P
     return { provider: d.name, zone, ok: true, plan, applied: report.applied, records: after, ms: performance.now() - t0 };
   } catch (e) {
     const err = e instanceof DriverError ? e : undefined;
+    // refused by the fence before the write (deposed, or etcd could not say): nothing was written
+    const fenced = e instanceof FlotillaError && (e.code === 'NOT_LEADER' || e.code === 'STATE_UNAVAILABLE') ? e.code : undefined;
     return {
       provider: d.name,
       zone,
       ok: false,
       applied: 0,
       error: err ? err.message : `${d.name} (zone ${zone}): ${(e as Error)?.message ?? String(e)}`,
-      errorCode: err?.code ?? 'DRIVER_FAILED',
+      errorCode: err?.code ?? fenced ?? 'DRIVER_FAILED',
       ms: performance.now() - t0,
     };
   }
