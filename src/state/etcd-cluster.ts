@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Etcd3, type Campaign, type Lease, type Namespace } from 'etcd3';
+import { Etcd3, type Campaign, type IKeyValue, type Lease, type Namespace, type Watcher } from 'etcd3';
 import type { Health } from '../domain/health.ts';
 import type { Cluster, Fence, LeaderInfo, VantageRecord } from './cluster.ts';
 import { StateError } from '../domain/errors.ts';
@@ -50,6 +50,7 @@ export class EtcdCluster extends EventEmitter implements Cluster {
   private stopped = true;
   private timers = new Set<NodeJS.Timeout>();
   private lastPublish = 0;
+  private watcher: Watcher | undefined;
 
   constructor(private readonly o: EtcdClusterOptions) {
     super();
@@ -77,12 +78,35 @@ export class EtcdCluster extends EventEmitter implements Cluster {
     };
     await this.poll();
     this.later(this.o.pollMs ?? 100, loop);
+    // another vantage's flip arrives as it is written, not at the next poll (the poll stays: liveness, resync)
+    this.ns.watch().prefix('vantages/').create().then(
+      (w) => {
+        if (this.stopped) { void w.cancel(); return; }
+        this.watcher = w;
+        w.on('put', (kv: IKeyValue) => this.seenPut(kv));
+        w.on('error', () => undefined); // the poll carries on
+      },
+      () => undefined,
+    );
+  }
+
+  private seenPut(kv: IKeyValue): void {
+    try {
+      const p = JSON.parse(kv.value.toString()) as Published;
+      const had = this.seen.get(p.vantage);
+      if (had?.at !== undefined && had.at > p.at) return;
+      this.seen.set(p.vantage, { name: p.vantage, live: true, at: p.at, health: p.health });
+      if (p.vantage !== this.vantage) this.emit('change');
+    } catch {
+      /* not ours */
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    await this.watcher?.cancel().catch(() => undefined);
     const wasLeader = this.fenceKey !== undefined;
     this.fenceKey = undefined;
     // resigning hands over at once instead of after the TTL
@@ -229,7 +253,10 @@ export class EtcdCluster extends EventEmitter implements Cluster {
         try {
           const p = JSON.parse(kv.value.toString()) as Published;
           present.add(p.vantage);
-          this.seen.set(p.vantage, { name: p.vantage, live: true, at: p.at, health: p.health });
+          // a poll begun before a put the watch already delivered must not bring the older verdicts back
+          const had = this.seen.get(p.vantage);
+          if (had?.at !== undefined && had.at > p.at) had.live = true;
+          else this.seen.set(p.vantage, { name: p.vantage, live: true, at: p.at, health: p.health });
         } catch {
           /* not ours */
         }
