@@ -24,7 +24,7 @@ import { ensurePackages } from '../support/ensure-packages.ts';
 import { startEtcdCluster, type EtcdCluster } from '../support/etcd-cluster.ts';
 import { startMirror, type MirrorServer } from '../support/mirror-server.ts';
 import { freePort } from '../support/ports.ts';
-import { BIN, REPO } from '../support/run-cli.ts';
+import { BIN, REPO, runCli } from '../support/run-cli.ts';
 
 const ZONE = 'cluster.test';
 const IPS = ['127.0.0.71', '127.0.0.72', '127.0.0.73'];
@@ -132,6 +132,14 @@ ${IPS.map((ip, j) => `      - { name: m${j + 1}, provider: local, ipv4: ${ip}, h
     const events = await audit.audit(0);
     const writers = new Set(events.filter((e) => e.kind === 'apply').map((e) => e.actor));
     assert.deepEqual([...writers], [`vantage ${l}`], 'only the leader applied');
+    // `flotilla status` (another process, reading etcd): the vantages with their verdicts, the leader and since when
+    const st = await runCli(['status', '--stack', 'cluster', '--json'], { cwd: join(root, 'p1'), env: { CLUSTER_TSIG: bind.secret } });
+    const j = JSON.parse(st.stdout) as { vantages: { name: string; live: boolean; verdicts: Record<string, string> }[]; leader: { vantage: string; since: number } };
+    assert.deepEqual(j.vantages.map((v) => [v.name, v.live, v.verdicts.m1]), VANTAGES.map((v) => [v, true, 'up']));
+    assert.equal(j.leader.vantage, l);
+    assert.ok(j.leader.since > t0 && j.leader.since <= Date.now());
+    const text = await runCli(['status', '--stack', 'cluster'], { cwd: join(root, 'p1'), env: { CLUSTER_TSIG: bind.secret } });
+    assert.match(text.stdout, new RegExp(`leader: ${l} since `));
     note(`leader ${l}`);
   });
 
@@ -210,6 +218,9 @@ ${IPS.map((ip, j) => `      - { name: m${j + 1}, provider: local, ipv4: ${ip}, h
     }, 20_000);
     note(`two etcd members down: fail static after ${Date.now() - down} ms: ${why.join(' | ')}`);
     for (const w of why) assert.match(w, /etcd unreachable|lease .* was lost/);
+    const cli = await runCli(['status', '--stack', 'cluster'], { cwd: join(root, 'p1'), env: { CLUSTER_TSIG: bind.secret } });
+    assert.equal(cli.code, 1);
+    assert.match(cli.stderr, /FAIL STATIC: etcd unreachable .*every controller fails static/);
     // a mirror dies meanwhile: nobody writes
     const at = Date.now();
     await mirrors[0].stop();
