@@ -14,12 +14,12 @@ export function registerDaemon(program: Command): void {
     .option('--probe-from <address>', 'source address of the http and tcp probes (this vantage\'s own path to the mirrors)')
     .addHelpText('after', '\nExamples:\n  flotilla daemon --stack local\n  kill -HUP <pid>    # reload the stack file (a bad file is rejected, the old spec kept)\n')
     .action(async (o: StackOpts & { http: boolean; vantage?: string; probeFrom?: string }) => {
+      if (o.vantage !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(o.vantage)) throw new UsageError(`--vantage: expected 1-64 letters, digits, _ . - (it names an etcd key), found ${JSON.stringify(o.vantage)}`);
+      if (o.probeFrom !== undefined && isIP(o.probeFrom) === 0) throw new UsageError(`--probe-from: expected an IP address of this host, found ${JSON.stringify(o.probeFrom)}`);
       const spec = await specFrom(o);
       const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
       const dns = await startEmbeddedServers(spec, spec.file);
       for (const s of dns) log(`embedded DNS server on ${s.address}`);
-      if (o.vantage !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(o.vantage)) throw new UsageError(`--vantage: expected 1-64 letters, digits, _ . - (it names an etcd key), found ${JSON.stringify(o.vantage)}`);
-      if (o.probeFrom !== undefined && isIP(o.probeFrom) === 0) throw new UsageError(`--probe-from: expected an IP address of this host, found ${JSON.stringify(o.probeFrom)}`);
       const controller = await buildController(spec, { log, vantage: o.vantage, probeFrom: o.probeFrom });
       controller.on('audit', (e) => log(`${e.kind}: ${e.message}`));
       // alerts that must be seen even when the audit log cannot take them (a failing state store)
