@@ -205,6 +205,7 @@ export class Controller extends EventEmitter {
   async stop(): Promise<void> {
     if (this.stopped) {
       await Promise.all([...new Set(Object.values(this.probes))].map((p) => p.close?.()));
+      await this.cluster.stop(); // its client holds connections even when it never started
       return;
     }
     this.stopped = true;

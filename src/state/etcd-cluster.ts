@@ -51,6 +51,7 @@ export class EtcdCluster extends EventEmitter implements Cluster {
   private timers = new Set<NodeJS.Timeout>();
   private lastPublish = 0;
   private watcher: Watcher | undefined;
+  private closed = false;
 
   constructor(private readonly o: EtcdClusterOptions) {
     super();
@@ -103,6 +104,8 @@ export class EtcdCluster extends EventEmitter implements Cluster {
   }
 
   async stop(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
