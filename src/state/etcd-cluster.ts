@@ -161,7 +161,15 @@ export class EtcdCluster extends EventEmitter implements Cluster {
     // one member down must not cost a failover: the next try goes to another member
     for (let attempt = 1; ok === undefined; attempt++) {
       try {
-        ok = (await this.client.if(f.key, 'Create', '==', f.createRevision).commit()).succeeded;
+        const asked = performance.now();
+        const r = (await this.client.if(f.key, 'Create', '==', f.createRevision).commit()).succeeded;
+        // an answer read long after it was given (this process was paused in between: SIGSTOP, a VM freeze)
+        // may be older than a new leader: ask again (the monotonic clock runs on while a process is stopped)
+        if (performance.now() - asked > (this.o.leaseTtlS * 1000) / 2) {
+          if (attempt >= 3) throw new Error(`three confirmations in a row took longer than half the lease`);
+          continue;
+        }
+        ok = r;
       } catch (e) {
         // not a deposition: etcd could not say; the write waits, and the pass is retried
         if (attempt >= 3 || this.stopped) throw new StateError('STATE_UNAVAILABLE', `etcd could not confirm the leadership before a write (${(e as Error).message}); nothing written, retrying`);
