@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { AuditEvent } from '../domain/audit.ts';
 import { redactDeep, redactText } from '../domain/redact-url.ts';
-import { mirrorHealth, zoneOf, type FleetSpec } from '../domain/fleet-spec.ts';
+import { zoneOf, type FleetSpec } from '../domain/fleet-spec.ts';
 import { unknownHealth, type Health } from '../domain/health.ts';
 import { changedAddresses, isProvisioned, withInventory, type Inventory } from '../domain/inventory.ts';
 import { activeOverrides, type Override } from '../domain/override.ts';

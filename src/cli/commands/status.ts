@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { activeOverrides } from '../../domain/override.ts';
 import { formatDuration } from '../../domain/duration.ts';
 import { describeAddresses, knownMirrors } from '../../domain/inventory.ts';
-import { desiredRecords } from '../../planner/desired-records.ts';
 import { ownedKeys } from '../../planner/ownership.ts';
 import { keepUnattributed } from '../../planner/unattributed.ts';
 import { decide } from '../../controller/decide.ts';
