@@ -1,4 +1,6 @@
+import { hostname } from 'node:os';
 import { zonesOf, type FleetSpec } from '../domain/fleet-spec.ts';
+import { openCluster } from '../state/open-store.ts';
 import { Controller, type ControllerOptions } from '../controller/controller.ts';
 import { directQuery } from '../controller/dns-query.ts';
 import { parseDuration } from '../domain/duration.ts';
@@ -15,7 +17,9 @@ import { listenFailure } from './listen-failure.ts';
 /** A controller wired to the stack's real drivers, state store and DNS verification. */
 export async function buildController(spec: FleetSpec, opts: Partial<ControllerOptions> = {}): Promise<Controller> {
   const drivers = await createDrivers(spec.dnsProviders, { env: process.env, stateDir: spec.state.path });
-  return new Controller({ spec, store: openStateStore(spec), drivers, query: directQuery, ...opts });
+  const vantage = opts.vantage ?? hostname();
+  const cluster = opts.cluster ?? openCluster(spec, vantage, opts.log);
+  return new Controller({ spec, store: openStateStore(spec), drivers, query: directQuery, ...opts, vantage, cluster });
 }
 
 /**

@@ -101,6 +101,10 @@ export const healthSchema = z
     latencyBudget: latencyBudget.optional(),
     jitter: z.number().min(0).max(0.5).default(0.1),
     deplatform: deplatformSchema.optional(),
+    // several controllers (issue 11): the share of live vantages that must call a mirror down (unset: a majority),
+    // and how many live vantages it takes to decide at all (fewer: fail static)
+    quorum: z.number().gt(0, 'expected a share above 0, e.g. 0.5').max(1, 'expected a share of at most 1').optional(),
+    minVantages: z.number().int().min(1).max(100).default(1),
   })
   .strict();
 
@@ -297,9 +301,15 @@ export const fleetSchema = z
       .strict()
       .default({ ttl: 60, minHealthy: 1, maxRemoveShare: 0.5 }),
     state: z
-      .object({ kind: z.enum(['file', 'etcd']).default('file'), path: z.string().min(1).default('.flotilla/state'), endpoints: z.array(etcdEndpoint).default([]) })
+      .object({
+        kind: z.enum(['file', 'etcd']).default('file'),
+        path: z.string().min(1).default('.flotilla/state'),
+        endpoints: z.array(etcdEndpoint).default([]),
+        // etcd leases are whole seconds; a dead leader is replaced and a dead vantage stops counting within it
+        lease: durationMs(2_000, 300_000).refine((ms) => ms % 1000 === 0, 'expected whole seconds, e.g. 10s').default(10_000),
+      })
       .strict()
-      .default({ kind: 'file', path: '.flotilla/state', endpoints: [] }),
+      .default({ kind: 'file', path: '.flotilla/state', endpoints: [], lease: 10_000 }),
     alerts: z
       .object({
         webhooks: z

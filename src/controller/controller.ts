@@ -2,24 +2,25 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { AuditEvent } from '../domain/audit.ts';
 import { redactDeep, redactText } from '../domain/redact-url.ts';
-import { mirrorHealth, zoneOf, type FleetSpec } from '../domain/fleet-spec.ts';
+import { zoneOf, type FleetSpec } from '../domain/fleet-spec.ts';
 import { unknownHealth, type Health } from '../domain/health.ts';
 import { changedAddresses, isProvisioned, withInventory, type Inventory } from '../domain/inventory.ts';
 import { activeOverrides, type Override } from '../domain/override.ts';
 import { CONTROLLER_SAVE_INTERVAL_MS, type State } from '../domain/state.ts';
 import type { DnsDriver } from '../drivers/dns-driver.ts';
-import { desiredRecords, type DesiredState } from '../planner/desired-records.ts';
+import type { DesiredState } from '../planner/desired-records.ts';
 import { DnsProbe } from '../probes/dns-probe.ts';
 import { HttpProbe } from '../probes/http-probe.ts';
 import { TcpProbe } from '../probes/tcp-probe.ts';
-import { fastIntervalFor, fastRecheckAt, initialOffsets, nextDue } from '../probes/probe-schedule.ts';
 import type { Probe, ProbeResult } from '../probes/probe-result.ts';
-import { probeTargetFor, type ProbeTarget } from '../probes/probe-target.ts';
+import { SoloCluster, type Cluster } from '../state/cluster.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { updateState } from '../state/state-store.ts';
 import { checkCanaries, type CanaryResult } from './canaries.ts';
 import { lastGoodAt, recordDecision, settleMsFor, type LastGood } from './last-good.ts';
-import { hysteresisFor, inTransition, observe } from './health-tracker.ts';
+import { decide, type Decision, type VantageView } from './decide.ts';
+import { Observer, type Deplatformed, type Flip } from './observe.ts';
+import { ProviderWorker, type Pass } from './provider-worker.ts';
 import { applyEvent, convergeMs, verifyEvent, verifyProvider } from './provider-pass.ts';
 import { reconcileAll, type ZoneReport } from './reconcile.ts';
 import type { DnsQueryFn, ServerVerdict } from './verify.ts';
@@ -43,6 +44,12 @@ export interface ControllerOptions {
   stopGraceMs?: number;
   /** How often overrides are re-read from the store (CLI writes them from another process; default 500 ms). */
   overridePollMs?: number;
+  /** Source address of this vantage's http and tcp probes (default: the kernel's choice). */
+  probeFrom?: string;
+  /** This controller's point of view (default: the host name). */
+  vantage?: string;
+  /** The replicas of this stack and who may write (default: this one alone, always the leader). */
+  cluster?: Cluster;
 }
 
 export interface ReconcileOutcome {
@@ -75,7 +82,12 @@ export class Controller extends EventEmitter {
   spec: FleetSpec;
   readonly store: StateStore;
   readonly drivers: DnsDriver[];
-  health: Health = {};
+  readonly vantage: string;
+  readonly cluster: Cluster;
+  /** Observe: this vantage's probe loops and verdicts. */
+  private readonly observer: Observer;
+  /** Why the last decision failed static (for status and to audit each transition once). */
+  failStatic: string | undefined;
   overrides: Override[] = [];
   lastServing: string[] | undefined;
   cutOff = false;
@@ -84,13 +96,13 @@ export class Controller extends EventEmitter {
   providerStatus: State['providers'] = {};
   /** The mirror inventory as last read from the store (addresses of the hosts Pulumi created). */
   inventory: Inventory | undefined;
-  private readonly probes: Record<'http' | 'tcp' | 'dns', Probe>;
   private readonly query: DnsQueryFn;
   private readonly now: () => number;
   private readonly log: (line: string) => void;
   private readonly budgets = new Map<string, WriteBudget>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly abort = new AbortController();
+  private readonly probes: Record<'http' | 'tcp' | 'dns', Probe>;
   private readonly workers = new Map<string, ProviderWorker>();
   private retryTimer: NodeJS.Timeout | undefined;
   /** Consecutive failed passes per provider (for backoff and for auditing an outage once). */
@@ -103,7 +115,6 @@ export class Controller extends EventEmitter {
   private lastDecided: string[] | undefined;
   private decisionAt: number | undefined;
   private stopped = true;
-  private targets = new Map<string, ProbeTarget>();
   /** The fail-open fallback: the set that served before an outage began (see last-good.ts). */
   private lastGoodTrack: LastGood = { good: [] };
   /** Mirrors not yet probed since start; while any is left, nothing is published. undefined once all were. */
@@ -123,14 +134,24 @@ export class Controller extends EventEmitter {
     this.store = o.store;
     this.drivers = o.drivers;
     // an injected probe (tests) serves every kind
-    this.probes = o.probe ? { http: o.probe, tcp: o.probe, dns: o.probe } : { http: new HttpProbe(), tcp: new TcpProbe(), dns: new DnsProbe() };
+    this.probes = o.probe ? { http: o.probe, tcp: o.probe, dns: o.probe } : { http: new HttpProbe({ localAddress: o.probeFrom }), tcp: new TcpProbe({ localAddress: o.probeFrom }), dns: new DnsProbe() };
     this.query = o.query;
     this.now = o.now ?? Date.now;
     const sink = o.log ?? (() => {});
     // errors quoted in log lines come from SDKs, fetch and etcd: never let a URL's userinfo or token through
     this.log = (line: string) => sink(redactText(line));
     for (const d of o.drivers) this.budgets.set(d.name, new WriteBudget(d.capabilities.writeBudget.requests, d.capabilities.writeBudget.perMs));
-    this.buildTargets();
+    this.vantage = o.vantage ?? o.cluster?.vantage ?? hostname();
+    this.cluster = o.cluster ?? new SoloCluster(this.vantage);
+    this.observer = new Observer(o.spec, { probes: this.probes, now: this.now, blind: () => this.cutOff, signal: this.abort.signal });
+    this.observer.on('probe', (r: ProbeResult) => this.emit('probe', r));
+    this.observer.on('deplatformed', (d: Deplatformed) => this.deplatformedSign(d));
+    this.observer.on('flip', (f: Flip) => this.flipped(f));
+    // another vantage's verdicts, a lease that expired, etcd lost or back: decide again
+    this.cluster.on('change', () => { if (!this.stopped) this.redecide('vantages changed'); });
+    // a new leader converges every provider at once, whatever the last leader managed to write
+    this.cluster.on('elected', () => { if (!this.stopped) this.reconcileSoon('elected leader'); });
+    this.cluster.on('deposed', () => this.log(`vantage ${this.vantage}: no longer the leader; writing nothing`));
     // a probe result ends the start-up hold of its mirror once its health is known afresh
     this.on('probe', (r: ProbeResult) => { if (this.warming) queueMicrotask(() => this.warmedUp(r)); });
     // entering or leaving fail open is a decision of its own even when the serving set stays the same
@@ -138,6 +159,15 @@ export class Controller extends EventEmitter {
       const d = this.desired();
       if (d.failOpen !== this.failingOpen && this.lastDecided !== undefined && d.serving.join(',') === this.lastDecided.join(',')) this.reconcileSoon(d.failOpen ? 'every mirror down' : 'a mirror is back');
     });
+  }
+
+  /** This vantage's own verdicts (observe); what is decided on is the quorum of every live vantage (decision()). */
+  get health(): Health {
+    return this.observer.health;
+  }
+
+  set health(v: Health) {
+    this.observer.health = v;
   }
 
   /** The fail-open fallback now: the latest decision that stood long enough (see last-good.ts). */
@@ -157,22 +187,24 @@ export class Controller extends EventEmitter {
   /** Loads state, publishes once, and starts the probe, canary and override loops. */
   async start(): Promise<void> {
     const st = await this.store.load();
-    this.health = st.health;
+    this.health = structuredClone(st.health);
     this.overrides = st.overrides;
     this.lastGood = st.lastGood;
     this.providerStatus = st.providers;
     this.inventory = st.inventory;
-    this.buildTargets();
+    this.observer.setInventory(st.inventory);
     for (const m of this.spec.mirrors) this.health[m.name] ??= unknownHealth();
     // only mirrors with an address are probed, so only they hold the first publication back
-    this.warming = this.targets.size > 0 ? new Set(this.targets.keys()) : undefined;
+    const probed = this.observer.provisioned();
+    this.warming = probed.length > 0 ? new Set(probed) : undefined;
     this.stopped = false;
     this.startedOnce = true;
-    await this.audit({ kind: 'daemon', message: `controller started for stack ${this.spec.stack} (${this.spec.mirrors.length} mirrors, ${this.drivers.length} providers)` });
-    const unprovisioned = this.spec.mirrors.filter((m) => !this.targets.has(m.name)).map((m) => m.name);
+    await this.cluster.start();
+    await this.audit({ kind: 'daemon', message: `controller started for stack ${this.spec.stack} (${this.spec.mirrors.length} mirrors, ${this.drivers.length} providers${this.cluster.kind === 'etcd' ? `, vantage ${this.vantage}` : ''})` });
+    const unprovisioned = this.spec.mirrors.filter((m) => !this.observer.has(m.name)).map((m) => m.name);
     if (unprovisioned.length > 0) await this.audit({ kind: 'inventory', message: `not provisioned (no known address; not probed, not published): ${unprovisioned.join(', ')}`, data: { unprovisioned } });
     if (this.spec.canaries.length > 0) await this.runCanaries();
-    this.startProbeLoops();
+    this.observer.start();
     this.every(this.spec.health.intervalMs, () => this.runCanaries(), this.spec.canaries.length > 0);
     this.every(this.o.overridePollMs ?? 500, () => this.pollOverrides(), true);
     this.every(this.o.resyncMs ?? 10_000, () => this.requestReconcile('resync'), true);
@@ -188,9 +220,11 @@ export class Controller extends EventEmitter {
   async stop(): Promise<void> {
     if (this.stopped) {
       await Promise.all([...new Set(Object.values(this.probes))].map((p) => p.close?.()));
+      await this.cluster.stop(); // its client holds connections even when it never started
       return;
     }
     this.stopped = true;
+    this.observer.stop();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     await Promise.all(this.background);
@@ -204,22 +238,23 @@ export class Controller extends EventEmitter {
       await this.audit({ kind: 'error', message: 'stopping: a provider was still busy after the grace period; its pass was abandoned and is caught up at the next start' });
       await idle.catch(() => undefined);
     }
-    await this.persist();
+    await this.persist().catch((e) => this.log(`could not save state on stop: ${(e as Error)?.message ?? String(e)}`));
     await Promise.all([...new Set(Object.values(this.probes))].map((p) => p.close?.()));
     await this.audit({ kind: 'daemon', message: 'controller stopped' });
+    // resigning hands the leadership over at once instead of after the lease
+    await this.cluster.stop();
   }
 
   /** Swaps the spec (SIGHUP). Mirrors new to the spec start unknown; removed ones are forgotten. */
   async reload(spec: FleetSpec): Promise<void> {
     this.spec = spec;
-    for (const m of spec.mirrors) this.health[m.name] ??= unknownHealth();
-    this.buildTargets();
+    this.observer.reload(spec);
     this.restartLoops();
     await this.audit({ kind: 'daemon', message: 'spec reloaded' });
     await this.requestReconcile('spec reloaded');
   }
 
-  /** A new generation of every loop (probe targets changed): loops of the old one end, even those in flight now. */
+  /** A new generation of the controller's loops (new spec): loops of the old one end, even those in flight now. The probe loops are the observer's. */
   private restartLoops(): void {
     if (this.stopped) return;
     const spec = this.spec;
@@ -227,13 +262,12 @@ export class Controller extends EventEmitter {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.retryTimer = undefined;
-    this.startProbeLoops();
     this.every(spec.health.intervalMs, () => this.runCanaries(), spec.canaries.length > 0);
     this.every(this.o.overridePollMs ?? 500, () => this.pollOverrides(), true);
     this.every(this.o.resyncMs ?? 10_000, () => this.requestReconcile('resync'), true);
     this.every(CONTROLLER_SAVE_INTERVAL_MS, () => this.saveState(), true);
     if (this.warming) {
-      this.warming = new Set([...this.warming].filter((n) => this.targets.has(n)));
+      this.warming = new Set([...this.warming].filter((n) => this.observer.has(n)));
       if (this.warming.size === 0) this.warming = undefined;
     }
   }
@@ -257,20 +291,60 @@ export class Controller extends EventEmitter {
       this.warming?.delete(n);
     }
     if (this.warming?.size === 0) this.warming = undefined;
-    this.buildTargets();
-    this.restartLoops();
+    // observe: probe the new addresses from now on (results about the old ones still in flight are dropped)
+    this.observer.setInventory(next);
+    void this.cluster.publish(this.health);
     await this.audit({ kind: 'inventory', message: `inventory changed: ${moved.map((n) => `${n} → ${where(n)}`).join('; ')}; published again only after passing rise probes there`, data: { mirrors: moved } });
     this.reconcileSoon('inventory changed');
   }
 
   /** One probe of every mirror with a known address, in parallel (for `flotilla check`). Does not change health. */
   async probeOnce(): Promise<ProbeResult[]> {
-    return Promise.all([...this.targets.values()].map((t) => this.probeFor(t.mirror).run(t, this.abort.signal)));
+    return this.observer.probeOnce();
   }
 
   /** The desired state now (no I/O). */
   desired(): DesiredState {
-    return desiredRecords(this.spec, this.health, this.overrides, { now: this.now(), lastGood: this.lastGood, inventory: this.inventory });
+    return this.decision().desired;
+  }
+
+  /** Decide (pure, decide.ts) on what every live vantage says now, this one's freshest verdicts included. */
+  decision(): Decision {
+    return decide({ spec: this.spec, vantages: this.vantageViews(), self: this.vantage, overrides: this.overrides, now: this.now(), lastGood: this.lastGood, inventory: this.inventory, blocked: this.blocked() });
+  }
+
+  /** Every vantage the cluster knows, with this one's verdicts as held in memory (fresher than what was published). */
+  vantageViews(): VantageView[] {
+    const others = this.cluster.vantages().filter((v) => v.name !== this.vantage);
+    const own: VantageView = { name: this.vantage, live: this.cluster.problem() === undefined, at: this.now(), health: this.health };
+    return [own, ...others].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Why this controller must change nothing whatever the verdicts say, if it must. */
+  private blocked(): string | undefined {
+    if (this.cutOff) return `the controller looks cut off (every canary failed)`;
+    return this.cluster.problem();
+  }
+
+  /** This vantage's verdict on a mirror flipped: publish it, audit it, and decide again. */
+  private flipped(f: Flip): void {
+    this.emit('flip', f);
+    // a down with a deplatforming sign was audited as 'deplatformed' instead (deplatformedSign)
+    if (!(f.state === 'down' && this.health[f.mirror]?.deplatformed !== undefined)) void this.audit({ kind: 'flip', message: `${f.mirror} is ${f.state}: ${f.reason}`, data: { mirror: f.mirror, state: f.state } });
+    void this.cluster.publish(this.health);
+    this.redecide(`${f.mirror} ${f.state}`);
+  }
+
+  /** A distinct kind (and runbook): the host took the site down on purpose; it leaves the answer like down. Audited once. */
+  private deplatformedSign(d: Deplatformed): void {
+    void this.audit({ kind: 'deplatformed', message: `${d.mirror} is deplatformed: ${d.sign}`, data: { mirror: d.mirror, state: 'down', sign: d.sign } });
+  }
+
+  /** Reconciles when the decision differs from the last one acted on (or fail static begins or ends). */
+  private redecide(reason: string): void {
+    const d = this.decision();
+    const staticChanged = (d.failStatic !== undefined) !== (this.failStatic !== undefined);
+    if (staticChanged || this.lastDecided === undefined || d.desired.serving.join(',') !== this.lastDecided.join(',')) this.reconcileSoon(reason);
   }
 
   /**
@@ -299,11 +373,22 @@ export class Controller extends EventEmitter {
       // saved health may be older than the last decision of a killed daemon: publish nothing before fresh probes
       return { reason, decidedAt, desired: { serving: this.lastDecided ?? [], failOpen: false, degraded: false, notes: [] }, skipped: `waiting for the first probe of ${[...this.warming].join(', ')} since start`, reports: [], verify: [] };
     }
-    const desired = this.desired();
+    const decision = this.decision();
+    const desired = decision.desired;
     const summary = { serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, notes: desired.notes };
-    if (this.cutOff) {
-      const outcome: ReconcileOutcome = { reason, decidedAt, desired: summary, skipped: 'fail static: the controller looks cut off (every canary failed); changing nothing', reports: [], verify: [] };
-      // the transition into fail static is audited by runCanaries; every skipped pass is not
+    const wasStatic = this.failStatic;
+    this.failStatic = decision.failStatic;
+    if (decision.failStatic) {
+      const outcome: ReconcileOutcome = { reason, decidedAt, desired: summary, skipped: `fail static: ${decision.failStatic}; changing nothing`, reports: [], verify: [] };
+      // the canaries' transition is audited by runCanaries; a cluster's here, once per reason; every skipped pass is not
+      if (!this.cutOff && wasStatic !== decision.failStatic) await this.audit({ kind: 'fail-static', message: `${decision.failStatic}: changing nothing until it is resolved`, data: { vantage: this.vantage } });
+      this.emit('reconcile', outcome);
+      return outcome;
+    }
+    if (wasStatic && !this.cutOff && this.cluster.kind !== 'solo') await this.audit({ kind: 'daemon', message: `fail static over (was: ${wasStatic}): resuming` });
+    if (!this.cluster.isLeader()) {
+      const l = this.cluster.leader();
+      const outcome: ReconcileOutcome = { reason, decidedAt, desired: summary, skipped: `follower: vantage ${this.vantage} observes; ${l ? `vantage ${l.vantage} leads` : 'no leader yet'}`, reports: [], verify: [] };
       this.emit('reconcile', outcome);
       return outcome;
     }
@@ -363,6 +448,8 @@ export class Controller extends EventEmitter {
     try {
       await this.persist();
     } catch (e) {
+      // deposed between the check and the save: the new leader saves; that is no store fault
+      if ((e as { code?: string })?.code === 'NOT_LEADER') { this.log((e as Error).message); return; }
       this.storeFault(e);
       return;
     }
@@ -421,7 +508,14 @@ export class Controller extends EventEmitter {
       attribution: desired,
       budgets: this.budgets,
       signal: this.abort.signal,
+      // fencing: right before each write, etcd must still hold the leader key this controller won with
+      beforeWrite: () => this.cluster.fence(),
     });
+    if (reports.some((r) => r.errorCode === 'NOT_LEADER')) {
+      // deposed: the new leader owns the providers now; nothing was written, nothing to retry
+      this.log(`${d.name}: ${reports.find((r) => r.errorCode === 'NOT_LEADER')!.error}`);
+      return { reports, verify: Promise.resolve([]) };
+    }
     const st = (this.providerStatus[d.name] ??= {});
     const failedBefore = this.failures.get(d.name) ?? 0;
     if (reports.every((r) => r.ok)) {
@@ -514,95 +608,6 @@ export class Controller extends EventEmitter {
     this.timers.add(t);
   }
 
-  private probeFor(mirror: string): Probe {
-    const m = this.spec.mirrors.find((x) => x.name === mirror);
-    return this.probes[(m && mirrorHealth(this.spec, m).probe) ?? 'http'];
-  }
-
-  /** Targets of the mirrors with a known address (stack file or inventory); the others are never probed at a guess. */
-  private buildTargets(): void {
-    const spec = withInventory(this.spec, this.inventory);
-    this.targets = new Map(spec.mirrors.filter(isProvisioned).map((m) => [m.name, probeTargetFor(spec, m)]));
-  }
-
-  /**
-   * One loop per mirror on its slot grid (probe-schedule.ts). A mirror mid-transition (failed once while serving,
-   * passed once while down) is re-probed every fastInterval until the transition completes or resets; a mirror is
-   * never probed twice at once, so results arrive in order.
-   */
-  private startProbeLoops(): void {
-    const mirrors = this.spec.mirrors;
-    const offsets = initialOffsets(mirrors.length, this.spec.health.intervalMs);
-    const start = this.now();
-    mirrors.forEach((m, i) => {
-      const mh = mirrorHealth(this.spec, m);
-      const h = hysteresisFor(mh);
-      const interval = mh.intervalMs;
-      const fastMs = fastIntervalFor(interval, mh.fastIntervalMs);
-      let due = start + offsets[i];
-      let nextSlotAt = due;
-      let inFlight = false;
-      let fastTimer: NodeJS.Timeout | undefined;
-      const gen = this.generation;
-      const live = () => !this.stopped && gen === this.generation;
-      const later = (ms: number, fn: () => void) => {
-        const t = setTimeout(() => { this.timers.delete(t); fn(); }, Math.max(0, ms));
-        this.timers.add(t);
-        return t;
-      };
-      const cancelFast = () => {
-        if (fastTimer) { clearTimeout(fastTimer); this.timers.delete(fastTimer); }
-        fastTimer = undefined;
-      };
-      const probe = async () => {
-        if (!live() || inFlight) return; // a slot that finds a fast re-probe in flight is covered by it
-        const target = this.targets.get(m.name);
-        if (!target) return;
-        inFlight = true;
-        const startedAt = this.now();
-        let r: ProbeResult;
-        try {
-          r = await this.probeFor(m.name).run(target, this.abort.signal);
-        } finally {
-          inFlight = false;
-        }
-        if (this.stopped) return;
-        // the inventory moved the mirror while this probe ran: its result is about the old address
-        if (this.targets.get(m.name) !== target) return;
-        this.emit('probe', r);
-        if (this.cutOff) return; // blind: do not count what we cannot see
-        const cur = this.health[m.name] ?? unknownHealth();
-        const { next: nh, flipped } = observe(cur, { ok: r.ok, reason: r.reason, latencyMs: r.latencyMs, at: r.at, deplatformed: r.deplatformed }, h);
-        this.health[m.name] = nh;
-        if (nh.state === 'down' && nh.deplatformed !== undefined && (flipped || cur.deplatformed === undefined)) {
-          // a distinct kind (and runbook): the host took the site down on purpose; it leaves the answer like down
-          void this.audit({ kind: 'deplatformed', message: `${m.name} is deplatformed: ${nh.deplatformed}`, data: { mirror: m.name, state: 'down', sign: nh.deplatformed } });
-        }
-        if (flipped) {
-          this.emit('flip', { mirror: m.name, state: nh.state, reason: r.reason });
-          if (!(nh.state === 'down' && nh.deplatformed !== undefined)) void this.audit({ kind: 'flip', message: `${m.name} is ${nh.state}: ${r.reason}`, data: { mirror: m.name, state: nh.state } });
-          const d = this.desired();
-          if (this.lastDecided === undefined || d.serving.join(',') !== this.lastDecided.join(',')) void this.requestReconcile(`${m.name} ${nh.state}`);
-        }
-        if (!live() || !inTransition(nh, h, r.at)) return;
-        const at = fastRecheckAt({ lastStart: startedAt, fastIntervalMs: fastMs, now: this.now(), nextSlotAt });
-        if (at === undefined) return;
-        cancelFast();
-        fastTimer = later(at - this.now(), () => { fastTimer = undefined; void probe(); });
-      };
-      const slot = () => {
-        if (!live() || !this.targets.has(m.name)) return;
-        const next = nextDue({ lastDue: due, intervalMs: interval, jitter: mh.jitter, random: Math.random, now: this.now() });
-        due = next.due;
-        nextSlotAt = next.at;
-        later(next.at - this.now(), slot);
-        cancelFast();
-        void probe();
-      };
-      later(due - this.now(), slot);
-    });
-  }
-
   private every(ms: number, fn: () => Promise<unknown>, enabled: boolean): void {
     if (!enabled) return;
     const gen = this.generation;
@@ -643,25 +648,41 @@ export class Controller extends EventEmitter {
     }
     const now = this.now();
     const expired = this.overrides.filter((o) => o.expiresAt !== undefined && o.expiresAt <= now && !st.overrides.some((x) => x.id === o.id && x.expiresAt !== o.expiresAt));
-    for (const o of expired) await this.audit({ kind: 'override-expired', message: `${o.kind} of ${o.mirror} expired (was: ${o.reason}, by ${o.author})`, data: { id: o.id } });
+    const leader = this.cluster.isLeader();
+    // one writer: only the leader audits an expiry and removes it from the store
+    if (leader) for (const o of expired) await this.audit({ kind: 'override-expired', message: `${o.kind} of ${o.mirror} expired (was: ${o.reason}, by ${o.author})`, data: { id: o.id } });
     this.overrides = activeOverrides(st.overrides, now);
     if (JSON.stringify(st.inventory ?? null) !== JSON.stringify(this.inventory ?? null)) await this.inventoryChanged(st.inventory);
-    if (expired.length > 0) await updateState(this.store, (s) => { s.overrides = activeOverrides(s.overrides, now); });
+    if (leader && expired.length > 0) await this.persistFenced((s) => { s.overrides = activeOverrides(s.overrides, now); });
     const d = this.desired();
     if (this.lastDecided !== undefined && d.serving.join(',') !== this.lastDecided.join(',')) this.reconcileSoon('overrides changed');
   }
 
+  /**
+   * Saves the decided health, provider status and fail-open fallback. One writer: with several replicas only the
+   * leader saves, and every save is fenced (etcd compares the leader key's create revision in the same transaction);
+   * each vantage's own verdicts live under its own key (cluster.publish), never in the shared state.
+   */
   async persist(): Promise<void> {
-    const health = this.health;
+    const health = this.cluster.kind === 'solo' ? this.health : this.decision().health;
     const providers = this.providerStatus;
     const lastGood = this.lastGood;
-    await updateState(this.store, (s) => {
+    await this.persistFenced((s) => {
       s.health = health;
       s.providers = providers;
       s.lastGood = lastGood;
       // responders read it to tell whether an override will be acted on (a stopped controller saves none)
       s.controller = this.stopped ? undefined : { at: this.now(), host: hostname(), pid: process.pid };
     });
+  }
+
+  private async persistFenced(mutate: (s: State) => void): Promise<void> {
+    if (this.cluster.kind !== 'solo') {
+      const fence = this.cluster.currentFence();
+      if (!fence) return; // a follower saves nothing
+      this.store.setFence?.(fence);
+    }
+    await updateState(this.store, mutate);
   }
 
   /**
@@ -671,7 +692,7 @@ export class Controller extends EventEmitter {
    */
   async audit(e: Omit<AuditEvent, 'at'> & { at?: number }, opts: { strict?: boolean } = {}): Promise<boolean> {
     // redacted before it is stored or emitted: messages quote SDK, fetch, etcd and canary errors
-    const ev: AuditEvent = redactDeep({ at: e.at ?? this.now(), ...e } as AuditEvent);
+    const ev: AuditEvent = redactDeep({ at: e.at ?? this.now(), ...(this.cluster.kind === 'solo' || e.actor ? {} : { actor: `vantage ${this.vantage}` }), ...e } as AuditEvent);
     try {
       await this.store.append(ev);
     } catch (err) {
@@ -688,31 +709,3 @@ export class Controller extends EventEmitter {
     return zoneOf(this.spec, name);
   }
 }
-
-/** Runs passes one at a time; requests arriving during a pass are merged into ONE next pass (coalescing). */
-class ProviderWorker {
-  private current: Promise<Pass> | undefined;
-  private next: Promise<Pass> | undefined;
-  constructor(private readonly pass: () => Promise<Pass>) {}
-
-  request(): Promise<Pass> {
-    if (!this.current) {
-      this.current = this.pass().finally(() => { this.current = undefined; });
-      return this.current;
-    }
-    if (!this.next) {
-      this.next = this.current.catch(() => undefined).then(() => {
-        this.next = undefined;
-        return this.request();
-      });
-    }
-    return this.next;
-  }
-
-  async idle(): Promise<void> {
-    await this.next?.catch(() => undefined);
-    await this.current?.catch(() => undefined);
-  }
-}
-/** A pass's writes, and the verification of them that runs on after the worker is free again. */
-type Pass = { reports: ZoneReport[]; verify: Promise<ServerVerdict[]> };

@@ -37,6 +37,8 @@ export interface ReconcileOptions {
   /** A retry-after longer than this is not waited for in this pass (see withRetries). */
   maxRetryAfterMs?: number;
   signal?: AbortSignal;
+  /** Called right before each write (after list and plan); a rejection means "do not write" (fencing). */
+  beforeWrite?: () => Promise<void>;
 }
 
 /**
@@ -52,8 +54,10 @@ async function reconcileZone(d: DnsDriver, zone: string, o: ReconcileOptions): P
   const t0 = performance.now();
   // drivers already retry each throttled or failed request inside; the controller's own retry is the next pass.
   // The budget is inside the retry, so every attempt spends tokens for the requests it sends.
+  // The fence (beforeWrite) is innermost: checked after any wait for tokens, right before every write attempt.
   const budget = o.budgets?.get(d.name);
-  const w = withRetries(budget ? withWriteBudget(d, budget) : d, { attempts: o.attempts ?? 1, baseDelayMs: 100, maxRetryAfterMs: o.maxRetryAfterMs });
+  const fenced = o.beforeWrite ? withFence(d, o.beforeWrite) : d;
+  const w = withRetries(budget ? withWriteBudget(fenced, budget) : fenced, { attempts: o.attempts ?? 1, baseDelayMs: 100, maxRetryAfterMs: o.maxRetryAfterMs });
   try {
     const current = await w.listRecords(zone, o.signal);
     const plan = planChanges(current, shapeForProvider(o.zones[zone], d.capabilities, d.name).records, { ownerId: o.ownerId, maxRemoveShare: o.maxRemoveShare, force: o.force, attribution: o.attribution });
@@ -63,7 +67,8 @@ async function reconcileZone(d: DnsDriver, zone: string, o: ReconcileOptions): P
     const after = applyLocally(current, plan);
     return { provider: d.name, zone, ok: true, plan, applied: report.applied, records: after, ms: performance.now() - t0 };
   } catch (e) {
-    // every typed error keeps its own stable code (a PlanRefusedError from shapeForProvider is PLAN_REFUSED)
+    // every typed error keeps its own stable code (a PlanRefusedError from shapeForProvider is PLAN_REFUSED; refused
+    // by the fence before the write — NOT_LEADER, or STATE_UNAVAILABLE when etcd could not say — nothing was written)
     const err = e instanceof FlotillaError ? e : undefined;
     return {
       provider: d.name,
@@ -80,6 +85,23 @@ async function reconcileZone(d: DnsDriver, zone: string, o: ReconcileOptions): P
 /** `name/TYPE` keys of desired RRsets left alone because a foreign record holds them (never written, so never verified). */
 export function conflictKeys(reports: readonly ZoneReport[]): Set<string> {
   return new Set(reports.flatMap((r) => (r.plan?.conflicts ?? []).map((c) => c.key)).filter((k) => !k.startsWith('_flotilla-')));
+}
+
+/** A driver whose applies first await `beforeWrite` (fencing): a rejection means the write is never sent. */
+function withFence(driver: DnsDriver, beforeWrite: () => Promise<void>): DnsDriver {
+  return {
+    get kind() { return driver.kind; },
+    get name() { return driver.name; },
+    get capabilities() { return driver.capabilities; },
+    listRecords: (zone, signal) => driver.listRecords(zone, signal),
+    writeRequests: (zone, changes) => driver.writeRequests(zone, changes),
+    nameservers: (zone) => driver.nameservers(zone),
+    close: driver.close ? () => driver.close!() : undefined,
+    async applyChanges(zone, changes, signal) {
+      await beforeWrite();
+      return driver.applyChanges(zone, changes, signal);
+    },
+  };
 }
 
 /** The zone after a successful apply, without another list call. */

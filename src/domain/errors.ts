@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'STATE_UNAVAILABLE'
   | 'TOOL_MISSING'
   | 'TOOL_FAILED'
+  | 'NOT_LEADER'
 
   // certificates (src/certs): challenge not published everywhere, the CA refused, a mirror did not take it
   | 'CERT_DNS'
@@ -102,7 +103,7 @@ export class DriverError extends FlotillaError {
  * (STATE_CORRUPT), or the store cannot be reached or written (STATE_UNAVAILABLE: etcd down, disk full or read-only).
  */
 export class StateError extends FlotillaError {
-  constructor(code: Extract<ErrorCode, 'STATE_CONFLICT' | 'STATE_CORRUPT' | 'STATE_UNAVAILABLE'>, message: string, opts: { exitCode?: number; cause?: unknown } = {}) {
+  constructor(code: Extract<ErrorCode, 'STATE_CONFLICT' | 'STATE_CORRUPT' | 'STATE_UNAVAILABLE' | 'NOT_LEADER'>, message: string, opts: { exitCode?: number; cause?: unknown } = {}) {
     super(code, message, opts);
   }
 }

@@ -48,6 +48,10 @@ export interface HealthSettings {
    * patterns (substring or /regex/) of a suspension page; a certificate from another issuer than `expectedIssuer`.
    */
   deplatform?: DeplatformSignals;
+  /** Share of the live vantages that must call a mirror down for it to leave the answer (0 < q ≤ 1); unset: a majority. Fleet-wide only. */
+  quorum?: number;
+  /** Fewer live vantages than this: fail static (change nothing). Default 1. Fleet-wide only. */
+  minVantages?: number;
 }
 
 export interface DeplatformSignals {
@@ -101,6 +105,8 @@ export interface StateSpec {
   /** Directory for the file store (relative to the stack file's project). */
   path: string;
   endpoints: string[];
+  /** etcd: the lease of each controller's vantage key and of its leadership (ms, whole seconds; default 10 s). */
+  leaseMs?: number;
 }
 
 export interface ServerSpec {

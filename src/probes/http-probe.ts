@@ -35,6 +35,8 @@ export interface HttpProbeOptions {
   maxAttempts?: number;
   /** Clock for `at` and certificate expiry (ms since epoch). */
   now?: () => number;
+  /** Source address of every connection (a vantage's own address; default: the kernel's choice). */
+  localAddress?: string;
 }
 
 interface OriginClient {
@@ -81,6 +83,7 @@ export class HttpProbe implements Probe {
   /** Clients of companion attempts in flight (closed by close() too). */
   private readonly oneShots = new Set<Client>();
   private closed = false;
+  private readonly localAddress: string | undefined;
 
   constructor(opts: HttpProbeOptions = {}) {
     this.maxBody = opts.maxBodyBytes ?? 2 * 1024 * 1024;
@@ -91,6 +94,7 @@ export class HttpProbe implements Probe {
     this.ca = opts.ca;
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 4);
     this.now = opts.now ?? Date.now;
+    this.localAddress = opts.localAddress;
   }
 
   /** Number of origins holding a client (for memory reporting). */
@@ -243,6 +247,7 @@ export class HttpProbe implements Probe {
     };
     return new Client(origin, {
       connect,
+      ...(this.localAddress ? { localAddress: this.localAddress } : {}),
       pipelining: 1,
       keepAliveTimeout: this.keepAliveMs,
       keepAliveMaxTimeout: Math.max(this.keepAliveMs, 60_000),

@@ -8,6 +8,8 @@ export interface TcpProbeOptions {
   /** Most connects one probe may try (default 4; 1 turns hedging off): a lost SYN costs 1 s, see hedge.ts. */
   maxAttempts?: number;
   now?: () => number;
+  /** Source address of every connect (a vantage's own address; default: the kernel's choice). */
+  localAddress?: string;
 }
 
 /**
@@ -19,12 +21,14 @@ export interface TcpProbeOptions {
 export class TcpProbe implements Probe {
   private readonly now: () => number;
   private readonly maxAttempts: number;
+  private readonly localAddress: string | undefined;
   /** Smoothed connect time per address:port, ms. */
   private readonly smoothed = new Map<string, number>();
 
   constructor(opts: TcpProbeOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 4);
+    this.localAddress = opts.localAddress;
   }
 
   async run(target: ProbeTarget, signal: AbortSignal): Promise<ProbeResult> {
@@ -40,7 +44,7 @@ export class TcpProbe implements Probe {
       hedgeAfterMs: hedgeDelayMs(target.timeoutMs, this.smoothed.get(key)),
       timeoutMs: target.timeoutMs,
       signal,
-      attempt: (_i, sig) => connectOnce(target, sig, elapsed),
+      attempt: (_i, sig) => connectOnce(target, sig, elapsed, this.localAddress),
     });
     const extra: Partial<ProbeResult> = out.attempts > 1 ? { attempts: out.attempts } : {};
     if (out.kind === 'timeout') return failure(target, `timeout after ${target.timeoutMs}ms`, at, elapsed(), extra);
@@ -56,12 +60,12 @@ export class TcpProbe implements Probe {
 }
 
 /** One connect; resolves with the probe's elapsed time and this connect's own time when it connects. */
-function connectOnce(target: ProbeTarget, signal: AbortSignal, elapsed: () => number): Promise<Attempt<{ latencyMs: number; ownMs: number }>> {
+function connectOnce(target: ProbeTarget, signal: AbortSignal, elapsed: () => number, localAddress?: string): Promise<Attempt<{ latencyMs: number; ownMs: number }>> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     let socket: ReturnType<typeof connect>;
     try {
-      socket = connect({ host: target.address, port: target.port });
+      socket = connect({ host: target.address, port: target.port, ...(localAddress ? { localAddress } : {}) });
     } catch (err) {
       return resolve({ kind: 'certain', reason: reasonForError(err, target.timeoutMs) }); // e.g. port out of range
     }

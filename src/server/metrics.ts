@@ -142,6 +142,55 @@ export function createMetrics(controller: Controller): ControllerMetrics {
     },
   });
   new Gauge({
+    name: 'flotilla_vantage_live',
+    help: 'Per vantage (controller replica): 1 while its lease holds and its verdicts count, 0 when stale.',
+    labelNames: ['vantage'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const v of controller.vantageViews()) this.set({ vantage: v.name }, v.live ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'flotilla_vantage_verdict',
+    help: "One vantage's own verdict on one mirror: 1 up, 0 down, -1 unknown.",
+    labelNames: ['vantage', 'mirror'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const v of controller.vantageViews()) for (const m of controller.spec.mirrors) this.set({ vantage: v.name, mirror: m.name }, STATE_VALUE[v.health[m.name]?.state ?? 'unknown']);
+    },
+  });
+  new Gauge({
+    name: 'flotilla_leader',
+    help: '1 on the vantage that leads (the only one writing DNS), labelled with it; `since` is when it won (unix seconds).',
+    labelNames: ['vantage'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const l = controller.cluster.leader();
+      if (l) this.set({ vantage: l.vantage }, 1);
+    },
+  });
+  new Gauge({
+    name: 'flotilla_leader_since_timestamp_seconds',
+    help: 'When the current leader won the election (unix seconds).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      const l = controller.cluster.leader();
+      if (l) this.set(l.since / 1000);
+    },
+  });
+  new Gauge({
+    name: 'flotilla_fail_static',
+    help: '1 while this controller changes nothing (canaries failed, etcd lost, too few live vantages).',
+    registers: [registry],
+    collect() {
+      this.set(controller.decision().failStatic ? 1 : 0);
+    },
+  });
+  new Gauge({
     name: 'flotilla_provider_convergence_seconds',
     help: 'Decision to convergence at the slowest authoritative server of the provider, latest decision.',
     labelNames: ['provider'] as const,

@@ -82,6 +82,7 @@ export function renderStatusPage(snapshot: StatusSnapshot, nonce: string): strin
   </div>
 </section>
 <section><h2>Mirrors</h2><table id="mirrors"><thead><tr><th>mirror</th><th>health</th><th>in answer</th><th>streak</th><th>latency</th><th>last probe</th><th>last result</th><th>since</th><th>address</th><th></th></tr></thead><tbody></tbody></table></section>
+<section><h2>Vantages</h2><p id="leader" class="muted"></p><table id="vantages"><thead><tr><th>vantage</th><th>lease</th><th>published</th><th>verdicts</th></tr></thead><tbody></tbody></table></section>
 <section><h2>DNS providers (A/AAAA served now)</h2><table id="providers"><thead><tr><th>provider</th><th>zone</th><th>name</th><th>type</th><th>values</th><th>ttl</th><th>last converged</th><th>converge time</th><th>error</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Overrides</h2><table id="overrides"><thead><tr><th>kind</th><th>mirror</th><th>reason</th><th>author</th><th>created</th><th>expires</th><th>id</th><th></th></tr></thead><tbody></tbody></table></section>
 <section><h2>Recent events</h2><table id="audit"><thead><tr><th>time</th><th>kind</th><th>actor</th><th>message</th></tr></thead><tbody></tbody></table></section>
@@ -165,7 +166,7 @@ export function renderStatusPage(snapshot: StatusSnapshot, nonce: string): strin
     patchChildren(s, [
       el("span", null, "serving: "), el("strong", { id: "serving" }, snap.serving.join(", ") || "(nothing)"),
       snap.failOpen ? pill("down", "FAIL OPEN") : null,
-      snap.cutOff ? pill("down", "FAIL STATIC: controller cut off") : null,
+      snap.failStatic ? el("span", { id: "fail-static" }, pill("down", "FAIL STATIC: " + snap.failStatic)) : null,
       snap.degraded ? pill("warn", "degraded") : null,
       snap.published && snap.published.join(",") !== snap.serving.join(",") ? pill("warn", "publishing…") : null,
       snap.notes.length ? notes : null
@@ -186,6 +187,15 @@ export function renderStatusPage(snapshot: StatusSnapshot, nonce: string): strin
         el("td", null, el("code", null, m.address || "–")),
         el("td", null, action));
     }), "no mirrors", 10);
+    $("leader").textContent = snap.leader ? "leader: " + snap.leader.vantage + (snap.leader.since ? " since " + new Date(snap.leader.since).toLocaleTimeString() + " (" + ago(snap.leader.since) + ")" : "") + (snap.leader.vantage === snap.vantage ? " (this controller)" : "") : "no leader: nothing is written";
+    fill("vantages", (snap.vantages || []).map(function (v) {
+      var verdicts = Object.keys(v.verdicts).map(function (m) { return pill(v.verdicts[m], m + " " + v.verdicts[m]); });
+      return el("tr", { "data-vantage": v.name, "data-live": v.live ? "live" : "stale" },
+        el("td", null, el("strong", null, v.name), v.self ? el("span", { class: "muted" }, " (this one)") : ""),
+        el("td", null, v.live ? pill("up", "live") : pill("down", "stale")),
+        el("td", null, when(v.at, v.at ? ago(v.at) : "–")),
+        el.apply(null, ["td", null].concat(verdicts)));
+    }), "no vantage", 4);
     var prow = [];
     snap.providers.forEach(function (p) {
       var conv = [when(p.lastConvergedAt, ago(p.lastConvergedAt)), ms(p.lastConvergeMs)];

@@ -40,6 +40,16 @@ export interface ProviderRow {
   conflicts?: string[];
 }
 
+/** One controller replica's point of view: live while its lease holds; its own verdict per mirror. */
+export interface VantageRow {
+  name: string;
+  live: boolean;
+  /** This controller's own vantage. */
+  self: boolean;
+  at?: number;
+  verdicts: Record<string, MirrorState>;
+}
+
 /** What the status page, GET /api/status and the event stream show. Plain JSON. */
 export interface StatusSnapshot {
   stack: string;
@@ -56,6 +66,12 @@ export interface StatusSnapshot {
   mirrors: MirrorRow[];
   providers: ProviderRow[];
   overrides: Override[];
+  /** This controller's vantage, every vantage known, and who writes (several controllers on etcd; one otherwise). */
+  vantage: string;
+  vantages: VantageRow[];
+  leader?: { vantage: string; since: number };
+  /** Why nothing is written now (fail static), when it is not. */
+  failStatic?: string;
   /** Recent audit events, newest last (only in full snapshots, not in every pushed update). */
   audit?: AuditEvent[];
 }
@@ -63,23 +79,26 @@ export interface StatusSnapshot {
 /** The controller's view now, from memory (no I/O). */
 export function statusSnapshot(controller: Controller, now: number): StatusSnapshot {
   const spec = withInventory(controller.spec, controller.inventory);
-  const desired = controller.desired();
+  const decision = controller.decision();
+  const desired = decision.desired;
   const overrides = activeOverrides(controller.overrides, now);
   const drained = new Set(overrides.filter((o) => o.kind === 'drain').map((o) => o.mirror));
   const mirrors = spec.mirrors.map((m): MirrorRow => {
     const h = controller.health[m.name] ?? unknownHealth();
+    const state = decision.health[m.name]?.state ?? h.state;
     return {
       name: m.name,
       provider: m.provider,
       address: describeAddresses({ provisioned: isProvisioned(m), ipv4: m.ipv4, ipv6: m.ipv6 }),
-      state: h.state,
+      // the decided state (quorum of the live vantages); streaks and reasons are this vantage's own
+      state,
       successStreak: h.successStreak,
       failureStreak: h.failureStreak,
       since: h.since,
       lastLatencyMs: h.lastLatencyMs,
       lastProbeAt: h.lastProbeAt,
       lastReason: h.lastReason,
-      ...(h.state === 'down' && h.deplatformed !== undefined ? { deplatformed: h.deplatformed } : {}),
+      ...(state === 'down' && h.deplatformed !== undefined ? { deplatformed: h.deplatformed } : {}),
       recentFlips: h.recentFlips.length,
       serving: desired.serving.includes(m.name),
       drained: drained.has(m.name),
@@ -106,6 +125,10 @@ export function statusSnapshot(controller: Controller, now: number): StatusSnaps
     mirrors,
     providers,
     overrides,
+    vantage: controller.vantage,
+    vantages: controller.vantageViews().map((v) => ({ name: v.name, live: v.live, self: v.name === controller.vantage, at: v.at, verdicts: Object.fromEntries(spec.mirrors.map((m) => [m.name, v.health[m.name]?.state ?? 'unknown'])) })),
+    leader: controller.cluster.leader(),
+    failStatic: decision.failStatic,
   });
 }
 

@@ -4,6 +4,8 @@ import { StateError } from '../domain/errors.ts';
 import { emptyState, type State } from '../domain/state.ts';
 import { EtcdClient, prefixEnd, type EtcdKey, type EtcdKeyValue } from './etcd-client.ts';
 import { redactDeep } from '../domain/redact-url.ts';
+import type { Fence } from './cluster.ts';
+import { FencedError } from './fenced-error.ts';
 import { StateCorruptError } from './state-corrupt-error.ts';
 import { checkState, parseAuditEvent, parseState } from './state-schema.ts';
 import { AUDIT_LIMIT, type AuditPage, type AuditQuery, type StateStore } from './state-store.ts';
@@ -44,6 +46,7 @@ export class EtcdStateStore implements StateStore {
   /** The last version this instance saw and the mod_revision holding it: saves of that version skip one read. */
   private seen: { version: number; modRevision: number } | undefined;
   private conflicts = 0;
+  private fence: Fence | undefined;
 
   constructor(opts: EtcdStateStoreOptions) {
     this.prefix = opts.prefix.endsWith('/') ? opts.prefix : `${opts.prefix}/`;
@@ -60,6 +63,10 @@ export class EtcdStateStore implements StateStore {
 
   get endpoints(): string[] {
     return this.client.endpoints;
+  }
+
+  setFence(fence: Fence | undefined): void {
+    this.fence = fence;
   }
 
   async load(): Promise<State> {
@@ -84,7 +91,12 @@ export class EtcdStateStore implements StateStore {
     }
     // more than one round only when the key was rewritten with the same version (a restore by hand)
     for (let round = 0; round < 5; round++) {
-      const r = await this.client.txn([{ key, target: 'MOD', equals: rev }], [{ put: { key, value: body } }], [{ range: { key } }]);
+      const f = this.fence;
+      const compare = [{ key, target: 'MOD' as const, equals: rev }, ...(f ? [{ key: f.key, target: 'CREATE' as const, equals: f.createRevision }] : [])];
+      const r = await this.client.txn(compare, [{ put: { key, value: body } }], [{ range: { key } }, ...(f ? [{ range: { key: f.key } }] : [])]);
+      if (!r.succeeded && f && (r.ranges[1]?.kvs[0]?.createRevision ?? 0) !== f.createRevision) {
+        throw new FencedError(`state save at ${key}`, `the leader key ${f.key} no longer holds revision ${f.createRevision}`);
+      }
       const kv = r.ranges[0]?.kvs[0];
       if (r.succeeded || kv?.value === body) {
         this.seen = { version: expectedVersion + 1, modRevision: r.succeeded ? r.revision : kv!.modRevision };

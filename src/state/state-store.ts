@@ -1,6 +1,7 @@
 import type { AuditEvent } from '../domain/audit.ts';
 import { StateError } from '../domain/errors.ts';
 import type { State } from '../domain/state.ts';
+import type { Fence } from './cluster.ts';
 
 /** One page of the audit log: see StateStore.auditPage. */
 export interface AuditQuery {
@@ -43,6 +44,11 @@ export interface StateStore {
   audit(since?: number, limit?: number): Promise<AuditEvent[]>;
   auditPage(q: AuditQuery): Promise<AuditPage>;
   close?(): Promise<void>;
+  /**
+   * From now on, save() writes only while `fence.key` still has create revision `fence.createRevision`, checked in
+   * the same transaction, and throws FencedError (NOT_LEADER) otherwise. Stores without a leader (file) lack it.
+   */
+  setFence?(fence: Fence | undefined): void;
 }
 
 /** Default number of events audit() returns. */

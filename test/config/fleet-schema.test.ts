@@ -164,3 +164,18 @@ describe('fleet schema: secrets stay out of the stack file and of every error', 
     refused(fleet((x) => { x.dnsProviders[2].settings.url = 'file:///etc/passwd'; }), 'dnsProviders[2].settings.url', 'http(s) URL');
   });
 });
+
+describe('fleet schema: several controllers', () => {
+  it('health.quorum is a share in (0, 1]; minVantages a count ≥ 1; state.lease whole seconds 2s..5m', () => {
+    for (const bad of [0, -0.5, 1.5, '50%']) refused(fleet((f) => { f.health.quorum = bad; }), 'health.quorum');
+    refused(fleet((f) => { f.health.minVantages = 0; }), 'health.minVantages');
+    refused(fleet((f) => { f.health.minVantages = 1.5; }), 'health.minVantages');
+    refused(fleet((f) => { f.state = { kind: 'etcd', endpoints: ['http://127.0.0.1:2379'], lease: '2500ms' }; }), 'state.lease', 'whole seconds');
+    refused(fleet((f) => { f.state = { kind: 'etcd', endpoints: ['http://127.0.0.1:2379'], lease: '1s' }; }), 'state.lease');
+    const ok = accepted(fleet((f) => { f.health.quorum = 0.34; f.health.minVantages = 2; f.state = { kind: 'etcd', endpoints: ['http://127.0.0.1:2379'], lease: '5s' }; }));
+    assert.equal(ok.health.quorum, 0.34);
+    assert.equal(ok.state.lease, 5000);
+    assert.equal(accepted(fleet()).health.minVantages, 1);
+    assert.equal(accepted(fleet()).health.quorum, undefined, 'unset: a majority');
+  });
+});

@@ -93,11 +93,25 @@ describe('/metrics', () => {
     }
   });
 
+  it('the vantages, their verdicts and the leader (one controller: its own vantage leads)', async () => {
+    const f = await scrape();
+    const me = h.controller.vantage;
+    assert.equal(valueOf(f, 'flotilla_vantage_live', { vantage: me }), 1);
+    assert.equal(valueOf(f, 'flotilla_vantage_verdict', { vantage: me, mirror: 'm0' }), 1);
+    assert.equal(valueOf(f, 'flotilla_leader', { vantage: me }), 1);
+    assert.ok(valueOf(f, 'flotilla_leader_since_timestamp_seconds')! > 0);
+    assert.equal(valueOf(f, 'flotilla_fail_static'), 0);
+    const snap = (await (await fetch(`${h.url}/api/status`)).json()) as { vantage: string; vantages: { name: string; live: boolean; verdicts: Record<string, string> }[]; leader?: { vantage: string } };
+    assert.equal(snap.leader?.vantage, me);
+    assert.deepEqual(snap.vantages.map((v) => [v.name, v.live, v.verdicts.m0]), [[me, true, 'up']]);
+  });
+
   it('/healthz is 503 while the controller is cut off', async () => {
     h.controller.cutOff = true;
     try {
       assert.equal((await fetch(`${h.url}/healthz`)).status, 503);
       assert.equal(valueOf(await scrape(), 'flotilla_cut_off'), 1);
+      assert.equal(valueOf(await scrape(), 'flotilla_fail_static'), 1);
     } finally {
       h.controller.cutOff = false;
     }

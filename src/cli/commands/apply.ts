@@ -6,7 +6,8 @@ import { reconcileAll } from '../../controller/reconcile.ts';
 import type { ServerVerdict } from '../../controller/verify.ts';
 import { PlanRefusedError } from '../../domain/errors.ts';
 import { createDrivers } from '../../drivers/registry.ts';
-import { desiredRecords } from '../../planner/desired-records.ts';
+import { decide } from '../../controller/decide.ts';
+import { clusterView } from '../../state/open-store.ts';
 import { updateState } from '../../state/state-store.ts';
 import { openStateStore, specFrom, stackOptions, whoami, type StackOpts } from '../common.ts';
 import { makeOut, table } from '../output.ts';
@@ -24,7 +25,7 @@ export function registerApply(program: Command): void {
       const store = openStateStore(spec);
       const st = await store.load();
       const now = Date.now();
-      const desired = desiredRecords(spec, st.health, st.overrides, { now, lastGood: st.lastGood, inventory: st.inventory });
+      const view = await clusterView(spec, st);
       if (!o.dryRun) await ensureLocalZones(spec);
       const drivers = await createDrivers(spec.dnsProviders, { env: process.env, stateDir: spec.state.path });
       const actor = whoami();
@@ -32,9 +33,12 @@ export function registerApply(program: Command): void {
         // the daemon's rail: when every canary fails, this machine is probably the one cut off (fail static)
         const canaries = spec.canaries.length > 0 ? await checkCanaries(spec.canaries, Math.max(spec.health.timeoutMs, 200)) : undefined;
         const cutOff = !!canaries && canaries.results.every((x) => !x.ok);
-        const cutOffWhy = cutOff ? `every canary failed (${canaries!.results.map((x) => `${x.target}: ${x.reason}`).join('; ')}): this machine looks cut off` : '';
-        if (cutOff && !o.dryRun && !o.force) throw new PlanRefusedError(`fail static: ${cutOffWhy}; changing nothing (--force writes anyway)`);
-        if (cutOff) out.log(`note: ${cutOffWhy}`);
+        const cutOffWhy = cutOff ? `every canary failed (${canaries!.results.map((x) => `${x.target}: ${x.reason}`).join('; ')}): this machine looks cut off` : undefined;
+        // the daemon's decision: quorum of the live vantages, overrides, fail open, fail static (decide.ts)
+        const decision = decide({ spec, vantages: view.vantages, overrides: st.overrides, now, lastGood: st.lastGood, inventory: st.inventory, blocked: cutOffWhy });
+        const desired = decision.desired;
+        if (decision.failStatic && !o.dryRun && !o.force) throw new PlanRefusedError(`fail static: ${decision.failStatic}; changing nothing (--force writes anyway)`);
+        if (decision.failStatic) out.log(`note: fail static: ${decision.failStatic}`);
         if (!o.dryRun) await store.append({ at: now, kind: 'decision', actor, message: `apply by hand: serve ${desired.serving.join(', ')}${o.force ? ' (--force)' : ''}`, data: { serving: desired.serving } });
         const reports = await reconcileAll({ drivers, zones: desired.zones, ownerId: spec.policy.ownerId, maxRemoveShare: spec.policy.maxRemoveShare, force: o.force, dryRun: o.dryRun, attribution: desired });
         for (const r of reports) {

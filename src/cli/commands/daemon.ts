@@ -1,7 +1,8 @@
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { startAlerts } from '../../controller/alerts.ts';
 import type { GuardMemory } from '../../delegation/delegation-guard.ts';
-import { FlotillaError } from '../../domain/errors.ts';
+import { FlotillaError, UsageError } from '../../domain/errors.ts';
 import { redactText } from '../../domain/redact-url.ts';
 import type { FleetSpec } from '../../domain/fleet-spec.ts';
 import type { Controller } from '../../controller/controller.ts';
@@ -58,8 +59,12 @@ export function registerDaemon(program: Command): void {
   stackOptions(program.command('daemon'))
     .description('Run the controller: probe, decide, rewrite every DNS provider, verify. SIGTERM stops cleanly; SIGHUP reloads the stack file.')
     .option('--no-http', 'do not start the status page / API / metrics server')
+    .option('--vantage <name>', 'this controller\'s point of view among several on one etcd (default: the host name)')
+    .option('--probe-from <address>', 'source address of the http and tcp probes (this vantage\'s own path to the mirrors)')
     .addHelpText('after', '\nHTTP API (server.listen:server.port): status page /, /api/status, /api/history, POST /api/drain|failover|undrain|clear\n(bearer token from the env var server.tokenEnv names), /metrics, /healthz; the OpenAPI document at /api/openapi.json,\nin words in docs/api.md. Run the installed bin directly (not through npx) under a supervisor: deploy/flotilla.service.\n\nExamples:\n  flotilla daemon --stack local\n  kill -HUP <pid>    # reload the stack file (a bad file is rejected, the old spec kept)\n')
-    .action(async (o: StackOpts & { http: boolean }) => {
+    .action(async (o: StackOpts & { http: boolean; vantage?: string; probeFrom?: string }) => {
+      if (o.vantage !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(o.vantage)) throw new UsageError(`--vantage: expected 1-64 letters, digits, _ . - (it names an etcd key), found ${JSON.stringify(o.vantage)}`);
+      if (o.probeFrom !== undefined && isIP(o.probeFrom) === 0) throw new UsageError(`--probe-from: expected an IP address of this host, found ${JSON.stringify(o.probeFrom)}`);
       // signals first: a supervisor's SIGTERM (or a SIGHUP) during start-up must never kill the daemon unsaved
       let stopRequested: string | undefined;
       let onStop: ((sig: string) => void) | undefined;
@@ -78,7 +83,7 @@ export function registerDaemon(program: Command): void {
       if (stopRequested) return;
       const dns = await startEmbeddedServers(spec, spec.file);
       for (const s of dns) log(`embedded DNS server on ${s.address}`);
-      const controller = await buildController(spec, { log });
+      const controller = await buildController(spec, { log, vantage: o.vantage, probeFrom: o.probeFrom });
       controller.on('audit', (e) => log(`${e.kind}: ${e.message}`));
       // alerts that must be seen even when the audit log cannot take them (a failing state store)
       controller.on('alert', (e) => log(`alert ${e.kind}: ${e.message}`));

@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import { activeOverrides } from '../../domain/override.ts';
 import { formatDuration } from '../../domain/duration.ts';
 import { describeAddresses, knownMirrors } from '../../domain/inventory.ts';
-import { desiredRecords } from '../../planner/desired-records.ts';
 import { ownedKeys } from '../../planner/ownership.ts';
 import { keepUnattributed } from '../../planner/unattributed.ts';
+import { decide } from '../../controller/decide.ts';
+import { FlotillaError } from '../../domain/errors.ts';
+import { clusterView } from '../../state/open-store.ts';
 import { openStateStore, specFrom, stackOptions, type StackOpts } from '../common.ts';
 import { escapeControl, makeOut, table } from '../output.ts';
 import { CertStore } from '../../certs/cert-store.ts';
@@ -28,14 +30,29 @@ export function registerStatus(program: Command): void {
     .action(async (o: StackOpts) => {
       const out = makeOut(!!o.json);
       const spec = await specFrom(o);
-      const st = await openStateStore(spec).load();
+      let st;
+      let view;
+      try {
+        st = await openStateStore(spec).load();
+        view = await clusterView(spec, st);
+      } catch (e) {
+        if (spec.state.kind !== 'etcd' || (e as FlotillaError)?.code !== 'STATE_UNAVAILABLE' && !/unavailable|deadline|connect|no connection/i.test(String((e as Error)?.message))) throw e;
+        // a controller that cannot reach a quorum of etcd loses its leases: every one of them fails static
+        const why = `etcd unreachable (${(e as Error).message}): no controller can hold its lease or the leadership, so every controller fails static and no DNS is written until a quorum of etcd is back`;
+        out.data({ stack: spec.stack, failStatic: why });
+        process.stderr.write(`FAIL STATIC: ${why}\n`);
+        process.exitCode = 1;
+        return;
+      }
       const now = Date.now();
-      const desired = desiredRecords(spec, st.health, st.overrides, { now, lastGood: st.lastGood, inventory: st.inventory });
+      // the controllers' decision: quorum of the live vantages (decide.ts)
+      const decision = decide({ spec, vantages: view.vantages, overrides: st.overrides, now, lastGood: st.lastGood, inventory: st.inventory });
+      const desired = decision.desired;
       const known = new Map(knownMirrors(spec, st.inventory).map((k) => [k.name, k]));
       const mirrors = spec.mirrors.map((m) => {
-        const h = st.health[m.name];
+        const h = { ...st.health[m.name], state: decision.health[m.name]?.state ?? st.health[m.name]?.state };
         const k = known.get(m.name)!;
-        return { name: m.name, provider: m.provider, address: describeAddresses(k), provisioned: k.provisioned, state: k.provisioned ? (h?.state ?? 'unknown') : 'not provisioned', successStreak: h?.successStreak ?? 0, failureStreak: h?.failureStreak ?? 0, lastReason: h?.lastReason, lastLatencyMs: h?.lastLatencyMs, lastProbeAt: h?.lastProbeAt, serving: desired.serving.includes(m.name), ...(h?.state === 'down' && h.deplatformed !== undefined ? { deplatformed: h.deplatformed } : {}) };
+        return { name: m.name, provider: m.provider, address: describeAddresses(k), provisioned: k.provisioned, state: k.provisioned ? (h.state ?? 'unknown') : 'not provisioned', successStreak: h.successStreak ?? 0, failureStreak: h.failureStreak ?? 0, lastReason: h.lastReason, lastLatencyMs: h.lastLatencyMs, lastProbeAt: h.lastProbeAt, serving: desired.serving.includes(m.name), ...(h.state === 'down' && h.deplatformed !== undefined ? { deplatformed: h.deplatformed } : {}) };
       });
       const providers = spec.dnsProviders.map((p) => {
         const s = st.providers[p.name] ?? {};
@@ -45,7 +62,9 @@ export function registerStatus(program: Command): void {
       });
       const overrides = activeOverrides(st.overrides, now);
       const certificate = spec.certs ? await certificateLine(spec, spec.certs.renewAt, now) : undefined;
-      out.data({ stack: spec.stack, stateVersion: st.version, updatedAt: st.updatedAt, mirrors, serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, providers, overrides, ...(certificate ? { certificate: certificate.summary } : {}) });
+      const vantages = view.vantages.map((v) => ({ name: v.name, live: v.live, at: v.at, verdicts: Object.fromEntries(spec.mirrors.map((m) => [m.name, v.health[m.name]?.state ?? 'unknown'])) }));
+      out.data({ stack: spec.stack, stateVersion: st.version, updatedAt: st.updatedAt, mirrors, serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, providers, overrides, vantages, leader: view.leader, failStatic: decision.failStatic, ...(certificate ? { certificate: certificate.summary } : {}) });
+      if (decision.failStatic && view.kind === 'etcd') out.log(`FAIL STATIC: ${decision.failStatic}\n`);
       if (desired.failOpen) out.log(`FAIL OPEN: every mirror looks down; serving the last good set (${desired.serving.join(', ')})\n`);
       out.log(table(['mirror', 'address', 'state', 'serving', 'streak', 'latency', 'last result'], mirrors.map((m) => [m.name, m.address, m.deplatformed !== undefined ? 'DEPLATFORMED' : m.state, m.serving ? 'yes' : 'no', m.state === 'down' ? `${m.failureStreak} fail` : `${m.successStreak} ok`, m.lastLatencyMs === undefined ? '' : `${Math.round(m.lastLatencyMs)}ms`, m.lastReason ?? ''])));
       out.log('');
@@ -53,6 +72,11 @@ export function registerStatus(program: Command): void {
       for (const p of providers) for (const c of p.conflicts) out.log(`conflict at ${p.name}: ${c}`);
       for (const p of providers) for (const c of p.unattributed) out.log(`removal refused at ${p.name}: ${c}`);
       for (const n of desired.notes) if (n.includes('not provisioned') || n.includes('new address')) out.log(`note: ${n}`);
+      if (view.kind === 'etcd') {
+        out.log('');
+        out.log(view.leader ? `leader: ${view.leader.vantage}${view.leader.since ? ` since ${new Date(view.leader.since).toISOString()} (${formatDuration(now - view.leader.since)} ago)` : ''}` : 'leader: none (nothing is written)');
+        out.log(table(['vantage', 'lease', 'published', ...spec.mirrors.map((m) => m.name)], vantages.map((v) => [v.name, v.live ? 'live' : 'stale', v.at ? `${formatDuration(Math.max(0, now - v.at))} ago` : '', ...spec.mirrors.map((m) => v.verdicts[m.name])])));
+      }
       out.log('');
       if (overrides.length === 0) out.log('no open overrides');
       else out.log(table(['override', 'mirror', 'by', 'reason', 'expires'], overrides.map((x) => [x.kind, x.mirror, x.author, x.reason, x.expiresAt ? `in ${formatDuration(x.expiresAt - now)}` : 'never'])));

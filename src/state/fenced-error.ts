@@ -1,0 +1,11 @@
+import { StateError } from '../domain/errors.ts';
+
+/**
+ * A write refused because this controller no longer holds the leadership it acted under: the leader key is gone or
+ * was created again by another campaign (code NOT_LEADER). Nothing was written.
+ */
+export class FencedError extends StateError {
+  constructor(what: string, why: string) {
+    super('NOT_LEADER', `${what} refused: ${why}; this controller is no longer the leader`);
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The Controller's roles among several replicas, with a scripted Cluster (real FileStateStore, in-memory DNS): a
+ * follower observes and writes nothing; a leader writes only through the fence; other vantages' verdicts count by
+ * quorum; too few live vantages or a lost etcd is fail static; only the leader saves state, and never its own view
+ * over another's. The same roles on real etcd processes are in test/e2e/cluster.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { Controller } from '../../src/controller/controller.ts';
+import type { AuditEvent } from '../../src/domain/audit.ts';
+import { unknownHealth, type Health, type MirrorState } from '../../src/domain/health.ts';
+import type { Cluster, Fence, LeaderInfo, VantageRecord } from '../../src/state/cluster.ts';
+import { FencedError } from '../../src/state/fenced-error.ts';
+import { FileStateStore } from '../../src/state/file-state-store.ts';
+import { fleetFixture } from '../support/fleet-fixture.ts';
+import { FakeProbe, MemoryDriver, waitFor } from '../server/harness.ts';
+
+/** A Cluster whose roles and other vantages the test sets. */
+class ScriptedCluster extends EventEmitter implements Cluster {
+  readonly kind = 'etcd';
+  leading = false;
+  fenceHolds = true;
+  fences = 0;
+  others: VantageRecord[] = [];
+  trouble: string | undefined;
+  published: Health[] = [];
+  constructor(readonly vantage: string) { super(); }
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  async publish(h: Health): Promise<void> { this.published.push(structuredClone(h)); }
+  vantages(): VantageRecord[] { return this.others; }
+  isLeader(): boolean { return this.leading; }
+  leader(): LeaderInfo | undefined { return this.leading ? { vantage: this.vantage, since: 1 } : { vantage: 'other', since: 1 }; }
+  async fence(): Promise<void> {
+    this.fences++;
+    if (!this.fenceHolds) throw new FencedError('write', 'the leader key no longer holds revision 7');
+  }
+  currentFence(): Fence | undefined { return this.leading ? { key: '/x/election/leader/1', createRevision: 7 } : undefined; }
+  problem(): string | undefined { return this.trouble; }
+  set(change: Partial<Pick<ScriptedCluster, 'leading' | 'fenceHolds' | 'others' | 'trouble'>>, event: 'change' | 'elected' = 'change'): void {
+    Object.assign(this, change);
+    this.emit(event);
+  }
+}
+
+const verdicts = (states: Record<string, MirrorState>): Health => Object.fromEntries(Object.entries(states).map(([m, state]) => [m, { ...unknownHealth(), state }]));
+const other = (name: string, states: Record<string, MirrorState>, live = true): VantageRecord => ({ name, live, at: Date.now(), health: verdicts(states) });
+const ALL = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
+
+const made: { c: Controller; dir: string }[] = [];
+afterEach(async () => {
+  for (const r of made.splice(0)) {
+    await r.c.stop().catch(() => undefined);
+    rmSync(r.dir, { recursive: true, force: true });
+  }
+});
+
+async function rig(health: Partial<ReturnType<typeof fleetFixture>['health']> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-roles-'));
+  const driver = new MemoryDriver('memdns');
+  const spec = fleetFixture({ alternateDomains: [], dnsProviders: [{ name: 'memdns', kind: 'local', settings: {} }], state: { kind: 'file', path: dir, endpoints: [] } });
+  spec.health = { ...spec.health, ...health };
+  const store = new FileStateStore(dir);
+  const probe = new FakeProbe();
+  const cluster = new ScriptedCluster('me');
+  const controller = new Controller({ spec, store, drivers: [driver], probe, cluster, query: async (q) => ({ ok: true, values: driver.answer(q.name, q.type) }), verifyDeadlineMs: 2000, resyncMs: 60_000, overridePollMs: 100 });
+  made.push({ c: controller, dir });
+  const audits: AuditEvent[] = [];
+  controller.on('audit', (e) => audits.push(e));
+  await controller.start();
+  return { controller, driver, spec, store, probe, cluster, audits, served: () => [...driver.answer(spec.domain, 'A')].sort() };
+}
+
+describe('Controller among several replicas', { timeout: 60_000 }, () => {
+  it('a follower observes and publishes its verdicts but writes no DNS and saves no state', async () => {
+    const r = await rig();
+    r.probe.fail('m0');
+    await waitFor('m0 down in its own view, the others up', () => r.controller.health.m0?.state === 'down' && r.controller.health.m1?.state === 'up' && r.controller.health.m2?.state === 'up');
+    await waitFor('its verdict published', () => r.cluster.published.some((h) => h.m0?.state === 'down'));
+    const out = await r.controller.requestReconcile('test');
+    assert.match(out.skipped ?? '', /follower/);
+    assert.equal(r.driver.zones.size, 0, 'nothing written');
+    await r.controller.persist();
+    assert.equal((await r.store.load()).version, 0, 'nothing saved');
+  });
+
+  it('the leader writes only through the fence; a fence that no longer holds stops every write', async () => {
+    const r = await rig();
+    r.cluster.set({ leading: true }, 'elected');
+    await waitFor('the leader published', () => r.served().join(',') === ALL.join(','));
+    assert.ok(r.cluster.fences >= 1, 'the write was fenced');
+    r.cluster.fenceHolds = false; // deposed while it was not looking: it still believes it leads
+    r.probe.fail('m1');
+    await waitFor('m1 down', () => r.controller.health.m1?.state === 'down');
+    const out = await r.controller.requestReconcile('after deposition');
+    assert.ok(out.reports.every((x) => x.errorCode === 'NOT_LEADER'), JSON.stringify(out.reports));
+    const fencedAt = Date.now();
+    await r.controller.requestReconcile('once more');
+    assert.deepEqual(r.served(), ALL, 'nothing written after the fence failed');
+    assert.ok(!r.audits.some((e) => e.kind === 'apply' && e.at >= fencedAt), 'no apply audited after the fence failed');
+  });
+
+  it('other vantages count by quorum: one vantage alone calling m1 down is outvoted', async () => {
+    const r = await rig();
+    r.cluster.set({ leading: true, others: [other('b', { m0: 'up', m1: 'up', m2: 'up' }), other('c', { m0: 'up', m1: 'up', m2: 'up' })] }, 'elected');
+    await waitFor('published', () => r.served().join(',') === ALL.join(','));
+    r.probe.fail('m1');
+    await waitFor('m1 down here', () => r.controller.health.m1?.state === 'down');
+    await r.controller.requestReconcile('outvoted');
+    assert.deepEqual(r.served(), ALL, 'one vote of three is no majority');
+    r.cluster.set({ others: [other('b', { m0: 'up', m1: 'down', m2: 'up' }), other('c', { m0: 'up', m1: 'up', m2: 'up' })] });
+    await waitFor('m1 out once a second vantage agrees', () => r.served().join(',') === '127.0.0.11,127.0.0.13');
+  });
+
+  it('too few live vantages, or etcd lost: fail static, audited with why; resumes after', async () => {
+    const r = await rig({ minVantages: 2 });
+    r.cluster.set({ leading: true, others: [other('b', { m0: 'up', m1: 'up', m2: 'up' })] }, 'elected');
+    await waitFor('published', () => r.served().join(',') === ALL.join(','));
+    r.cluster.set({ others: [other('b', { m0: 'up', m1: 'up', m2: 'up' }, false)] });
+    r.probe.fail('m2');
+    await waitFor('m2 down here', () => r.controller.health.m2?.state === 'down');
+    const out = await r.controller.requestReconcile('alone');
+    assert.match(out.skipped ?? '', /fail static: only 1 live vantage/);
+    assert.deepEqual(r.served(), ALL);
+    assert.ok(r.audits.some((e) => e.kind === 'fail-static' && /only 1 live vantage/.test(e.message)));
+    r.cluster.set({ trouble: 'etcd unreachable for 3s', others: [other('b', { m0: 'up', m1: 'up', m2: 'down' })] });
+    assert.match((await r.controller.requestReconcile('etcd lost')).skipped ?? '', /fail static: etcd unreachable/);
+    assert.deepEqual(r.served(), ALL);
+    r.cluster.set({ trouble: undefined });
+    await waitFor('m2 out once etcd is back', () => r.served().join(',') === '127.0.0.11,127.0.0.12');
+    assert.ok(r.audits.some((e) => e.kind === 'daemon' && /fail static over/.test(e.message)));
+  });
+
+  it('the leader saves the decided health (the quorum), never one vantage\'s view', async () => {
+    const r = await rig();
+    r.cluster.set({ leading: true, others: [other('b', { m0: 'up', m1: 'up', m2: 'up' }), other('c', { m0: 'up', m1: 'up', m2: 'up' })] }, 'elected');
+    await waitFor('published', () => r.served().join(',') === ALL.join(','));
+    r.probe.fail('m1');
+    await waitFor('m1 down here', () => r.controller.health.m1?.state === 'down');
+    await r.controller.persist();
+    assert.equal((await r.store.load()).health.m1.state, 'up', 'saved: the quorum\'s verdict, not this vantage\'s');
+  });
+});

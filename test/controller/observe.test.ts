@@ -1,0 +1,66 @@
+/**
+ * Observe (one vantage's probe loops) and the inventory: only mirrors with a known address are probed, a changed
+ * inventory re-targets the loops, and the result of a probe of the old address still in flight is dropped (it says
+ * nothing about the host now behind the mirror). The probe is one the test steers; the loops and hysteresis are real.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { Observer } from '../../src/controller/observe.ts';
+import type { Inventory } from '../../src/domain/inventory.ts';
+import type { Probe, ProbeResult } from '../../src/probes/probe-result.ts';
+import type { ProbeTarget } from '../../src/probes/probe-target.ts';
+import { fleetFixture } from '../support/fleet-fixture.ts';
+import { waitFor } from '../server/harness.ts';
+
+/** Holds every probe of `held` until released; answers the others at once. Records each address probed. */
+class HeldProbe implements Probe {
+  readonly probed: string[] = [];
+  held = new Set<string>();
+  private readonly waiting: (() => void)[] = [];
+  async run(t: ProbeTarget): Promise<ProbeResult> {
+    this.probed.push(t.address);
+    if (this.held.has(t.address)) await new Promise<void>((r) => this.waiting.push(r));
+    return { mirror: t.mirror, ok: false, reason: `refused at ${t.address}`, latencyMs: 1, at: Date.now() };
+  }
+  get inFlight(): number {
+    return this.waiting.length;
+  }
+  release(): void {
+    for (const r of this.waiting.splice(0)) r();
+  }
+}
+
+const inventory = (ipv4: string): Inventory => ({ updatedAt: 1, mirrors: { m1: { provider: 'local', ipv4, at: 1, source: 'pulumi' } } });
+
+describe('observe: probe targets from the inventory', { timeout: 20_000 }, () => {
+  const ac = new AbortController();
+  const observers: Observer[] = [];
+  after(() => {
+    for (const o of observers) o.stop();
+    ac.abort();
+  });
+
+  it('never probes a mirror without a known address; re-targets on a new inventory and drops the old address\'s result', async () => {
+    const spec = fleetFixture({}, 2);
+    delete spec.mirrors[1].ipv4; // m1: not provisioned until the inventory names its address
+    const probe = new HeldProbe();
+    const obs = new Observer(spec, { probes: { http: probe, tcp: probe, dns: probe }, now: Date.now, blind: () => false, signal: ac.signal });
+    observers.push(obs);
+    const results: ProbeResult[] = [];
+    obs.on('probe', (r: ProbeResult) => results.push(r));
+    obs.start();
+    assert.deepEqual(obs.provisioned(), ['m0']);
+    await waitFor('m0 probed twice', () => probe.probed.filter((a) => a === '127.0.0.11').length >= 2);
+    assert.ok(!results.some((r) => r.mirror === 'm1'), 'm1 has no address: never probed');
+
+    probe.held.add('127.0.0.81');
+    obs.setInventory(inventory('127.0.0.81'));
+    assert.ok(obs.has('m1'));
+    await waitFor('a probe of m1 at its first address in flight', () => probe.inFlight > 0);
+    obs.setInventory(inventory('127.0.0.82')); // replaced while the probe of .81 runs
+    probe.release();
+    await waitFor('m1 probed at its new address', () => results.some((r) => r.reason === 'refused at 127.0.0.82'));
+    assert.ok(!results.some((r) => r.reason === 'refused at 127.0.0.81'), 'the result about the old address is dropped');
+    assert.ok(!probe.probed.slice(probe.probed.indexOf('127.0.0.82')).includes('127.0.0.81'), 'the old address is not probed again');
+  });
+});
