@@ -76,10 +76,21 @@ export async function deployTo(mirror: string, run: ScriptRunner, script: string
   return { mirror, ok: false, error: `exit ${r.code}: ${why}` };
 }
 
+export interface DeployAllOptions {
+  /** Where the SSH keys' environment variables are read. */
+  env: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  /** The stored mirror inventory: the addresses of the hosts Pulumi created (without it they are not provisioned). */
+  inventory?: Inventory;
+  /** nginx listen addresses instead of 443/80 (tests on loopback). */
+  listen?: { https?: string[]; http?: string[] };
+}
+
 /** Deploys to every target (deploy-targets.ts) at once; the mirrors that are not targets come back skipped with why. */
-export async function deployAll(spec: Pick<FleetSpec, 'domain' | 'alternateDomains' | 'mirrors' | 'deploy'> & { certs: CertsSpec }, pair: { cert: string; key: string }, env: NodeJS.ProcessEnv, signal?: AbortSignal, inventory?: Inventory): Promise<DeployOutcome[]> {
-  const script = siteDeployScript(spec, spec.certs.deploy, pair);
-  const { targets, skipped } = deployTargets(spec, inventory);
+export async function deployAll(spec: Pick<FleetSpec, 'domain' | 'alternateDomains' | 'mirrors' | 'deploy'> & { certs: CertsSpec }, pair: { cert: string; key: string }, o: DeployAllOptions): Promise<DeployOutcome[]> {
+  const { env, signal } = o;
+  const script = siteDeployScript(spec, spec.certs.deploy, pair, o.listen);
+  const { targets, skipped } = deployTargets(spec, o.inventory);
   const done = await Promise.all(
     targets.map(async (t): Promise<DeployOutcome> => {
       const r = runnerFor(t, env);

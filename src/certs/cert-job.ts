@@ -80,7 +80,7 @@ async function runLocked(mode: 'issue' | 'renew', d: CertJobDeps): Promise<CertJ
   await d.store.saveStatus(done);
   await d.audit({ kind: 'cert', message: `certificate issued for ${names.join(', ')}: serial ${issued.serial}, valid until ${new Date(issued.notAfter).toISOString()}`, data: { serial: issued.serial, notAfter: issued.notAfter, publishMs: issued.publishMs } });
   const pair = (await d.store.certificate())!;
-  const deployed = await (d.deploy ?? (async (p) => deployAll(d.spec, p, d.env ?? process.env, d.signal, await d.inventory?.())))(pair);
+  const deployed = await (d.deploy ?? (async (p) => deployAll(d.spec, p, { env: d.env ?? process.env, signal: d.signal, inventory: await d.inventory?.() })))(pair);
   done.deployed = { ...(done.deployed ?? {}) };
   done.deploySummary = deploySummary(deployed);
   for (const r of deployed) {
