@@ -101,7 +101,11 @@ describe('the daemon renew loop (pebble + embedded DNS)', { timeout: 120_000 }, 
     const st = await store.status();
     assert.equal(st!.deployed!.m0.serial, r.action === 'issued' ? r.issued.serial : '');
     assert.match(st!.deployed!.m1.error!, /nginx -t refused/);
-    assert.equal(st!.deployed!.m2, undefined, 'a skipped mirror is not recorded as deployed');
+    assert.equal(st!.deployed!.m2.skipped, true, 'a skipped mirror is recorded as skipped');
+    assert.equal(st!.deployed!.m2.serial, undefined, 'and not as holding the certificate');
+    assert.equal(st!.deployed!.m2.error, 'no address known');
+    assert.equal(st!.deploySummary, 'deployed to 1 of 3 mirrors (m0); skipped: m2 (no address known); failed: m1');
+    assert.ok(audit.some((x) => x.kind === 'cert' && /skipped: m2/.test(x.message)), 'the skip is audited');
   });
 
   it('two renewals at once (cron beside the daemon): one order; the other waits for it and finds nothing due', async () => {
