@@ -2,9 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CertsSpec, FleetSpec, MirrorSpec } from '../domain/fleet-spec.ts';
+import type { CertsSpec, FleetSpec } from '../domain/fleet-spec.ts';
+import type { Inventory } from '../domain/inventory.ts';
 import { certNames } from './cert-plan.ts';
 import { deployScript } from './deploy-script.ts';
+import { deployTargets, type DeployTarget } from './deploy-targets.ts';
 import { nginxTlsConfig } from './nginx-tls.ts';
 
 /** Runs a deploy script on one mirror: the script on stdin, never in argv (it carries the private key). */
@@ -45,15 +47,11 @@ function runWithStdin(cmd: string, args: string[], input: string, signal?: Abort
   });
 }
 
-/** The runner for a mirror, or why it cannot be deployed to. ssh mirrors (and cloud hosts with a known address) over SSH. */
-export function runnerFor(m: MirrorSpec, env: NodeJS.ProcessEnv): { run: ScriptRunner } | { skip: string } {
-  if (m.provider === 'local') return { skip: 'a local mirror (a process on this machine) has no nginx to deploy to' };
-  const host = m.ipv4 ?? m.ipv6;
-  if (!host) return { skip: 'no address known' };
-  const keyEnv = String(m.settings.sshKeyEnv ?? '');
-  const key = keyEnv ? env[keyEnv] : undefined;
-  if (!key) return { skip: keyEnv ? `the environment variable ${keyEnv} (its SSH key) is not set` : 'no sshKeyEnv' };
-  return { run: sshRunner({ host, user: String(m.settings.sshUser ?? 'root'), key }) };
+/** The runner for a target, or why it cannot be deployed to (its key's variable is not set). */
+export function runnerFor(t: DeployTarget, env: NodeJS.ProcessEnv): { run: ScriptRunner } | { skip: string } {
+  const key = env[t.keyEnv];
+  if (!key) return { skip: `the environment variable ${t.keyEnv} (its SSH key) is not set` };
+  return { run: sshRunner({ host: t.host, port: t.port, user: t.user, key }) };
 }
 
 export interface DeployOutcome {
@@ -78,14 +76,40 @@ export async function deployTo(mirror: string, run: ScriptRunner, script: string
   return { mirror, ok: false, error: `exit ${r.code}: ${why}` };
 }
 
-/** Deploys to every mirror at once. */
-export async function deployAll(spec: Pick<FleetSpec, 'domain' | 'alternateDomains' | 'mirrors'> & { certs: CertsSpec }, pair: { cert: string; key: string }, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<DeployOutcome[]> {
-  const script = siteDeployScript(spec, spec.certs.deploy, pair);
-  return Promise.all(
-    spec.mirrors.map(async (m) => {
-      const r = runnerFor(m, env);
-      if ('skip' in r) return { mirror: m.name, ok: true, skipped: true, error: r.skip };
-      return deployTo(m.name, r.run, script, signal);
+export interface DeployAllOptions {
+  /** Where the SSH keys' environment variables are read. */
+  env: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  /** The stored mirror inventory: the addresses of the hosts Pulumi created (without it they are not provisioned). */
+  inventory?: Inventory;
+  /** nginx listen addresses instead of 443/80 (tests on loopback). */
+  listen?: { https?: string[]; http?: string[] };
+}
+
+/** Deploys to every target (deploy-targets.ts) at once; the mirrors that are not targets come back skipped with why. */
+export async function deployAll(spec: Pick<FleetSpec, 'domain' | 'alternateDomains' | 'mirrors' | 'deploy'> & { certs: CertsSpec }, pair: { cert: string; key: string }, o: DeployAllOptions): Promise<DeployOutcome[]> {
+  const { env, signal } = o;
+  const script = siteDeployScript(spec, spec.certs.deploy, pair, o.listen);
+  const { targets, skipped } = deployTargets(spec, o.inventory);
+  const done = await Promise.all(
+    targets.map(async (t): Promise<DeployOutcome> => {
+      const r = runnerFor(t, env);
+      if ('skip' in r) return { mirror: t.mirror, ok: true, skipped: true, error: r.skip };
+      return deployTo(t.mirror, r.run, script, signal);
     }),
   );
+  return [...done, ...skipped.map((s): DeployOutcome => ({ mirror: s.mirror, ok: true, skipped: true, error: s.reason }))];
+}
+
+/** One line on where a certificate went: "every mirror" only when no mirror was skipped or failed. Pure. */
+export function deploySummary(outcomes: readonly DeployOutcome[]): string {
+  const done = outcomes.filter((o) => o.ok && !o.skipped).map((o) => o.mirror);
+  const skipped = outcomes.filter((o) => o.skipped);
+  const failed = outcomes.filter((o) => !o.ok);
+  if (outcomes.length === 0) return 'no mirror to deploy to';
+  if (skipped.length === 0 && failed.length === 0) return `deployed to every mirror (${done.join(', ') || 'none'})`;
+  const parts = [`deployed to ${done.length} of ${outcomes.length} mirrors${done.length ? ` (${done.join(', ')})` : ''}`];
+  if (skipped.length) parts.push(`skipped: ${skipped.map((o) => `${o.mirror} (${o.error})`).join('; ')}`);
+  if (failed.length) parts.push(`failed: ${failed.map((o) => o.mirror).join(', ')}`);
+  return parts.join('; ');
 }

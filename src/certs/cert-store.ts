@@ -17,7 +17,9 @@ export interface CertStatus {
   /** No attempt before this (backoff after failures). */
   nextAttemptAt?: number;
   /** Mirror name → when the current certificate was deployed there, or the deploy error. */
-  deployed?: Record<string, { at: number; serial?: string; error?: string }>;
+  deployed?: Record<string, { at: number; serial?: string; error?: string; skipped?: boolean }>;
+  /** Where the current certificate went, in one line ("deployed to every mirror" only when none was skipped or failed). */
+  deploySummary?: string;
 }
 
 const time = z.number().min(0).max(8.64e15);
@@ -32,7 +34,8 @@ const statusSchema = z.looseObject({
   lastAttemptAt: time.optional(),
   lastError: z.string().optional(),
   nextAttemptAt: time.optional(),
-  deployed: z.record(z.string(), z.looseObject({ at: time, serial: z.string().optional(), error: z.string().optional() })).optional(),
+  deployed: z.record(z.string(), z.looseObject({ at: time, serial: z.string().optional(), error: z.string().optional(), skipped: z.boolean().optional() })).optional(),
+  deploySummary: z.string().optional(),
 });
 
 const ACCOUNT_KEY = 'acme-account.key';

@@ -18,6 +18,7 @@ export function certSummary(s: CertStatus | undefined, now: number, renewAt: num
     lastError: s.lastError,
     nextAttemptAt: s.nextAttemptAt,
     deployed: s.deployed ?? {},
+    deploySummary: s.deploySummary,
   };
 }
 

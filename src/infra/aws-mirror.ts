@@ -2,6 +2,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { ConfigError } from '../domain/errors.ts';
 import type { MirrorSpec } from '../domain/fleet-spec.ts';
+import { mirrorSshUser } from '../domain/mirror-login.ts';
 import type { SiteDeployPlan } from './site-deploy.ts';
 import { SiteDeployStep } from './site-deploy-step.ts';
 import { checkUserDataSize, cloudInitUserData } from './web-server-setup.ts';
@@ -58,9 +59,7 @@ export function awsSecurityGroupRules(): Pick<aws.ec2.SecurityGroupArgs, 'ingres
 
 /** The login the official images give the key in user data: Debian `admin`, Ubuntu `ubuntu`; an AMI id: `sshUser` or admin. */
 export function awsSshUser(mirror: Pick<MirrorSpec, 'settings'>): string {
-  if (typeof mirror.settings.sshUser === 'string') return mirror.settings.sshUser;
-  const image = String(mirror.settings.image ?? 'debian').toLowerCase();
-  return image.startsWith('ubuntu') ? 'ubuntu' : 'admin';
+  return mirrorSshUser({ provider: 'aws', settings: mirror.settings });
 }
 
 export interface AwsMirrorArgs {

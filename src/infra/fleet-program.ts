@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { zoneOf, zonesOf, type FleetSpec, type RegistrarKind } from '../domain/fleet-spec.ts';
 import { MIRRORS_OUTPUT, SITE_DIGEST_OUTPUT } from '../domain/inventory.ts';
+import { DEFAULT_DEPLOY_KEY_ENV } from '../domain/mirror-login.ts';
 import { manifestDeployFiles } from '../manifest/manifest-files.ts';
 import { desiredRecords } from '../planner/desired-records.ts';
 import { AwsMirror, awsInstancePlan } from './aws-mirror.ts';
@@ -131,7 +132,7 @@ export type FleetOutputs = Awaited<ReturnType<typeof fleetProgram>>;
 
 /** The stack's deploy key (deploy.sshKeyEnv): the private key as a secret, its public half for the user data. */
 function cloudDeployKey(spec: FleetSpec, secrets: SecretSource) {
-  const env = spec.deploy?.sshKeyEnv ?? 'FLOTILLA_DEPLOY_KEY';
+  const env = spec.deploy?.sshKeyEnv ?? DEFAULT_DEPLOY_KEY_ENV;
   const privateKey = requiredSecret(secrets, env, 'the deploy key: cloud hosts get the site over SSH with it');
   const value = secrets.env[env];
   // a mock preview without the key: a placeholder public key, flagged by the preview as an unset variable

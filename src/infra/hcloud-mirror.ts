@@ -1,6 +1,7 @@
 import * as hcloud from '@pulumi/hcloud';
 import * as pulumi from '@pulumi/pulumi';
 import type { MirrorSpec } from '../domain/fleet-spec.ts';
+import { mirrorSshUser } from '../domain/mirror-login.ts';
 import type { SiteDeployPlan } from './site-deploy.ts';
 import { SiteDeployStep } from './site-deploy-step.ts';
 import { checkUserDataSize, cloudInitUserData } from './web-server-setup.ts';
@@ -38,7 +39,7 @@ export function hcloudServerPlan(args: HcloudMirrorArgs) {
     serverType: String(args.mirror.settings.size ?? DEFAULT_HCLOUD_SIZE),
     image: String(args.mirror.settings.image ?? DEFAULT_HCLOUD_IMAGE),
     userData,
-    sshUser: String(args.mirror.settings.sshUser ?? 'root'),
+    sshUser: mirrorSshUser(args.mirror),
     labels: { 'flotilla-stack': args.stack, 'flotilla-mirror': args.mirror.name },
   };
 }

@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { ConfigError } from '../domain/errors.ts';
 import type { MirrorSpec } from '../domain/fleet-spec.ts';
+import { mirrorSshUser } from '../domain/mirror-login.ts';
 import { requiredSecret, type SecretSource } from './secrets.ts';
 import type { SiteDeployPlan } from './site-deploy.ts';
 import { SiteDeployStep } from './site-deploy-step.ts';
@@ -15,7 +16,7 @@ export function sshMirrorPlan(args: { mirror: MirrorSpec }) {
   const keyEnv = m.settings.sshKeyEnv;
   if (typeof keyEnv !== 'string' || keyEnv === '')
     throw new ConfigError('(stack)', [{ path: `mirror ${m.name}.sshKeyEnv`, message: 'an ssh mirror needs sshKeyEnv: the environment variable holding its private key' }]);
-  return { mirror: m.name, host, ipv4: m.ipv4, ipv6: m.ipv6, user: String(m.settings.sshUser ?? 'root'), keyEnv, hostId: `ssh:${host}` };
+  return { mirror: m.name, host, ipv4: m.ipv4, ipv6: m.ipv6, user: mirrorSshUser(m), keyEnv, hostId: `ssh:${host}` };
 }
 
 export type SshMirrorPlan = ReturnType<typeof sshMirrorPlan>;

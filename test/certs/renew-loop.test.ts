@@ -14,7 +14,7 @@ import type { CertJobResult } from '../../src/certs/cert-job.ts';
 import { startRenewLoop } from '../../src/certs/renew-loop.ts';
 import { runCertJob } from '../../src/certs/cert-job.ts';
 import { runnerFor } from '../../src/certs/cert-deploy.ts';
-import type { MirrorSpec } from '../../src/domain/fleet-spec.ts';
+import type { DeployTarget } from '../../src/certs/deploy-targets.ts';
 import { severityOf, ALERT_KINDS } from '../../src/controller/alerts.ts';
 import { directQuery } from '../../src/controller/dns-query.ts';
 import type { AuditEvent } from '../../src/domain/audit.ts';
@@ -101,7 +101,11 @@ describe('the daemon renew loop (pebble + embedded DNS)', { timeout: 120_000 }, 
     const st = await store.status();
     assert.equal(st!.deployed!.m0.serial, r.action === 'issued' ? r.issued.serial : '');
     assert.match(st!.deployed!.m1.error!, /nginx -t refused/);
-    assert.equal(st!.deployed!.m2, undefined, 'a skipped mirror is not recorded as deployed');
+    assert.equal(st!.deployed!.m2.skipped, true, 'a skipped mirror is recorded as skipped');
+    assert.equal(st!.deployed!.m2.serial, undefined, 'and not as holding the certificate');
+    assert.equal(st!.deployed!.m2.error, 'no address known');
+    assert.equal(st!.deploySummary, 'deployed to 1 of 3 mirrors (m0); skipped: m2 (no address known); failed: m1');
+    assert.ok(audit.some((x) => x.kind === 'cert' && /skipped: m2/.test(x.message)), 'the skip is audited');
   });
 
   it('two renewals at once (cron beside the daemon): one order; the other waits for it and finds nothing due', async () => {
@@ -117,12 +121,10 @@ describe('the daemon renew loop (pebble + embedded DNS)', { timeout: 120_000 }, 
     assert.deepEqual(results.map((r) => r.action).sort(), ['issued', 'not-due']);
   });
 
-  it('runnerFor: ssh mirrors over SSH with the key from their variable; local mirrors and missing keys are skipped with why', () => {
-    const m = (over: Partial<MirrorSpec>): MirrorSpec => ({ name: 'x', provider: 'ssh', ipv4: '192.0.2.10', settings: { sshUser: 'deploy', sshKeyEnv: 'BOX_KEY' }, ...over });
-    assert.ok('run' in runnerFor(m({}), { BOX_KEY: 'k' }));
-    assert.deepEqual(runnerFor(m({}), {}), { skip: 'the environment variable BOX_KEY (its SSH key) is not set' });
-    assert.match((runnerFor(m({ provider: 'local' }), {}) as { skip: string }).skip, /local mirror/);
-    assert.deepEqual(runnerFor(m({ provider: 'aws', ipv4: undefined }), { BOX_KEY: 'k' }), { skip: 'no address known' });
+  it('runnerFor: a target over SSH with the key from its variable; an unset variable is skipped with why', () => {
+    const t: DeployTarget = { mirror: 'x', provider: 'aws', host: '192.0.2.10', port: 22, user: 'admin', keyEnv: 'FLEET_KEY', addressFrom: 'pulumi' };
+    assert.ok('run' in runnerFor(t, { FLEET_KEY: 'k' }));
+    assert.deepEqual(runnerFor(t, {}), { skip: 'the environment variable FLEET_KEY (its SSH key) is not set' });
   });
 
   it('cert-error is an alerting kind (warning)', () => {

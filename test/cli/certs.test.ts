@@ -56,6 +56,8 @@ describe('flotilla certs (CLI, pebble + embedded DNS + PowerDNS)', { timeout: 18
     assert.equal(issue.code, 0, issue.stderr + issue.stdout);
     assert.match(issue.stdout, new RegExp(`issued ${ZONE}, www\\.${ZONE}`));
     assert.match(issue.stdout, /challenge TXT removed at every provider/);
+    assert.match(issue.stdout, /deploy to m1: skipped \(a local mirror/);
+    assert.match(issue.stdout, /certificate deployed to 0 of 1 mirrors; skipped: m1/, 'never "every mirror" with a skipped one');
     assert.doesNotMatch(issue.stdout + issue.stderr, /PRIVATE KEY/);
     assert.equal(statSync(join(dir, 'state', 'secrets', 'site.key')).mode & 0o777, 0o600);
 
@@ -65,6 +67,8 @@ describe('flotilla certs (CLI, pebble + embedded DNS + PowerDNS)', { timeout: 18
     assert.equal(s.state, 'ok');
     assert.deepEqual(s.names, [ZONE, `www.${ZONE}`]);
     assert.ok(s.notAfter > Date.now());
+    assert.equal(s.deployed.m1.skipped, true);
+    assert.match(s.deploySummary, /^deployed to 0 of 1 mirrors; skipped: m1/);
 
     const renew = await runCli(['certs', 'renew', '--config', file], { env });
     assert.equal(renew.code, 0, renew.stderr);

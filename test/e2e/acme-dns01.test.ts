@@ -20,7 +20,11 @@ import { FileSecretStore } from '../../src/state/secret-store.ts';
 import { connect } from 'node:tls';
 import { request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { deployTo, localRunner, siteDeployScript, sshRunner } from '../../src/certs/cert-deploy.ts';
+import { deployAll, deploySummary, deployTo, localRunner, siteDeployScript, sshRunner } from '../../src/certs/cert-deploy.ts';
+import type { MirrorSpec } from '../../src/domain/fleet-spec.ts';
+import { notProvisionedReason } from '../../src/domain/inventory.ts';
+import { FileStateStore } from '../../src/state/file-state-store.ts';
+import { updateState } from '../../src/state/state-store.ts';
 import { startSshd } from '../support/sshd-server.ts';
 import { HttpProbe } from '../../src/probes/http-probe.ts';
 import type { ProbeTarget } from '../../src/probes/probe-target.ts';
@@ -200,6 +204,39 @@ describe('ACME DNS-01 at every provider (pebble, embedded DNS + PowerDNS)', { ti
         const r = await deployTo('ssh-box', run, siteDeployScript(spec, deploy, renewed, listen()));
         assert.ok(r.ok, `${r.error}\n${sshd.log()}`);
         await until(async () => (await served(httpsPort, ZONE, root)).serial.toUpperCase() === serial.toUpperCase(), 'nginx serves the renewed certificate');
+        assert.equal((await served(httpsPort, ALT, root)).authorized, true);
+      } finally {
+        await sshd.stop();
+      }
+    });
+
+    it('an aws mirror whose address is in the stored inventory gets the certificate over real SSH (sshd on loopback as the cloud host)', async () => {
+      const sshd = await startSshd();
+      try {
+        // the address comes only from the state store's inventory, as after `flotilla up`; the stack file has none
+        const stateStore = new FileStateStore(mkdtempSync(join(tmpdir(), 'flotilla-acme-inventory-')));
+        await updateState(stateStore, (st) => {
+          st.inventory = { updatedAt: Date.now(), stack: 'e2e', mirrors: { fra: { provider: 'aws', ipv4: '127.0.0.1', resourceId: 'i-0loopback', at: Date.now(), source: 'pulumi' } } };
+        });
+        await issueCertificate({ spec, store, drivers, ownerId: 'acme-e2e', query: directQuery, verifyTimeoutMs: 10_000, directoryUrl: pebble.directoryUrl, directoryCa: pebble.listenerCa });
+        const renewed = (await store.certificate())!;
+        const serial = certInfo(renewed.cert).serial;
+        const fleet = {
+          ...spec,
+          // sshUser: the test's login (root) instead of the Debian image's `admin`; sshPort: the loopback sshd's
+          mirrors: <MirrorSpec[]>[
+            { name: 'fra', provider: 'aws', settings: { region: 'eu-central-1', sshUser: sshd.user, sshPort: sshd.port } },
+            { name: 'hel', provider: 'hcloud', settings: { region: 'hel1' } },
+          ],
+          deploy: { sshKeyEnv: 'ACME_E2E_DEPLOY_KEY' },
+          certs: { directory: pebble.directoryUrl, renewAt: 2 / 3, verifyTimeoutMs: 10_000, checkIntervalMs: 3_600_000, deploy },
+        };
+        const outcomes = await deployAll(fleet, renewed, { env: { ACME_E2E_DEPLOY_KEY: sshd.clientKey }, inventory: (await stateStore.load()).inventory, listen: listen() });
+        const fra = outcomes.find((o) => o.mirror === 'fra')!;
+        assert.ok(fra.ok && !fra.skipped, `${fra.error}\n${sshd.log()}`);
+        assert.deepEqual(outcomes.find((o) => o.mirror === 'hel'), { mirror: 'hel', ok: true, skipped: true, error: notProvisionedReason('hel') });
+        assert.match(deploySummary(outcomes), /^deployed to 1 of 2 mirrors \(fra\); skipped: hel/);
+        await until(async () => (await served(httpsPort, ZONE, root)).serial.toUpperCase() === serial.toUpperCase(), 'nginx serves the certificate deployed to the aws mirror');
         assert.equal((await served(httpsPort, ALT, root)).authorized, true);
       } finally {
         await sshd.stop();

@@ -21,7 +21,8 @@ function printStatus(out: Out, s: ReturnType<typeof certSummary>, now: number) {
   else out.log(table(['names', 'state', 'expires', 'renews', 'serial'], [[s.names.join(' '), s.state, `${new Date(s.notAfter!).toISOString()} (${s.daysLeft} days)`, s.renewsAt! <= now ? 'now' : `in ${formatDuration(s.renewsAt! - now)}`, s.serial ?? '']]));
   if (s.lastError) out.log(escapeControl(`last attempt failed${s.nextAttemptAt ? ` (next attempt in ${formatDuration(Math.max(0, s.nextAttemptAt - now))})` : ''}: ${s.lastError}`));
   const dep = Object.entries(('deployed' in s && s.deployed) || {});
-  if (dep.length > 0) out.log(table(['mirror', 'deployed', 'result'], dep.map(([m, d]) => [m, new Date(d.at).toISOString(), d.error ?? `serial ${d.serial ?? '?'}`])));
+  if (dep.length > 0) out.log(table(['mirror', 'deployed', 'result'], dep.map(([m, d]) => [m, new Date(d.at).toISOString(), d.skipped ? `skipped: ${d.error ?? ''}` : d.error ?? `serial ${d.serial ?? '?'}`])));
+  if ('deploySummary' in s && s.deploySummary) out.log(escapeControl(`certificate ${s.deploySummary}`));
 }
 
 export function registerCerts(program: Command): void {
@@ -41,6 +42,7 @@ export function registerCerts(program: Command): void {
       query: directQuery,
       store: new CertStore(openSecretStore(spec)),
       audit: (e) => store.append({ at: Date.now(), actor, ...e }),
+      inventory: async () => (await store.load()).inventory,
       log: (l) => out.log(escapeControl(l)),
     });
     await store.close?.();
@@ -48,6 +50,7 @@ export function registerCerts(program: Command): void {
     out.data({ action: r.action, reason: 'reason' in r ? r.reason : undefined, code: r.action === 'failed' ? r.code : undefined, deployed: r.action === 'issued' ? r.deployed : undefined, certificate: certSummary(r.status, now, spec.certs.renewAt) });
     if (r.action === 'issued') {
       for (const d of r.deployed) out.log(d.skipped ? `deploy to ${d.mirror}: skipped (${d.error})` : d.ok ? `deploy to ${d.mirror}: done` : `deploy to ${d.mirror}: FAILED, it keeps its old certificate: ${d.error}`);
+      if (r.status.deploySummary) out.log(escapeControl(`certificate ${r.status.deploySummary}`));
       process.exitCode = r.deployed.some((d) => !d.ok) ? 1 : 0;
     } else if (r.action === 'not-due') {
       out.log(escapeControl(`not due: ${r.reason}`));

@@ -37,6 +37,7 @@ async function startDaemonCerts(first: FleetSpec, controller: Controller, regist
       store,
       intervalMs: spec.certs.checkIntervalMs,
       audit: (e) => controller.audit(e),
+      inventory: async () => controller.inventory,
       log: (l) => log(`certs: ${l}`),
       onResult: (r) => {
         latest = r.status;
