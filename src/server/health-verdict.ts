@@ -11,6 +11,13 @@ export interface HealthInput {
   desiredZones: Record<string, RecordSet[]>;
   lastOutcome: ReconcileOutcome | undefined;
   providers: State['providers'];
+  /** Why the decision changes nothing now (too few live vantages, etcd lost), when it does. */
+  failStatic?: string;
+  /**
+   * Set on a replica that does not lead (several controllers on etcd): it never reconciles, so its health is whether
+   * it takes part and somebody leads, not its own last pass. `leader` names the leading vantage, if any.
+   */
+  follower?: { leader?: string };
 }
 
 export interface HealthVerdict {
@@ -32,6 +39,12 @@ export function healthVerdict(h: HealthInput): HealthVerdict {
   if (h.cutOff) reasons.push('the controller looks cut off (every canary failed): changing nothing');
   if (!Object.values(h.desiredZones).some((rs) => rs.some((r) => serving(r, names)))) {
     reasons.push('the desired answer is empty: no serving mirror has an address');
+  }
+  if (h.failStatic && !h.cutOff) reasons.push(`fail static: ${h.failStatic}`);
+  if (h.follower) {
+    // the leader's /healthz speaks for the providers; a follower is healthy while it takes part and someone leads
+    if (h.follower.leader === undefined) reasons.push('no leader: no controller writes DNS');
+    return { ok: reasons.length === 0, reasons };
   }
   if (!h.lastOutcome) {
     if (!h.cutOff) reasons.push('no reconcile has finished yet');

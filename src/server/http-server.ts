@@ -135,6 +135,8 @@ export async function startHttpServer(o: HttpServerOptions): Promise<RunningHttp
         desiredZones: controller.desired().zones,
         lastOutcome: controller.lastOutcome,
         providers: controller.providerStatus,
+        failStatic: controller.failStatic,
+        follower: controller.cluster.isLeader() ? undefined : { leader: controller.cluster.leader()?.vantage },
       });
       sendJson(res, v.ok ? 200 : 503, { ok: v.ok, ...(v.ok ? {} : { reason: v.reasons.join('; '), reasons: v.reasons }), cutOff: controller.cutOff, serving: controller.lastServing ?? null });
     },

@@ -64,5 +64,11 @@ describe('healthVerdict (pure)', () => {
     assert.deepEqual(healthVerdict({ ...base, lastOutcome: undefined }).reasons, ['no reconcile has finished yet']);
     assert.deepEqual(healthVerdict({ ...base, lastOutcome: outcome(false) }).reasons, ['the last reconcile failed at every provider (p example.test: boom)']);
     assert.match(healthVerdict({ ...base, cutOff: true }).reasons.join(), /cut off/);
+    assert.deepEqual(healthVerdict({ ...base, failStatic: 'only 1 live vantage(s), health.minVantages wants 2' }).reasons, ['fail static: only 1 live vantage(s), health.minVantages wants 2']);
+  });
+  it('a follower (several controllers) is healthy while someone leads, whatever its own passes: it never reconciles', () => {
+    assert.deepEqual(healthVerdict({ ...base, lastOutcome: undefined, providers: {}, follower: { leader: 'v1' } }), { ok: true, reasons: [] });
+    assert.deepEqual(healthVerdict({ ...base, lastOutcome: undefined, follower: {} }).reasons, ['no leader: no controller writes DNS']);
+    assert.deepEqual(healthVerdict({ ...base, follower: { leader: 'v1' }, failStatic: 'etcd lost its quorum' }).reasons, ['fail static: etcd lost its quorum']);
   });
 });
