@@ -4,7 +4,8 @@
  * Every target is probed once per 2 s (timeout 1 s) by each system in turn (never both at once).
  * CPU is utime+stime of the prober's pid only (/proc/<pid>/stat) over the measurement window; memory is its VmRSS
  * and VmHWM. The exporter is driven by a separate node process scraping /probe at the same rate on the same slot
- * grid; that driver's CPU is excluded, but it runs on the same 2 cores.
+ * grid; that driver's CPU is excluded, but it runs on the same 2 cores. flotilla runs compiled (dist/, plain node, no
+ * tsx), as the shipped daemon does.
  */
 import type { BenchContext, BenchOutput } from './lib/context.ts';
 import { startNginxTargets } from './lib/nginx-targets.ts';
@@ -51,7 +52,7 @@ export async function runProbes(ctx: BenchContext): Promise<BenchOutput> {
   const idle = { flotilla: NaN, blackbox: NaN };
   try {
     // idle baselines: the same processes with nothing to probe
-    const idleLoop = startNodeChild('probe-loop.ts', { endpoints: [], intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS } satisfies ProbeLoopConfig, 'flotilla probe loop (idle)');
+    const idleLoop = startNodeChild('probe-loop.ts', { endpoints: [], intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS } satisfies ProbeLoopConfig, 'flotilla probe loop (idle)', { compiled: true });
     try {
       await idleLoop.ready;
       await sleep(INTERVAL_MS);
@@ -70,7 +71,7 @@ export async function runProbes(ctx: BenchContext): Promise<BenchOutput> {
 
       // flotilla
       const cfg: ProbeLoopConfig = { endpoints, intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS };
-      const loop = startNodeChild('probe-loop.ts', cfg, `flotilla probe loop (${n})`);
+      const loop = startNodeChild('probe-loop.ts', cfg, `flotilla probe loop (${n})`, { compiled: true });
       try {
         await loop.ready;
         const deadline = Date.now() + 120_000;

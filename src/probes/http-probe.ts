@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isIP, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { buildConnector, Client } from 'undici';
+import { buildConnector, Client } from './undici-client.ts';
 import { ConnectionPool } from './connection-pool.ts';
 import { hedged, hedgeDelayMs, smooth, type Attempt } from './hedge.ts';
 import { evaluateResponse } from './probe-conditions.ts';
