@@ -5,7 +5,7 @@
  * CPU is utime+stime of the prober's pid only (/proc/<pid>/stat) over the measurement window; memory is its VmRSS
  * and VmHWM. The exporter is driven by a separate node process scraping /probe at the same rate on the same slot
  * grid; that driver's CPU is excluded, but it runs on the same 2 cores. flotilla runs compiled (dist/, plain node, no
- * tsx), as the shipped daemon does.
+ * tsx) with the node flags of deploy/flotilla.service, as the shipped daemon does.
  */
 import type { BenchContext, BenchOutput } from './lib/context.ts';
 import { startNginxTargets } from './lib/nginx-targets.ts';
@@ -18,6 +18,8 @@ import { ensureBlackbox, startBlackbox } from './peers/blackbox.ts';
 
 const INTERVAL_MS = 2000;
 const TIMEOUT_MS = 1000;
+/** The NODE_OPTIONS deploy/flotilla.service gives the daemon. */
+const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 export interface ProbeRow {
   system: 'flotilla' | 'blackbox_exporter';
@@ -52,7 +54,7 @@ export async function runProbes(ctx: BenchContext): Promise<BenchOutput> {
   const idle = { flotilla: NaN, blackbox: NaN };
   try {
     // idle baselines: the same processes with nothing to probe
-    const idleLoop = startNodeChild('probe-loop.ts', { endpoints: [], intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS } satisfies ProbeLoopConfig, 'flotilla probe loop (idle)', { compiled: true });
+    const idleLoop = startNodeChild('probe-loop.ts', { endpoints: [], intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS } satisfies ProbeLoopConfig, 'flotilla probe loop (idle)', { compiled: true, nodeFlags: DAEMON_NODE_FLAGS });
     try {
       await idleLoop.ready;
       await sleep(INTERVAL_MS);
@@ -71,7 +73,7 @@ export async function runProbes(ctx: BenchContext): Promise<BenchOutput> {
 
       // flotilla
       const cfg: ProbeLoopConfig = { endpoints, intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS };
-      const loop = startNodeChild('probe-loop.ts', cfg, `flotilla probe loop (${n})`, { compiled: true });
+      const loop = startNodeChild('probe-loop.ts', cfg, `flotilla probe loop (${n})`, { compiled: true, nodeFlags: DAEMON_NODE_FLAGS });
       try {
         await loop.ready;
         const deadline = Date.now() + 120_000;
@@ -157,7 +159,7 @@ function report(rows: ProbeRow[], sizes: number[], windowMs: number, exporterVer
     ]),
   ));
   md.push('');
-  md.push(`Idle RSS with nothing to probe: flotilla's probe loop (node ${process.version} + tsx + the controller) ${num(idle.flotilla, 0)} MiB, ` +
+  md.push(`Idle RSS with nothing to probe: flotilla's probe loop (node ${process.version} --max-semi-space-size=1, compiled dist/ controller, no tsx) ${num(idle.flotilla, 0)} MiB, ` +
     `blackbox_exporter ${num(idle.blackbox, 0)} MiB. RSS growth from idle: ` +
     sizes.map((n) => {
       const f = rows.find((r) => r.system === 'flotilla' && r.endpoints === n);

@@ -123,8 +123,11 @@ export interface NodeChild<E = unknown> {
  * With `netns`, the child runs inside that network namespace (one the bench created). With `compiled`, it runs the
  * shipped JavaScript in dist/ as the daemon does, in plain node without tsx (see compiledEntry): what its memory is.
  */
-export function startNodeChild<E = unknown>(entry: string, config: object, label: string, opts: { netns?: string; compiled?: boolean } = {}): NodeChild<E> {
-  const argv = opts.compiled ? [process.execPath, compiledEntry(entry)] : [process.execPath, '--import', 'tsx', join(BENCH_DIR, 'lib', entry)];
+export function startNodeChild<E = unknown>(
+  entry: string, config: object, label: string, opts: { netns?: string; compiled?: boolean; nodeFlags?: string[] } = {},
+): NodeChild<E> {
+  const flags = opts.nodeFlags ?? [];
+  const argv = opts.compiled ? [process.execPath, ...flags, compiledEntry(entry)] : [process.execPath, ...flags, '--import', 'tsx', join(BENCH_DIR, 'lib', entry)];
   // `ip netns exec` execs the command: the pid tracked is node's own
   const [cmd, ...args] = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv;
   const child = spawn(cmd, args, {
