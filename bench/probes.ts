@@ -4,7 +4,8 @@
  * Every target is probed once per 2 s (timeout 1 s) by each system in turn (never both at once).
  * CPU is utime+stime of the prober's pid only (/proc/<pid>/stat) over the measurement window; memory is its VmRSS
  * and VmHWM. The exporter is driven by a separate node process scraping /probe at the same rate on the same slot
- * grid; that driver's CPU is excluded, but it runs on the same 2 cores.
+ * grid; that driver's CPU is excluded, but it runs on the same 2 cores. flotilla runs compiled (dist/, plain node, no
+ * tsx) with the node flags of deploy/flotilla.service, as the shipped daemon does.
  */
 import type { BenchContext, BenchOutput } from './lib/context.ts';
 import { startNginxTargets } from './lib/nginx-targets.ts';
@@ -17,6 +18,11 @@ import { ensureBlackbox, startBlackbox } from './peers/blackbox.ts';
 
 const INTERVAL_MS = 2000;
 const TIMEOUT_MS = 1000;
+/**
+ * Node flags of the daemon as deploy/flotilla.service runs it (none). --max-semi-space-size=1 idled at 95 MiB
+ * instead of 195 at 1,000 endpoints, but at 5,000 the probe loop stopped answering within 60 s: not shipped.
+ */
+const DAEMON_NODE_FLAGS: string[] = [];
 
 export interface ProbeRow {
   system: 'flotilla' | 'blackbox_exporter';
@@ -51,7 +57,7 @@ export async function runProbes(ctx: BenchContext): Promise<BenchOutput> {
   const idle = { flotilla: NaN, blackbox: NaN };
   try {
     // idle baselines: the same processes with nothing to probe
-    const idleLoop = startNodeChild('probe-loop.ts', { endpoints: [], intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS } satisfies ProbeLoopConfig, 'flotilla probe loop (idle)');
+    const idleLoop = startNodeChild('probe-loop.ts', { endpoints: [], intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS } satisfies ProbeLoopConfig, 'flotilla probe loop (idle)', { compiled: true, nodeFlags: DAEMON_NODE_FLAGS });
     try {
       await idleLoop.ready;
       await sleep(INTERVAL_MS);
@@ -70,7 +76,7 @@ export async function runProbes(ctx: BenchContext): Promise<BenchOutput> {
 
       // flotilla
       const cfg: ProbeLoopConfig = { endpoints, intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS };
-      const loop = startNodeChild('probe-loop.ts', cfg, `flotilla probe loop (${n})`);
+      const loop = startNodeChild('probe-loop.ts', cfg, `flotilla probe loop (${n})`, { compiled: true, nodeFlags: DAEMON_NODE_FLAGS });
       try {
         await loop.ready;
         const deadline = Date.now() + 120_000;
@@ -156,7 +162,7 @@ function report(rows: ProbeRow[], sizes: number[], windowMs: number, exporterVer
     ]),
   ));
   md.push('');
-  md.push(`Idle RSS with nothing to probe: flotilla's probe loop (node ${process.version} + tsx + the controller) ${num(idle.flotilla, 0)} MiB, ` +
+  md.push(`Idle RSS with nothing to probe: flotilla's probe loop (node ${process.version}, compiled dist/ controller, no tsx) ${num(idle.flotilla, 0)} MiB, ` +
     `blackbox_exporter ${num(idle.blackbox, 0)} MiB. RSS growth from idle: ` +
     sizes.map((n) => {
       const f = rows.find((r) => r.system === 'flotilla' && r.endpoints === n);

@@ -10,6 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { Controller } from '../../src/controller/controller.ts';
 import type { FleetSpec } from '../../src/domain/fleet-spec.ts';
 import { initialOffsets } from '../../src/probes/probe-schedule.ts';
@@ -78,6 +79,15 @@ await childMain<ProbeLoopConfig>(async (cfg) => {
   return {
     ready: {},
     handlers: {
+      /** process.memoryUsage() in MiB and V8's heap spaces (what the RSS is made of). */
+      memory: async () => {
+        const mib = (v: number) => Math.round((10 * v) / 2 ** 20) / 10;
+        const u = process.memoryUsage();
+        return {
+          usage: Object.fromEntries(Object.entries(u).map(([k, v]) => [k, mib(v)])),
+          spaces: Object.fromEntries(getHeapSpaceStatistics().map((sp) => [sp.space_name, mib(sp.space_size)])),
+        };
+      },
       upCount: async () => Object.values(controller.health).filter((h) => h.state === 'up').length,
       mark: async () => {
         results = [];

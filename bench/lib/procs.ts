@@ -3,8 +3,9 @@
  * the 'exit' hook SIGKILLs whatever is left (SIGKILL also ends a SIGSTOPped mirror), the signal hooks stop
  * everything and exit. Temp dirs registered here are removed the same way.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -119,10 +120,14 @@ export interface NodeChild<E = unknown> {
 /**
  * Runs `bench/lib/<entry>` in its own node process (`node --import tsx`), talking over IPC: the child asks for
  * its config ({type:'need-config'}), then sends {type:'ready', ...}, answers {id, ok, result|error} to requests, and {event} messages.
- * With `netns`, the child runs inside that network namespace (one the bench created).
+ * With `netns`, the child runs inside that network namespace (one the bench created). With `compiled`, it runs the
+ * shipped JavaScript in dist/ as the daemon does, in plain node without tsx (see compiledEntry): what its memory is.
  */
-export function startNodeChild<E = unknown>(entry: string, config: object, label: string, opts: { netns?: string } = {}): NodeChild<E> {
-  const argv = [process.execPath, '--import', 'tsx', join(BENCH_DIR, 'lib', entry)];
+export function startNodeChild<E = unknown>(
+  entry: string, config: object, label: string, opts: { netns?: string; compiled?: boolean; nodeFlags?: string[] } = {},
+): NodeChild<E> {
+  const flags = opts.nodeFlags ?? [];
+  const argv = opts.compiled ? [process.execPath, ...flags, compiledEntry(entry)] : [process.execPath, ...flags, '--import', 'tsx', join(BENCH_DIR, 'lib', entry)];
   // `ip netns exec` execs the command: the pid tracked is node's own
   const [cmd, ...args] = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv;
   const child = spawn(cmd, args, {
@@ -177,6 +182,55 @@ export function startNodeChild<E = unknown>(entry: string, config: object, label
       clearTimeout(t2);
     },
   };
+}
+
+/** Newest modification time under dir (files and folders: a deleted file changes its folder). */
+function newestMtime(dir: string): number {
+  let newest = statSync(dir).mtimeMs;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** dist/ as `npm run build` leaves it, rebuilt first when missing or older than src/ (never a stale measurement). */
+function ensureDist(): void {
+  const main = join(REPO_DIR, 'dist', 'cli', 'main.js');
+  if (existsSync(main) && newestMtime(join(REPO_DIR, 'src')) <= statSync(main).mtimeMs) return;
+  process.stderr.write('bench: dist/ is missing or older than src/: npm run build\n');
+  const r = spawnSync(process.execPath, [join(REPO_DIR, 'bin', 'build-dist.mjs')], { cwd: REPO_DIR, stdio: 'inherit' });
+  if (r.status !== 0 || !existsSync(main)) throw new Error('bench: npm run build failed; the compiled mode needs dist/');
+}
+
+/**
+ * `bench/lib/<entry>` as one plain-JavaScript file (esbuild, which tsx already brings) whose imports of src/ point at
+ * the compiled dist/ modules: the child then loads exactly the code the shipped daemon runs, and no TypeScript
+ * loader (tsx's loader thread alone adds megabytes of RSS) is in the process being measured.
+ */
+function compiledEntry(entry: string): string {
+  ensureDist();
+  const out = join(trackTempDir(mkdtempSync(join(tmpdir(), 'flotilla-bench-entry-'))), entry.replace(/\.ts$/, '.mjs'));
+  const srcDir = join(REPO_DIR, 'src');
+  // esbuild's buildSync takes no plugins: the build runs to completion in a short node child instead
+  const build = `
+    import * as esbuild from 'esbuild';
+    import path from 'node:path';
+    const [entry, out, srcDir, distDir] = process.argv.slice(1);
+    await esbuild.build({
+      entryPoints: [entry], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20',
+      packages: 'external', logLevel: 'error',
+      plugins: [{ name: 'src-to-dist', setup(b) {
+        b.onResolve({ filter: /\\.ts$/ }, (a) => {
+          const abs = path.resolve(a.resolveDir, a.path);
+          if (!abs.startsWith(srcDir + path.sep)) return undefined; // bench code: bundled
+          return { path: path.join(distDir, path.relative(srcDir, abs)).replace(/\\.ts$/, '.js'), external: true };
+        });
+      } }],
+    });`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', build, join(BENCH_DIR, 'lib', entry), out, srcDir, join(REPO_DIR, 'dist')], { cwd: REPO_DIR, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench: could not bundle ${entry} for the compiled mode: ${r.stderr}`);
+  return out;
 }
 
 /**

@@ -169,7 +169,7 @@ describe('HttpProbe against a real mirror', () => {
   it('bounds the number of clients (least recently used is closed)', async () => {
     const m2 = await startMirror({ host: '127.0.0.3', port: 0, contentDir: site.contentDir });
     const m3 = await startMirror({ host: '127.0.0.4', port: 0, contentDir: site.contentDir });
-    const own = new HttpProbe({ maxClients: 2 });
+    const own = new HttpProbe({ maxConnections: 2 });
     try {
       for (const m of [mirror, m2, m3, mirror]) {
         assert.equal((await own.run(targetFor(m.host, m.port), never)).ok, true);
@@ -180,6 +180,32 @@ describe('HttpProbe against a real mirror', () => {
       await own.close();
       await m2.stop();
       await m3.stop();
+    }
+  });
+
+  it('holds at most maxConnections sockets across 1,000 targets (a shared pool, not one keep-alive per mirror)', async () => {
+    // 1,000 origins on one server (the Host is part of an origin's key); keep-alive far longer than the run, so
+    // without the bound every mirror's connection would stay open.
+    const bound = 16;
+    const own = new HttpProbe({ maxConnections: bound, keepAliveMs: 60_000 });
+    const m = await startMirror({ host: '127.0.0.11', port: 0, contentDir: site.contentDir });
+    try {
+      let mostOpen = 0;
+      for (let i = 0; i < 1000; i++) {
+        const r = await own.run(targetFor(m.host, m.port, { mirror: `m${i}`, host: `m${i}.example.test` }), never);
+        assert.equal(r.reason, 'ok', `target ${i}`);
+        assert.ok(own.openClients <= bound, `${own.openClients} clients after target ${i}`);
+        mostOpen = Math.max(mostOpen, m.openConnections);
+      }
+      assert.equal(m.connections, 1000); // a fleet larger than the pool: a fresh connection per probe
+      // The server sees an evicted connection's FIN a moment after the next one opened: allow that lag, no more.
+      assert.ok(mostOpen <= bound + 2, `server saw ${mostOpen} connections open at once (bound ${bound})`);
+      const deadline = Date.now() + 5000;
+      while (m.openConnections > bound && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(m.openConnections <= bound, `${m.openConnections} connections still open (bound ${bound})`);
+    } finally {
+      await own.close();
+      await m.stop();
     }
   });
 
