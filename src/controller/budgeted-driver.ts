@@ -1,4 +1,5 @@
 import type { DnsDriver } from '../drivers/dns-driver.ts';
+import { wrapDriver } from '../drivers/driver-wrapper.ts';
 import type { WriteBudget } from './write-budget.ts';
 
 /**
@@ -7,14 +8,7 @@ import type { WriteBudget } from './write-budget.ts';
  * per batch); requests the apply reports beyond that declaration are charged afterwards. Reads are not charged.
  */
 export function withWriteBudget(driver: DnsDriver, budget: WriteBudget): DnsDriver {
-  return {
-    get kind() { return driver.kind; },
-    get name() { return driver.name; },
-    get capabilities() { return driver.capabilities; },
-    listRecords: (zone, signal) => driver.listRecords(zone, signal),
-    writeRequests: (zone, changes) => driver.writeRequests(zone, changes),
-    nameservers: (zone) => driver.nameservers(zone),
-    close: driver.close ? () => driver.close!() : undefined,
+  return wrapDriver(driver, {
     async applyChanges(zone, changes, signal) {
       const declared = driver.writeRequests(zone, changes);
       await budget.take(declared, signal);
@@ -22,5 +16,5 @@ export function withWriteBudget(driver: DnsDriver, budget: WriteBudget): DnsDriv
       if (report.requests > declared) budget.spend(report.requests - declared);
       return report;
     },
-  };
+  });
 }

@@ -1,6 +1,7 @@
 import { DriverError, FlotillaError } from '../domain/errors.ts';
 import { redactText } from '../domain/redact-url.ts';
 import type { RecordSet } from '../domain/records.ts';
+import { wrapDriver } from '../drivers/driver-wrapper.ts';
 import type { DnsDriver } from '../drivers/dns-driver.ts';
 import { withRetries } from '../drivers/retrying-driver.ts';
 import { planChanges, type Plan } from '../planner/plan-changes.ts';
@@ -89,19 +90,12 @@ export function conflictKeys(reports: readonly ZoneReport[]): Set<string> {
 
 /** A driver whose applies first await `beforeWrite` (fencing): a rejection means the write is never sent. */
 function withFence(driver: DnsDriver, beforeWrite: () => Promise<void>): DnsDriver {
-  return {
-    get kind() { return driver.kind; },
-    get name() { return driver.name; },
-    get capabilities() { return driver.capabilities; },
-    listRecords: (zone, signal) => driver.listRecords(zone, signal),
-    writeRequests: (zone, changes) => driver.writeRequests(zone, changes),
-    nameservers: (zone) => driver.nameservers(zone),
-    close: driver.close ? () => driver.close!() : undefined,
+  return wrapDriver(driver, {
     async applyChanges(zone, changes, signal) {
       await beforeWrite();
       return driver.applyChanges(zone, changes, signal);
     },
-  };
+  });
 }
 
 /** The zone after a successful apply, without another list call. */

@@ -1,4 +1,5 @@
 import type { DnsDriver } from './dns-driver.ts';
+import { wrapDriver } from './driver-wrapper.ts';
 import { withRetry, type RetryOptions } from './retry.ts';
 
 /**
@@ -8,14 +9,8 @@ import { withRetry, type RetryOptions } from './retry.ts';
  * (withRetries(withWriteBudget(d))) so every attempt spends tokens for the requests it sends.
  */
 export function withRetries(driver: DnsDriver, opts: Omit<RetryOptions, 'signal'> = {}): DnsDriver {
-  return {
-    get kind() { return driver.kind; },
-    get name() { return driver.name; },
-    get capabilities() { return driver.capabilities; },
+  return wrapDriver(driver, {
     listRecords: (zone, signal) => withRetry(() => driver.listRecords(zone, signal), { ...opts, signal }),
     applyChanges: (zone, changes, signal) => withRetry(() => driver.applyChanges(zone, changes, signal), { ...opts, signal }),
-    writeRequests: (zone, changes) => driver.writeRequests(zone, changes),
-    nameservers: (zone) => driver.nameservers(zone),
-    close: driver.close ? () => driver.close!() : undefined,
-  };
+  });
 }
