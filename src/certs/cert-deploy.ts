@@ -17,7 +17,8 @@ export const localRunner: ScriptRunner = (script, signal) => runWithStdin('sh', 
 
 /**
  * `ssh user@host sh -s` with the private key from the environment (written to a 0600 temp file for the call and
- * removed after). BatchMode: never waits for a password; the host key is pinned on first use.
+ * removed after). BatchMode: never waits for a password. The host key is pinned only when `knownHosts` names a file
+ * that is kept between calls; without it (today's deploy path) each call accepts the key it meets (issue 10 note).
  */
 export function sshRunner(o: { host: string; user: string; key: string; port?: number; knownHosts?: string }): ScriptRunner {
   return async (script, signal) => {
