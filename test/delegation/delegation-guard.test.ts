@@ -8,9 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { checkDomains } from '../../src/delegation/check-domains.ts';
 import { DelegationGuard, type GuardEvent } from '../../src/delegation/delegation-guard.ts';
 import { classifyDelegation } from '../../src/delegation/delegation-verdict.ts';
-import { queryDns } from '../../src/dns/dns-client.ts';
 import { createRfc2136Registrar } from '../../src/registrars/rfc2136/rfc2136-registrar.ts';
-import { LAB_NAMESERVERS as NS, LAB_ZONE as ZONE, startDelegationLab, type DelegationLab } from '../support/delegation-lab.ts';
+import { LAB_NAMESERVERS as NS, LAB_ZONE as ZONE, startDelegationLab, type DelegationLab, parentNameservers } from '../support/delegation-lab.ts';
 import { fleetFixture } from '../support/fleet-fixture.ts';
 
 describe('delegation guard: prune a lost provider at the parent, restore it', () => {
@@ -23,11 +22,7 @@ describe('delegation guard: prune a lost provider at the parent, restore it', ()
     await lab?.stop();
   });
 
-  const parentNs = async () => {
-    const r = await queryDns({ server: lab!.parent.address, name: ZONE, type: 'NS', timeoutMs: 1000 });
-    assert.ok(r.ok);
-    return r.authority.filter((a) => a.type === 'NS' && a.name === ZONE).map((a) => a.value).sort();
-  };
+  const parentNs = () => parentNameservers(lab!.parent.address, ZONE);
 
   it('prunes after 2 lame checks, never earlier; restores after 2 good ones; each transition told once', async () => {
     const spec = fleetFixture({ domain: ZONE, alternateDomains: [], dnsProviders: [{ name: 'bind', kind: 'rfc2136', settings: {} }, { name: 'pdns', kind: 'powerdns', settings: {} }] });

@@ -8,13 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import { checkDomains } from '../../src/delegation/check-domains.ts';
 import { DelegationGuard, type GuardEvent } from '../../src/delegation/delegation-guard.ts';
 import { DriverError } from '../../src/domain/errors.ts';
-import { queryDns } from '../../src/dns/dns-client.ts';
 import { createRegistrar } from '../../src/registrars/registry.ts';
 import { createRoute53DomainsRegistrar } from '../../src/registrars/route53domains/route53domains-registrar.ts';
 import { route53DomainsRegistrarSettings } from '../../src/registrars/route53domains/route53domains-registrar-settings.ts';
 import { createRfc2136Registrar } from '../../src/registrars/rfc2136/rfc2136-registrar.ts';
 import { startRoute53DomainsFake, type Route53DomainsFake } from '../fakes/route53domains-fake.ts';
-import { LAB_NAMESERVERS as NS, LAB_ZONE as ZONE, startDelegationLab, type DelegationLab } from '../support/delegation-lab.ts';
+import { LAB_NAMESERVERS as NS, LAB_ZONE as ZONE, startDelegationLab, type DelegationLab, parentNameservers } from '../support/delegation-lab.ts';
 import { fleetFixture } from '../support/fleet-fixture.ts';
 
 const KEY = 'AKIAFLOTILLATEST0001';
@@ -82,11 +81,7 @@ describe('delegation guard through Route 53 Domains: prune a lost provider, rest
     await lab?.stop();
   });
 
-  const parentNs = async () => {
-    const r = await queryDns({ server: lab!.parent.address, name: ZONE, type: 'NS', timeoutMs: 1000 });
-    assert.ok(r.ok);
-    return r.authority.filter((a) => a.type === 'NS' && a.name === ZONE).map((a) => a.value).sort();
-  };
+  const parentNs = () => parentNameservers(lab!.parent.address, ZONE);
 
   it('prunes PowerDNS at Route 53 Domains after 2 lame checks and restores it after 2 good ones', async () => {
     const spec = fleetFixture({ domain: ZONE, alternateDomains: [], dnsProviders: [{ name: 'bind', kind: 'rfc2136', settings: {} }, { name: 'pdns', kind: 'powerdns', settings: {} }] });

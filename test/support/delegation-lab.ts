@@ -8,12 +8,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedDnsServer } from '../../src/drivers/local/embedded-dns-server.ts';
 import { openZoneStore } from '../../src/drivers/local/zone-store.ts';
+import { queryDns } from '../../src/dns/dns-client.ts';
 import { nsupdate, startBind, type DnsServerHandle } from './bind-server.ts';
 import { startPdnsServer, type PdnsServer } from './pdns-server.ts';
 import { freePort } from './ports.ts';
 
 export const LAB_ZONE = 'drill.test';
 export const LAB_NAMESERVERS = { bind: ['ns1.bind.drill.test'], pdns: ['ns1.pdns.drill.test'] };
+
+/** The NS set the parent at `parent` (host:port) delegates `zone` with, sorted; throws when the parent does not answer. */
+export async function parentNameservers(parent: string, zone: string): Promise<string[]> {
+  const r = await queryDns({ server: parent, name: zone, type: 'NS', timeoutMs: 1000 });
+  if (!r.ok) throw new Error(`the parent ${parent} did not answer for ${zone} NS: ${r.error}`);
+  return r.authority.filter((a) => a.type === 'NS' && a.name === zone).map((a) => a.value).sort();
+}
 
 export interface DelegationLab {
   parent: DnsServerHandle;
