@@ -17,11 +17,12 @@ export function hasBinary(bin: string): boolean {
 export class PackageInstallError extends Error {}
 
 /** `needs` maps a binary to the package that provides it, e.g. `{ named: 'bind9', dig: 'dnsutils' }`. */
-export function ensurePackages(needs: Record<string, string>): void {
+export function ensurePackages(needs: Record<string, string>, opts: { uid?: number } = {}): void {
   const missing = [...new Set(Object.entries(needs).filter(([bin]) => !hasBinary(bin)).map(([, pkg]) => pkg))];
   if (missing.length === 0) return;
   const instead = `install them yourself and run the tests again: sudo apt-get install -y --no-install-recommends ${missing.join(' ')}`;
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+  const uid = opts.uid ?? (typeof process.getuid === 'function' ? process.getuid() : 0);
+  if (uid !== 0) {
     throw new PackageInstallError(`the tests need Debian packages that are missing (${missing.join(', ')}) and only root can install them; ${instead}`);
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
