@@ -42,6 +42,8 @@ export class EtcdCluster extends EventEmitter implements Cluster {
   private fenceKey: Fence | undefined;
   private leaderSince = 0;
   private seen = new Map<string, VantageRecord>();
+  /** When each vantage's key was last known to exist here (watch put, own put, poll): a poll begun earlier cannot say it is gone. */
+  private heardAt = new Map<string, number>();
   private leaderInfo: LeaderInfo | undefined;
   private lastPollOk = Date.now();
   private pollError: string | undefined;
@@ -95,6 +97,7 @@ export class EtcdCluster extends EventEmitter implements Cluster {
     try {
       const p = JSON.parse(kv.value.toString()) as Published;
       const had = this.seen.get(p.vantage);
+      this.heardAt.set(p.vantage, Date.now());
       if (had?.at !== undefined && had.at > p.at) return;
       this.seen.set(p.vantage, { name: p.vantage, live: true, at: p.at, health: p.health });
       if (p.vantage !== this.vantage) this.emit('change');
@@ -127,6 +130,7 @@ export class EtcdCluster extends EventEmitter implements Cluster {
     this.lastPublish = body.at;
     try {
       await lease.put(this.vantageKey).value(JSON.stringify(body)).exec();
+      this.heardAt.set(this.vantage, Date.now());
     } catch (e) {
       this.o.log?.(`etcd: could not publish the verdicts of vantage ${this.vantage}: ${(e as Error).message}`);
     }
@@ -251,6 +255,7 @@ export class EtcdCluster extends EventEmitter implements Cluster {
   }
 
   private async poll(): Promise<void> {
+    const began = Date.now();
     try {
       const [vs, lead] = await Promise.all([
         this.ns.getAll().prefix('vantages/').exec(),
@@ -272,7 +277,8 @@ export class EtcdCluster extends EventEmitter implements Cluster {
           /* not ours */
         }
       }
-      for (const v of this.seen.values()) if (!present.has(v.name)) v.live = false;
+      // absent from this read: gone, unless its put was heard after the read began (the read may predate it)
+      for (const v of this.seen.values()) if (!present.has(v.name) && (this.heardAt.get(v.name) ?? 0) < began) v.live = false;
       const l = lead.kvs[0];
       if (l) {
         try {
