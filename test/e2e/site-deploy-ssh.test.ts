@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmod, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, rmdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { homedir, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -19,6 +19,7 @@ import { copiedDir, deployScript, removeScript, siteDeployPlan, type SiteDeployP
 import { DIGEST_HEADER, nginxSiteConfig } from '../../src/infra/web-server-setup.ts';
 import { manifestDeployFiles } from '../../src/manifest/manifest-files.ts';
 import { MANIFEST_PATH } from '../../src/manifest/site-manifest.ts';
+import { startSshd, type SshdServer } from '../support/sshd-server.ts';
 import { spawnTracked, stopChild } from '../support/child-processes.ts';
 import { ensurePackages } from '../support/ensure-packages.ts';
 import { freePort } from '../support/ports.ts';
@@ -30,7 +31,7 @@ const STACK = `e2e${process.pid}`;
 let dir: string;
 let sshPort: number;
 let webPort: number;
-let sshd: ChildProcess | undefined;
+let sshd: SshdServer | undefined;
 let nginx: ChildProcess | undefined;
 let layout: SiteLayout;
 let nginxBin: string;
@@ -120,35 +121,13 @@ const planFor = (v: { dir: string; digest: string }, serverNames = ['example.org
   siteDeployPlan({ stack: STACK, mirror: 'box', contentDir: v.dir, site: { siteName: 'e2e', digest: v.digest, serverNames }, layout });
 
 before(async () => {
-  ensurePackages({ sshd: 'openssh-server', ssh: 'openssh-client', sftp: 'openssh-client', nginx: 'nginx' });
+  ensurePackages({ nginx: 'nginx' });
   dir = await mkdtemp(join(tmpdir(), 'flotilla-deploy-'));
   await chmod(dir, 0o755);
-  [sshPort, webPort] = [await freePort(), await freePort()];
-  for (const k of ['host_key', 'client_key']) {
-    const r = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', k, '-f', join(dir, k)]);
-    assert.equal(r.status, 0, r.stderr.toString());
-  }
-  await cp(join(dir, 'client_key.pub'), join(dir, 'authorized_keys'));
-  // sshd's privilege separation directory (Debian creates it from its service unit, which never runs here)
-  await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
-  await writeFile(
-    join(dir, 'sshd_config'),
-    [
-      `Port ${sshPort}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${join(dir, 'host_key')}`,
-      `PidFile ${join(dir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-      'PermitRootLogin prohibit-password',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'UsePAM no',
-      'StrictModes no',
-      'Subsystem sftp internal-sftp',
-      '',
-    ].join('\n'),
-  );
-  sshd = spawnTracked('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  webPort = await freePort();
+  sshd = await startSshd();
+  sshPort = sshd.port;
+  await writeFile(join(dir, 'client_key'), sshd.clientKey, { mode: 0o600 });
 
   nginxBin = spawnSync('sh', ['-c', 'command -v nginx || echo /usr/sbin/nginx']).stdout.toString().trim();
   for (const d of ['nginx', 'sites-available', 'sites-enabled', 'default-www', 'etc']) await mkdir(join(dir, d), { recursive: true });
@@ -185,13 +164,12 @@ before(async () => {
     listen: [`127.0.0.1:${webPort}`],
   };
   nginx = spawnTracked(nginxBin, ['-p', join(dir, 'nginx'), '-c', conf], { stdio: 'ignore' });
-  await waitPort(sshPort);
   await waitPort(webPort);
 });
 
 after(async () => {
   if (nginx) await stopChild(nginx);
-  if (sshd) await stopChild(sshd);
+  await sshd?.stop();
   // only this run's uploads (named after its stack), then the folder if nothing else is in it
   const uploads = join(homedir(), '.flotilla-upload');
   for (const n of await readdir(uploads).catch(() => [] as string[])) if (n.startsWith(`${STACK}-`)) await rm(join(uploads, n), { recursive: true, force: true });

@@ -1,6 +1,6 @@
 /**
  * A real OpenSSH server on 127.0.0.1 with a port, host key and authorized key of its own (in a temp dir), in the
- * foreground (-D). Logs in the user running the test (root here) with the returned private key only.
+ * foreground (-D), SFTP included. Logs in the user running the test (root here) with the returned private key only.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ export interface SshdServer {
 }
 
 export async function startSshd(): Promise<SshdServer> {
-  ensurePackages({ '/usr/sbin/sshd': 'openssh-server', ssh: 'openssh-client' });
+  ensurePackages({ '/usr/sbin/sshd': 'openssh-server', ssh: 'openssh-client', sftp: 'openssh-client' });
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation directory sshd insists on
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-sshd-'));
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
@@ -41,6 +41,8 @@ export async function startSshd(): Promise<SshdServer> {
       'KbdInteractiveAuthentication no',
       'UsePAM no',
       'StrictModes no',
+      // what pulumi-command's CopyToRemote speaks
+      'Subsystem sftp internal-sftp',
       'LogLevel ERROR',
       '',
     ].join('\n'),
