@@ -43,7 +43,6 @@ export const ALLOWED: Record<string, readonly string[]> = {
  */
 export const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
   { from: 'infra', to: 'state', why: 'documented exception (src/infra/fleet-state.ts): `pulumi up` reads the delegation guard\'s prune state so it never re-adds at the registrar the nameservers of a DNS provider the guard pruned (health and overrides are not read: serving records are the controller\'s)' },
-  { from: 'server', to: 'state', why: 'debt (issue 13 item 2): the HTTP API runs its own override transaction instead of the one command path in src/controller/overrides.ts' },
   { from: 'server', to: 'probes', why: 'debt: metrics.ts types the controller\'s "probe" event with ProbeResult from src/probes; that value type belongs in src/domain' },
 ];
 
