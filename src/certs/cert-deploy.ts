@@ -1,58 +1,21 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { CertsSpec, FleetSpec } from '../domain/fleet-spec.ts';
+import type { CertsSpec, FleetSpec, MirrorSpec } from '../domain/fleet-spec.ts';
 import type { Inventory } from '../domain/inventory.ts';
+import type { SecretStore } from '../state/secret-store.ts';
 import { certNames } from './cert-plan.ts';
 import { deployScript } from './deploy-script.ts';
 import { deployTargets, type DeployTarget } from './deploy-targets.ts';
+import { HostKeyPins } from './host-key-pins.ts';
 import { nginxTlsConfig } from './nginx-tls.ts';
+import { hostKeyChangedMessage, pinnedSshRunner, type HostKeyCheck } from './pinned-ssh.ts';
+import type { ScriptRunner } from './ssh-runner.ts';
 
-/** Runs a deploy script on one mirror: the script on stdin, never in argv (it carries the private key). */
-export type ScriptRunner = (script: string, signal?: AbortSignal) => Promise<{ code: number; stdout: string; stderr: string }>;
+export { localRunner, sshRunner, type ScriptRunner } from './ssh-runner.ts';
 
-/** `sh -s` on this machine (a mirror that is this host, and the tests' nginx prefix). */
-export const localRunner: ScriptRunner = (script, signal) => runWithStdin('sh', ['-s'], script, signal);
-
-/**
- * `ssh user@host sh -s` with the private key from the environment (written to a 0600 temp file for the call and
- * removed after). BatchMode: never waits for a password. The host key is pinned only when `knownHosts` names a file
- * that is kept between calls; without it (today's deploy path) each call accepts the key it meets (issue 10 note).
- */
-export function sshRunner(o: { host: string; user: string; key: string; port?: number; knownHosts?: string }): ScriptRunner {
-  return async (script, signal) => {
-    const dir = await mkdtemp(join(tmpdir(), 'flotilla-ssh-'));
-    try {
-      const keyFile = join(dir, 'id');
-      await writeFile(keyFile, o.key.endsWith('\n') ? o.key : `${o.key}\n`, { mode: 0o600 });
-      const args = ['-i', keyFile, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${o.knownHosts ?? join(dir, 'known_hosts')}`, '-o', 'ConnectTimeout=10', '-p', String(o.port ?? 22), `${o.user}@${o.host}`, 'if [ "$(id -u)" -eq 0 ]; then sh -s; else sudo -n sh -s; fi'];
-      return await runWithStdin('ssh', args, script, signal);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  };
-}
-
-function runWithStdin(cmd: string, args: string[], input: string, signal?: AbortSignal): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], signal });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
-    child.on('error', (e) => resolve({ code: 127, stdout, stderr: `${stderr}${e.message}` }));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
-}
-
-/** The runner for a target, or why it cannot be deployed to (its key's variable is not set). */
-export function runnerFor(t: DeployTarget, env: NodeJS.ProcessEnv): { run: ScriptRunner } | { skip: string } {
+/** The runner for a target (SSH with the host key pinned in `pins`), or why it cannot be deployed to (its key's variable is not set). */
+export function runnerFor(t: DeployTarget, env: NodeJS.ProcessEnv, pins: HostKeyPins): { run: ScriptRunner } | { skip: string } {
   const key = env[t.keyEnv];
   if (!key) return { skip: `the environment variable ${t.keyEnv} (its SSH key) is not set` };
-  return { run: sshRunner({ host: t.host, port: t.port, user: t.user, key }) };
+  return { run: pinnedSshRunner({ mirror: t.mirror, host: t.host, port: t.port, user: t.user, key, pins }) };
 }
 
 export interface DeployOutcome {
@@ -61,6 +24,10 @@ export interface DeployOutcome {
   /** Set when not ok: the script's own words (nginx -t output), or why the mirror was skipped. */
   error?: string;
   skipped?: boolean;
+  /** When not ok: CERT_HOST_KEY (its SSH host key is not the pinned one: nothing ran on it) or CERT_DEPLOY. */
+  code?: 'CERT_DEPLOY' | 'CERT_HOST_KEY';
+  /** What the deploy learned of its SSH host key (pinned on first use, matched, changed). */
+  hostKey?: HostKeyCheck;
 }
 
 /** The script for one deploy of the site's certificate (what every mirror runs). */
@@ -69,17 +36,26 @@ export function siteDeployScript(spec: Pick<FleetSpec, 'domain' | 'alternateDoma
   return deployScript({ dir: d.dir, nginxConf: d.nginxConf, nginx: d.nginx, cert: pair.cert, key: pair.key, config });
 }
 
-/** Runs the deploy script on one mirror. A failure is a value (the mirror keeps what it had). */
-export async function deployTo(mirror: string, run: ScriptRunner, script: string, signal?: AbortSignal): Promise<DeployOutcome> {
+/**
+ * Runs the deploy script on one mirror. A failure is a value (the mirror keeps what it had); a changed host key is
+ * CERT_HOST_KEY with the trust command for `stack`.
+ */
+export async function deployTo(mirror: string, run: ScriptRunner, script: string, signal?: AbortSignal, stack?: string): Promise<DeployOutcome> {
   const r = await run(script, signal);
-  if (r.code === 0 && r.stdout.includes('deployed')) return { mirror, ok: true };
+  const hk = r.hostKey ? { hostKey: r.hostKey } : {};
+  if (r.hostKey?.status === 'changed') return { mirror, ok: false, code: 'CERT_HOST_KEY', error: hostKeyChangedMessage(r.hostKey, stack), ...hk };
+  if (r.code === 0 && r.stdout.includes('deployed')) return { mirror, ok: true, ...hk };
   const why = (r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`).split('\n').slice(-5).join(' | ');
-  return { mirror, ok: false, error: `exit ${r.code}: ${why}` };
+  return { mirror, ok: false, code: 'CERT_DEPLOY', error: `exit ${r.code}: ${why}`, ...hk };
 }
 
 export interface DeployAllOptions {
   /** Where the SSH keys' environment variables are read. */
   env: NodeJS.ProcessEnv;
+  /** The state store's secrets area: the mirrors' pinned SSH host keys (host-key-pins.ts). */
+  secrets: SecretStore;
+  /** Only these mirrors (`certs trust` redeploys one); the others are left out of the result. */
+  only?: readonly string[];
   signal?: AbortSignal;
   /** The stored mirror inventory: the addresses of the hosts Pulumi created (without it they are not provisioned). */
   inventory?: Inventory;
@@ -88,18 +64,20 @@ export interface DeployAllOptions {
 }
 
 /** Deploys to every target (deploy-targets.ts) at once; the mirrors that are not targets come back skipped with why. */
-export async function deployAll(spec: Pick<FleetSpec, 'domain' | 'alternateDomains' | 'mirrors' | 'deploy'> & { certs: CertsSpec }, pair: { cert: string; key: string }, o: DeployAllOptions): Promise<DeployOutcome[]> {
+export async function deployAll(spec: Pick<FleetSpec, 'domain' | 'alternateDomains' | 'mirrors' | 'deploy'> & Partial<Pick<FleetSpec, 'stack'>> & { certs: CertsSpec }, pair: { cert: string; key: string }, o: DeployAllOptions): Promise<DeployOutcome[]> {
   const { env, signal } = o;
   const script = siteDeployScript(spec, spec.certs.deploy, pair, o.listen);
+  const pins = new HostKeyPins(o.secrets);
+  const wanted = (m: string) => !o.only || o.only.includes(m);
   const { targets, skipped } = deployTargets(spec, o.inventory);
   const done = await Promise.all(
-    targets.map(async (t): Promise<DeployOutcome> => {
-      const r = runnerFor(t, env);
+    targets.filter((t) => wanted(t.mirror)).map(async (t): Promise<DeployOutcome> => {
+      const r = runnerFor(t, env, pins);
       if ('skip' in r) return { mirror: t.mirror, ok: true, skipped: true, error: r.skip };
-      return deployTo(t.mirror, r.run, script, signal);
+      return deployTo(t.mirror, r.run, script, signal, spec.stack);
     }),
   );
-  return [...done, ...skipped.map((s): DeployOutcome => ({ mirror: s.mirror, ok: true, skipped: true, error: s.reason }))];
+  return [...done, ...skipped.filter((s) => wanted(s.mirror)).map((s): DeployOutcome => ({ mirror: s.mirror, ok: true, skipped: true, error: s.reason }))];
 }
 
 /** One line on where a certificate went: "every mirror" only when no mirror was skipped or failed. Pure. */
@@ -113,4 +91,24 @@ export function deploySummary(outcomes: readonly DeployOutcome[]): string {
   if (skipped.length) parts.push(`skipped: ${skipped.map((o) => `${o.mirror} (${o.error})`).join('; ')}`);
   if (failed.length) parts.push(`failed: ${failed.map((o) => o.mirror).join(', ')}`);
   return parts.join('; ');
+}
+
+/** A mirror's last deploy as the certificate status keeps it (cert-store.ts `deployed`). */
+export type DeployRecord = { at: number; serial?: string; error?: string; skipped?: boolean };
+
+/**
+ * The mirrors that should hold the certificate `serial` but do not: failed, skipped for a reason the operator can fix
+ * (not provisioned, key variable unset), holding an older serial, or never deployed to. A `local` mirror (a process
+ * on this machine, no nginx of ours) never counts. `certs issue|renew|status` exit 1 when this is not empty. Pure.
+ */
+export function missedMirrors(mirrors: readonly Pick<MirrorSpec, 'name' | 'provider'>[], serial: string | undefined, deployed: Readonly<Record<string, DeployRecord>>): { mirror: string; why: string }[] {
+  return mirrors.flatMap((m) => {
+    if (m.provider === 'local') return [];
+    const d = deployed[m.name];
+    if (!d) return [{ mirror: m.name, why: 'never deployed to' }];
+    if (d.skipped) return [{ mirror: m.name, why: `skipped: ${d.error ?? 'unknown'}` }];
+    if (d.error) return [{ mirror: m.name, why: `failed: ${d.error}` }];
+    if (serial !== undefined && d.serial !== serial) return [{ mirror: m.name, why: `holds serial ${d.serial ?? 'unknown'}` }];
+    return [];
+  });
 }

@@ -8,6 +8,7 @@ import { certNames } from './cert-plan.ts';
 import { CertError } from './cert-error.ts';
 import type { CertStatus, CertStore } from './cert-store.ts';
 import { deployAll, deploySummary, type DeployOutcome } from './cert-deploy.ts';
+import { firstUseAudit } from './pinned-ssh.ts';
 import { nextAttemptAt, renewDecision } from './renewal.ts';
 
 export interface CertJobDeps {
@@ -80,14 +81,16 @@ async function runLocked(mode: 'issue' | 'renew', d: CertJobDeps): Promise<CertJ
   await d.store.saveStatus(done);
   await d.audit({ kind: 'cert', message: `certificate issued for ${names.join(', ')}: serial ${issued.serial}, valid until ${new Date(issued.notAfter).toISOString()}`, data: { serial: issued.serial, notAfter: issued.notAfter, publishMs: issued.publishMs } });
   const pair = (await d.store.certificate())!;
-  const deployed = await (d.deploy ?? (async (p) => deployAll(d.spec, p, { env: d.env ?? process.env, signal: d.signal, inventory: await d.inventory?.() })))(pair);
+  const deployed = await (d.deploy ?? (async (p) => deployAll(d.spec, p, { env: d.env ?? process.env, secrets: d.store.secrets, signal: d.signal, inventory: await d.inventory?.() })))(pair);
   done.deployed = { ...(done.deployed ?? {}) };
   done.deploySummary = deploySummary(deployed);
   for (const r of deployed) {
     // a skipped mirror keeps no record of an older serial: it does not have this certificate
     if (r.skipped) done.deployed[r.mirror] = { at: now(), skipped: true, error: r.error };
     else done.deployed[r.mirror] = r.ok ? { at: now(), serial: issued.serial } : { at: now(), error: r.error };
-    if (!r.ok) await d.audit({ kind: 'cert-error', message: `certificate not deployed to ${r.mirror} (it keeps its old one): ${r.error}`, data: { code: 'CERT_DEPLOY', mirror: r.mirror } });
+    if (!r.ok) await d.audit({ kind: 'cert-error', message: `certificate not deployed to ${r.mirror} (it keeps its old one): ${r.error}`, data: { code: r.code ?? 'CERT_DEPLOY', mirror: r.mirror, ...(r.hostKey ? { hostKey: r.hostKey } : {}) } });
+    const pinned = firstUseAudit(r.hostKey);
+    if (pinned) await d.audit(pinned);
   }
   if (deployed.some((r) => r.skipped)) await d.audit({ kind: 'cert', message: `certificate ${issued.serial} ${done.deploySummary}`, data: { serial: issued.serial, skipped: deployed.filter((r) => r.skipped).map((r) => r.mirror) } });
   await d.store.saveStatus(done);

@@ -21,10 +21,12 @@ export type ErrorCode =
   | 'TOOL_FAILED'
   | 'NOT_LEADER'
 
-  // certificates (src/certs): challenge not published everywhere, the CA refused, a mirror did not take it
+  // certificates (src/certs): challenge not published everywhere, the CA refused, a mirror did not take it,
+  // a mirror's SSH host key is not the pinned one
   | 'CERT_DNS'
   | 'CERT_CA'
-  | 'CERT_DEPLOY';
+  | 'CERT_DEPLOY'
+  | 'CERT_HOST_KEY';
 
 export class FlotillaError extends Error {
   readonly code: ErrorCode;

@@ -14,6 +14,7 @@ import type { CertJobResult } from '../../src/certs/cert-job.ts';
 import { startRenewLoop } from '../../src/certs/renew-loop.ts';
 import { runCertJob } from '../../src/certs/cert-job.ts';
 import { runnerFor } from '../../src/certs/cert-deploy.ts';
+import { HostKeyPins } from '../../src/certs/host-key-pins.ts';
 import type { DeployTarget } from '../../src/certs/deploy-targets.ts';
 import { severityOf, ALERT_KINDS } from '../../src/controller/alerts.ts';
 import { directQuery } from '../../src/controller/dns-query.ts';
@@ -123,8 +124,9 @@ describe('the daemon renew loop (pebble + embedded DNS)', { timeout: 120_000 }, 
 
   it('runnerFor: a target over SSH with the key from its variable; an unset variable is skipped with why', () => {
     const t: DeployTarget = { mirror: 'x', provider: 'aws', host: '192.0.2.10', port: 22, user: 'admin', keyEnv: 'FLEET_KEY', addressFrom: 'pulumi' };
-    assert.ok('run' in runnerFor(t, { FLEET_KEY: 'k' }));
-    assert.deepEqual(runnerFor(t, {}), { skip: 'the environment variable FLEET_KEY (its SSH key) is not set' });
+    const pins = new HostKeyPins(new FileSecretStore(mkdtempSync(join(tmpdir(), 'flotilla-pins-'))));
+    assert.ok('run' in runnerFor(t, { FLEET_KEY: 'k' }, pins));
+    assert.deepEqual(runnerFor(t, {}, pins), { skip: 'the environment variable FLEET_KEY (its SSH key) is not set' });
   });
 
   it('cert-error is an alerting kind (warning)', () => {

@@ -20,7 +20,9 @@ import { FileSecretStore } from '../../src/state/secret-store.ts';
 import { connect } from 'node:tls';
 import { request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { deployAll, deploySummary, deployTo, localRunner, siteDeployScript, sshRunner } from '../../src/certs/cert-deploy.ts';
+import { deployAll, deploySummary, deployTo, localRunner, siteDeployScript } from '../../src/certs/cert-deploy.ts';
+import { HostKeyPins } from '../../src/certs/host-key-pins.ts';
+import { pinnedSshRunner } from '../../src/certs/pinned-ssh.ts';
 import type { MirrorSpec } from '../../src/domain/fleet-spec.ts';
 import { notProvisionedReason } from '../../src/domain/inventory.ts';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
@@ -200,7 +202,8 @@ describe('ACME DNS-01 at every provider (pebble, embedded DNS + PowerDNS)', { ti
         const renewed = (await store.certificate())!;
         const serial = certInfo(renewed.cert).serial;
         assert.notEqual(serial, oldSerial);
-        const run = sshRunner({ host: '127.0.0.1', port: sshd.port, user: sshd.user, key: sshd.clientKey });
+        const pins = new HostKeyPins(new FileSecretStore(mkdtempSync(join(tmpdir(), 'flotilla-acme-pins-'))));
+        const run = pinnedSshRunner({ mirror: 'ssh-box', host: '127.0.0.1', port: sshd.port, user: sshd.user, key: sshd.clientKey, pins });
         const r = await deployTo('ssh-box', run, siteDeployScript(spec, deploy, renewed, listen()));
         assert.ok(r.ok, `${r.error}\n${sshd.log()}`);
         await until(async () => (await served(httpsPort, ZONE, root)).serial.toUpperCase() === serial.toUpperCase(), 'nginx serves the renewed certificate');
@@ -231,7 +234,7 @@ describe('ACME DNS-01 at every provider (pebble, embedded DNS + PowerDNS)', { ti
           deploy: { sshKeyEnv: 'ACME_E2E_DEPLOY_KEY' },
           certs: { directory: pebble.directoryUrl, renewAt: 2 / 3, verifyTimeoutMs: 10_000, checkIntervalMs: 3_600_000, deploy },
         };
-        const outcomes = await deployAll(fleet, renewed, { env: { ACME_E2E_DEPLOY_KEY: sshd.clientKey }, inventory: (await stateStore.load()).inventory, listen: listen() });
+        const outcomes = await deployAll(fleet, renewed, { env: { ACME_E2E_DEPLOY_KEY: sshd.clientKey }, secrets: new FileSecretStore(mkdtempSync(join(tmpdir(), 'flotilla-acme-pins-'))), inventory: (await stateStore.load()).inventory, listen: listen() });
         const fra = outcomes.find((o) => o.mirror === 'fra')!;
         assert.ok(fra.ok && !fra.skipped, `${fra.error}\n${sshd.log()}`);
         assert.deepEqual(outcomes.find((o) => o.mirror === 'hel'), { mirror: 'hel', ok: true, skipped: true, error: notProvisionedReason('hel') });

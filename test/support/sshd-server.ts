@@ -2,7 +2,8 @@
  * A real OpenSSH server on 127.0.0.1 with a port, host key and authorized key of its own (in a temp dir), in the
  * foreground (-D), SFTP included. Logs in the user running the test (root here) with the returned private key only.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -17,6 +18,10 @@ export interface SshdServer {
   /** OpenSSH private key (PEM text) authorized to log in. */
   clientKey: string;
   log(): string;
+  /** The fingerprint (`SHA256:…`) of the host key sshd presents now. */
+  hostKeyFingerprint(): string;
+  /** Replaces the host key with a new one (of `type`, ed25519 by default) and waits until sshd presents it. */
+  rotateHostKey(type?: 'ed25519' | 'ecdsa' | 'rsa'): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -60,14 +65,38 @@ export async function startSshd(): Promise<SshdServer> {
     if (child.exitCode !== null || i > 200) throw new Error(`sshd did not start: ${out}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+  const hostKeyFingerprint = () => fingerprintOf(readFileSync(join(dir, 'host_key.pub'), 'utf8'));
   return {
     port,
     user: userInfo().username,
     clientKey: readFileSync(join(dir, 'client_key'), 'utf8'),
     log: () => out,
+    hostKeyFingerprint,
+    async rotateHostKey(type = 'ed25519') {
+      const before = hostKeyFingerprint();
+      rmSync(join(dir, 'host_key'), { force: true });
+      rmSync(join(dir, 'host_key.pub'), { force: true });
+      execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-f', join(dir, 'host_key')]);
+      const want = hostKeyFingerprint();
+      if (want === before) throw new Error('ssh-keygen made the same host key');
+      child.kill('SIGHUP'); // sshd -D re-executes itself and reads its host key again
+      for (let i = 0; ; i++) {
+        const seen = spawnSync('ssh-keyscan', ['-p', String(port), '127.0.0.1'], { encoding: 'utf8' }).stdout;
+        const line = seen.split('\n').find((l) => l.trim() && !l.startsWith('#'));
+        if (line && fingerprintOf(line) === want) return;
+        if (child.exitCode !== null || i > 400) throw new Error(`sshd did not present the new host key: ${out}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
     async stop() {
       await stopChild(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** `SHA256:…` of the key in a public key or known_hosts line (`[host] type base64`). */
+function fingerprintOf(line: string): string {
+  const blob = line.trim().split(/\s+/).find((f) => f.startsWith('AAAA'))!;
+  return `SHA256:${createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64').replace(/=+$/, '')}`;
 }
