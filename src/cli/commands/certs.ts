@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { CertStore, type CertStatus } from '../../certs/cert-store.ts';
+import { missedMirrors, type DeployOutcome } from '../../certs/cert-deploy.ts';
+import { CertStore } from '../../certs/cert-store.ts';
 import { certSummary } from '../../certs/cert-summary.ts';
 import { directQuery } from '../../controller/dns-query.ts';
 import { UsageError } from '../../domain/errors.ts';
@@ -14,6 +15,16 @@ import { ensureLocalZones } from '../runtime.ts';
 function needCerts(spec: FleetSpec & { file?: string }) {
   if (!spec.certs) throw new UsageError(`${spec.file ?? 'the stack file'} has no \`certs:\` section: add e.g. \`certs: { directory: letsencrypt, email: ops@${spec.domain} }\` under flotilla:fleet`);
   return { ...spec, certs: spec.certs };
+}
+
+/** The stderr line naming every mirror that should hold the certificate and does not (the reason for exit 1). */
+function missedLine(spec: FleetSpec, serial: string | undefined, deployed: Parameters<typeof missedMirrors>[2]): string | undefined {
+  const missed = missedMirrors(spec.mirrors, serial, deployed);
+  return missed.length ? `flotilla: certificate not on every mirror: ${missed.map((m) => `${m.mirror} (${m.why})`).join('; ')}` : undefined;
+}
+
+function printDeploys(out: Out, deployed: readonly DeployOutcome[]) {
+  for (const d of deployed) out.log(escapeControl(d.skipped ? `deploy to ${d.mirror}: skipped (${d.error})` : d.ok ? `deploy to ${d.mirror}: done` : `deploy to ${d.mirror}: FAILED, it keeps its old certificate: ${d.error}`));
 }
 
 function printStatus(out: Out, s: ReturnType<typeof certSummary>, now: number) {
@@ -49,9 +60,11 @@ export function registerCerts(program: Command): void {
     const now = Date.now();
     out.data({ action: r.action, reason: 'reason' in r ? r.reason : undefined, code: r.action === 'failed' ? r.code : undefined, deployed: r.action === 'issued' ? r.deployed : undefined, certificate: certSummary(r.status, now, spec.certs.renewAt) });
     if (r.action === 'issued') {
-      for (const d of r.deployed) out.log(d.skipped ? `deploy to ${d.mirror}: skipped (${d.error})` : d.ok ? `deploy to ${d.mirror}: done` : `deploy to ${d.mirror}: FAILED, it keeps its old certificate: ${d.error}`);
+      printDeploys(out, r.deployed);
       if (r.status.deploySummary) out.log(escapeControl(`certificate ${r.status.deploySummary}`));
-      process.exitCode = r.deployed.some((d) => !d.ok) ? 1 : 0;
+      const missed = missedLine(spec, r.status.serial, r.status.deployed ?? {});
+      if (missed) out.err(escapeControl(missed));
+      process.exitCode = missed ? 1 : 0;
     } else if (r.action === 'not-due') {
       out.log(escapeControl(`not due: ${r.reason}`));
       process.exitCode = 0;
@@ -73,7 +86,7 @@ export function registerCerts(program: Command): void {
     .addHelpText('after', '\nExample:\n  flotilla certs renew --stack prod    # from cron, or let the daemon do it\n')
     .action(job('renew'));
   stackOptions(certs.command('status'))
-    .description("The certificate's names, expiry, next renewal, last failure and deploys. Exit 1 when there is none or it has expired.")
+    .description("The certificate's names, expiry, next renewal, last failure and deploys. Exit 1 when there is none, it has expired, or a mirror that should hold it does not.")
     .addHelpText('after', '\nExamples:\n  flotilla certs status --stack prod\n  flotilla certs status --stack prod --json\n')
     .action(async (o: StackOpts) => {
       const out = makeOut(!!o.json);
@@ -82,6 +95,77 @@ export function registerCerts(program: Command): void {
       const s = certSummary(await new CertStore(openSecretStore(spec)).status(), now, spec.certs.renewAt);
       out.data(s);
       printStatus(out, s, now);
-      process.exitCode = s.state === 'none' || s.state === 'expired' ? 1 : 0;
+      const missed = s.state === 'none' ? undefined : missedLine(spec, s.serial, ('deployed' in s && s.deployed) || {});
+      if (missed) out.err(escapeControl(missed));
+      process.exitCode = s.state === 'none' || s.state === 'expired' || missed ? 1 : 0;
+    });
+
+  const held = async (o: StackOpts, only?: string[]) => {
+    const spec = needCerts(await specFrom(o));
+    for (const m of only ?? []) if (!spec.mirrors.some((x) => x.name === m)) throw new UsageError(`no mirror ${m} in ${spec.file ?? 'the stack file'}`);
+    const store = openStateStore(spec);
+    const actor = whoami();
+    const { deployHeld } = await import('../../certs/deploy-held.ts');
+    try {
+      return { spec, r: await deployHeld({ spec, store: new CertStore(openSecretStore(spec)), env: process.env, inventory: (await store.load()).inventory, only, audit: (e) => store.append({ at: Date.now(), actor, ...e }) }) };
+    } finally {
+      await store.close?.();
+    }
+  };
+  const report = (out: Out, spec: FleetSpec, r: Awaited<ReturnType<typeof held>>['r'], only?: string[]) => {
+    if (!r) {
+      out.err('flotilla: no certificate held yet: run `flotilla certs issue` first');
+      process.exitCode = 1;
+      return;
+    }
+    printDeploys(out, r.outcomes);
+    if (r.status.deploySummary) out.log(escapeControl(`certificate ${r.status.deploySummary}`));
+    const mirrors = only ? spec.mirrors.filter((m) => only.includes(m.name)) : spec.mirrors;
+    const missed = missedLine({ ...spec, mirrors }, r.status.serial, r.status.deployed ?? {});
+    if (missed) out.err(escapeControl(missed));
+    process.exitCode = missed ? 1 : 0;
+  };
+
+  stackOptions(certs.command('deploy'))
+    .description('Deploy the certificate already held to every mirror (or --mirror NAME) without ordering a new one. Exit 1 when a mirror that should hold it does not.')
+    .option('--mirror <name>', 'only this mirror')
+    .addHelpText('after', '\nExample:\n  flotilla certs deploy --stack prod --mirror fra\n')
+    .action(async (o: StackOpts & { mirror?: string }) => {
+      const out = makeOut(!!o.json);
+      const only = o.mirror ? [o.mirror] : undefined;
+      const { spec, r } = await held(o, only);
+      out.data({ deployed: r?.outcomes, deploySummary: r?.status.deploySummary });
+      report(out, spec, r, only);
+    });
+
+  stackOptions(certs.command('trust').argument('<mirror>', 'mirror name'))
+    .description("Accept a mirror's new SSH host key on purpose (after a rebuild): pins the key it presents when its fingerprint is the one given (check it on the host's console), audits it, then deploys the held certificate there. Without --fingerprint: shows the pinned and the presented keys, exit 1.")
+    .option('--fingerprint <sha256>', "the host key's fingerprint as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the host (SHA256:…)")
+    .option('--no-deploy', 'only pin the key; the next issue, renewal or `certs deploy` deploys')
+    .addHelpText('after', '\nExample:\n  flotilla certs trust fra --stack prod --fingerprint SHA256:8CzL81zbqbXzJpBRYlHbvjYWp3JwKOdao9uJKNzZp4g\n')
+    .action(async (mirror: string, o: StackOpts & { fingerprint?: string; deploy: boolean }) => {
+      const out = makeOut(!!o.json);
+      const spec = needCerts(await specFrom(o));
+      const store = openStateStore(spec);
+      const actor = whoami();
+      const { trustHostKey } = await import('../../certs/host-key-trust.ts');
+      let t;
+      try {
+        t = await trustHostKey({ spec, mirror, fingerprint: o.fingerprint, secrets: openSecretStore(spec), inventory: (await store.load()).inventory, actor, audit: (e) => store.append({ at: Date.now(), actor, ...e }) });
+      } finally {
+        await store.close?.();
+      }
+      out.data(t);
+      if (t.action === 'need-fingerprint') {
+        out.log(`mirror ${mirror} at ${t.address}: pinned ${t.pinned.join(', ') || 'nothing yet'}; presents ${t.presented.join(', ')}`);
+        out.err(`flotilla: nothing pinned: check the key on the host's console (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then run: flotilla certs trust ${mirror} --stack ${spec.stack} --fingerprint SHA256:…`);
+        process.exitCode = 1;
+        return;
+      }
+      out.log(t.action === 'trusted' ? `mirror ${mirror} at ${t.address}: host key ${t.fingerprint} pinned (was ${t.previous.join(', ') || 'none'}); audited` : `mirror ${mirror} at ${t.address}: ${t.fingerprint} is already the pinned key`);
+      process.exitCode = 0;
+      if (!o.deploy) return;
+      const { r } = await held(o, [mirror]);
+      report(out, spec, r, [mirror]);
     });
 }
