@@ -101,6 +101,32 @@ describe('flotilla certs (CLI, pebble + embedded DNS + PowerDNS)', { timeout: 18
     assert.ok(audit.some((e) => e.kind === 'cert-error' && /pdns/.test(e.message)));
   });
 
+  it('a mirror that should get the certificate and did not: issue, status and deploy exit 1 naming it; trust checks its mirror', async () => {
+    // box: an ssh mirror whose key variable is unset (skipped with the reason); m1: local, never counts
+    const file = stack(`    certs: { directory: '${pebble.directoryUrl}', verifyTimeout: 10s }\n`);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('      - { name: m1, provider: local, ipv4: 127.0.0.11 }\n', '      - { name: m1, provider: local, ipv4: 127.0.0.11 }\n      - { name: box, provider: ssh, ipv4: 127.0.0.12, sshKeyEnv: CERTS_UNSET_KEY }\n'));
+    const missed = /flotilla: certificate not on every mirror: box \(skipped: the environment variable CERTS_UNSET_KEY \(its SSH key\) is not set\)/;
+    const issue = await runCli(['certs', 'issue', '--config', file], { env });
+    assert.equal(issue.code, 1, issue.stdout + issue.stderr);
+    assert.match(issue.stdout, /deploy to box: skipped/);
+    assert.match(issue.stderr, missed);
+    assert.doesNotMatch(issue.stderr, /m1/, 'a local mirror never counts');
+    const st = await runCli(['certs', 'status', '--config', file], { env });
+    assert.equal(st.code, 1, st.stdout + st.stderr);
+    assert.match(st.stderr, missed);
+    const dep = await runCli(['certs', 'deploy', '--config', file], { env });
+    assert.equal(dep.code, 1, dep.stdout + dep.stderr);
+    assert.match(dep.stderr, missed);
+    const unknown = await runCli(['certs', 'trust', 'nope', '--config', file], { env });
+    assert.equal(unknown.code, 2, unknown.stderr);
+    assert.match(unknown.stderr, /no mirror nope in the stack \(certificate deploy targets: box\)/);
+    const local = await runCli(['certs', 'trust', 'm1', '--config', file], { env });
+    assert.equal(local.code, 2, local.stderr);
+    assert.match(local.stderr, /mirror m1 gets no certificate over SSH: a local mirror/);
+    const noSshd = await runCli(['certs', 'deploy', '--mirror', 'nope', '--config', file], { env });
+    assert.equal(noSshd.code, 2, noSshd.stderr);
+  });
+
   it('bad certs settings and a missing certs section: exit 2 naming the path', async () => {
     const bad = await runCli(['certs', 'issue', '--config', stack(`    certs: { directory: 'ftp://ca.example/dir', renewAt: 2 }\n`)], { env });
     assert.equal(bad.code, 2);
