@@ -114,6 +114,10 @@ describe('flotilla certs (CLI, pebble + embedded DNS + PowerDNS)', { timeout: 18
     const st = await runCli(['certs', 'status', '--config', file], { env });
     assert.equal(st.code, 1, st.stdout + st.stderr);
     assert.match(st.stderr, missed);
+    const renew = await runCli(['certs', 'renew', '--config', file], { env });
+    assert.equal(renew.code, 1, renew.stdout + renew.stderr);
+    assert.match(renew.stdout, /not due/);
+    assert.match(renew.stderr, missed);
     const dep = await runCli(['certs', 'deploy', '--config', file], { env });
     assert.equal(dep.code, 1, dep.stdout + dep.stderr);
     assert.match(dep.stderr, missed);

@@ -58,7 +58,8 @@ export function registerCerts(program: Command): void {
     });
     await store.close?.();
     const now = Date.now();
-    out.data({ action: r.action, reason: 'reason' in r ? r.reason : undefined, code: r.action === 'failed' ? r.code : undefined, deployed: r.action === 'issued' ? r.deployed : undefined, certificate: certSummary(r.status, now, spec.certs.renewAt) });
+    const notOn = r.status.serial ? missedMirrors(spec.mirrors, r.status.serial, r.status.deployed ?? {}) : [];
+    out.data({ action: r.action, reason: 'reason' in r ? r.reason : undefined, code: r.action === 'failed' ? r.code : undefined, deployed: r.action === 'issued' ? r.deployed : undefined, missed: notOn, certificate: certSummary(r.status, now, spec.certs.renewAt) });
     if (r.action === 'issued') {
       printDeploys(out, r.deployed);
       if (r.status.deploySummary) out.log(escapeControl(`certificate ${r.status.deploySummary}`));
@@ -67,7 +68,10 @@ export function registerCerts(program: Command): void {
       process.exitCode = missed ? 1 : 0;
     } else if (r.action === 'not-due') {
       out.log(escapeControl(`not due: ${r.reason}`));
-      process.exitCode = 0;
+      // nothing ordered, but a mirror still without the held certificate is a failure to report (`certs deploy` fixes it)
+      const missed = missedLine(spec, r.status.serial, r.status.deployed ?? {});
+      if (missed) out.err(escapeControl(`${missed}; run flotilla certs deploy --stack ${spec.stack}`));
+      process.exitCode = missed ? 1 : 0;
     } else if (r.action !== 'failed') {
       out.log(escapeControl(`due, but waiting after failures: ${r.reason}`));
       process.exitCode = 1;
@@ -82,7 +86,7 @@ export function registerCerts(program: Command): void {
     .addHelpText('after', '\nExample:\n  flotilla certs issue --stack prod\n')
     .action(job('issue'));
   stackOptions(certs.command('renew'))
-    .description('Renew when due (2/3 of the lifetime by default) and not backing off after a failure; deploy it. Exit 0 when nothing is due.')
+    .description('Renew when due (2/3 of the lifetime by default) and not backing off after a failure; deploy it. Nothing due: exit 0, or 1 while a mirror that should hold the certificate does not.')
     .addHelpText('after', '\nExample:\n  flotilla certs renew --stack prod    # from cron, or let the daemon do it\n')
     .action(job('renew'));
   stackOptions(certs.command('status'))
