@@ -22,7 +22,10 @@ import { decide, type Decision, type VantageView } from './decide.ts';
 import { Observer, type Deplatformed, type Flip } from './observe.ts';
 import { ProviderWorker, type Pass } from './provider-worker.ts';
 import { applyEvent, convergeMs, verifyEvent, verifyProvider } from './provider-pass.ts';
+import type { ControllerCommands, ControllerView, SubmittedOverride } from './controller-view.ts';
+import { runOverrideCommand, type OverrideCommand } from './overrides.ts';
 import { reconcileAll, type ZoneReport } from './reconcile.ts';
+import type { ReconcileOutcome } from './reconcile-outcome.ts';
 import type { DnsQueryFn, ServerVerdict } from './verify.ts';
 import { WriteBudget } from './write-budget.ts';
 
@@ -52,16 +55,7 @@ export interface ControllerOptions {
   cluster?: Cluster;
 }
 
-export interface ReconcileOutcome {
-  reason: string;
-  decidedAt: number;
-  desired: Pick<DesiredState, 'serving' | 'failOpen' | 'degraded' | 'notes'>;
-  skipped?: string;
-  reports: ZoneReport[];
-  verify: ServerVerdict[];
-  /** Decision → last authoritative server converged (ms), when all converged. */
-  convergeMs?: number;
-}
+export type { ReconcileOutcome } from './reconcile-outcome.ts';
 
 /**
  * The health-check controller: probes every mirror on its own jittered schedule, decides with hysteresis, and on
@@ -78,7 +72,7 @@ export interface ReconcileOutcome {
  * Events: 'probe' (ProbeResult), 'flip' ({mirror, state}), 'reconcile' (ReconcileOutcome), 'audit' (AuditEvent),
  * 'canaries' (CanaryResult), 'alert' (AuditEvent that must alert even when it could not be audited).
  */
-export class Controller extends EventEmitter {
+export class Controller extends EventEmitter implements ControllerView, ControllerCommands {
   spec: FleetSpec;
   readonly store: StateStore;
   readonly drivers: DnsDriver[];
@@ -190,6 +184,41 @@ export class Controller extends EventEmitter {
 
   set lastGood(v: string[]) {
     this.lastGoodTrack = { good: [...v] };
+  }
+
+  /** The audit log, for readers (ControllerView). */
+  get auditLog(): Pick<StateStore, 'audit' | 'auditPage'> {
+    return this.store;
+  }
+
+  isLeader(): boolean {
+    return this.cluster.isLeader();
+  }
+
+  leader(): ReturnType<Cluster['leader']> {
+    return this.cluster.leader();
+  }
+
+  /**
+   * A responder's override (the HTTP API), through the command path the CLI uses (runOverrideCommand): checked,
+   * audited and saved before it takes effect; then held at once (the store is re-read only every overridePollMs)
+   * and decided on.
+   */
+  async submitOverride(cmd: OverrideCommand, o: { auditData?: Record<string, unknown>; now?: number } = {}): Promise<SubmittedOverride> {
+    const now = o.now ?? this.now();
+    const outcome = await runOverrideCommand({
+      store: this.store,
+      spec: this.spec,
+      // audited before it takes effect; listeners hear of it only once it is durable
+      audit: (e) => this.audit(e, { strict: true }),
+      // judge "last serving mirror" by the live health, not the copy saved every few seconds
+      live: () => ({ health: this.health, lastGood: this.lastGood }),
+      auditData: o.auditData,
+      now: () => now,
+    }, cmd);
+    this.overrides = activeOverrides(outcome.saved.overrides, now);
+    const reconcile = outcome.changed ? this.requestReconcile(`${cmd.kind} ${cmd.mirror} by ${cmd.author}`) : undefined;
+    return { outcome, reconcile };
   }
 
   /** True while the state store fails and state lives in memory only. */
