@@ -167,7 +167,8 @@ describe('Controller among several replicas', { timeout: 60_000 }, () => {
     assert.deepEqual(r.served(), ALL);
     r.cluster.set({ trouble: undefined });
     await waitFor('m2 out once etcd is back', () => r.served().join(',') === '127.0.0.11,127.0.0.12');
-    assert.ok(r.audits.some((e) => e.kind === 'daemon' && /fail static over/.test(e.message)));
+    // audited by the round that left fail static, which a concurrent round may overtake with its write
+    await waitFor('fail static over, audited', () => r.audits.some((e) => e.kind === 'daemon' && /fail static over/.test(e.message)));
   });
 
   it('the leader saves the decided health (the quorum), never one vantage\'s view', async () => {
@@ -197,14 +198,19 @@ describe('Controller among several replicas', { timeout: 60_000 }, () => {
     for (const c of rigs) await c.start();
     const log = () => new FileStateStore(dir).audit(0);
     const served = () => [...driver.answer(spec.domain, 'A')].sort().join(',');
-    await waitFor('m0 and m1 served', () => served() === '127.0.0.11,127.0.0.12');
+    await waitFor('m0 and m1 served', () => served() === '127.0.0.11,127.0.0.12', 15_000);
     probe.signs.set('m1', 'HTTP 451 Unavailable For Legal Reasons');
-    await waitFor('m1 out of the answer', () => served() === '127.0.0.11');
-    await waitFor('every vantage holds m1 down', () => rigs.every((c) => c.health.m1?.state === 'down'));
+    await waitFor('m1 out of the answer', () => served() === '127.0.0.11', 15_000);
+    await waitFor('every vantage holds m1 down', () => rigs.every((c) => c.health.m1?.state === 'down'), 15_000);
     await updateState(new FileStateStore(dir), (s) => { s.inventory = { updatedAt: 2, mirrors: { m2: { provider: 'local', ipv4: '127.0.0.13', at: 2, source: 'pulumi' } } }; });
-    await waitFor('every vantage read the new inventory', () => rigs.every((c) => c.inventory?.mirrors.m2?.ipv4 === '127.0.0.13'));
-    await waitFor('m2 served once it passed its rise probes', () => served() === '127.0.0.11,127.0.0.13');
-    const events = await log();
+    await waitFor('every vantage read the new inventory', () => rigs.every((c) => c.inventory?.mirrors.m2?.ipv4 === '127.0.0.13'), 15_000);
+    await waitFor('m2 served once it passed its rise probes', () => served() === '127.0.0.11,127.0.0.13', 15_000);
+    // audits are appended beside the work: wait until every vantage's m1 flip and the inventory entry are in the log
+    const events = await waitFor('the flips of all three vantages and the inventory change in the log', async () => {
+      const ev = await log();
+      const flips = ev.filter((e) => e.kind === 'flip' && e.data?.mirror === 'm1' && e.data?.state === 'down').length;
+      return flips >= 3 && ev.some((e) => /inventory changed/.test(e.message)) ? ev : undefined;
+    }, 15_000);
     const of = (kind: string, test: (e: AuditEvent) => boolean = () => true) => events.filter((e) => e.kind === kind && test(e)).map((e) => e.actor);
     assert.deepEqual(of('inventory', (e) => /not provisioned/.test(e.message)), ['vantage a'], 'not provisioned: one entry, the leader\'s');
     assert.deepEqual(of('inventory', (e) => /inventory changed/.test(e.message)), ['vantage a'], 'inventory changed: one entry, the leader\'s');
