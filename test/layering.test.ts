@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { EXCEPTIONS, importEdges, layeringViolations, type ImportEdge } from './support/layering.ts';
+import { EXCEPTIONS, FILE_RULES, importEdges, layeringViolations, type ImportEdge } from './support/layering.ts';
 import { REPO } from './support/run-cli.ts';
 
 describe('layering (DESIGN.md "Layout")', () => {
@@ -20,13 +20,15 @@ describe('layering (DESIGN.md "Layout")', () => {
   });
 
   it('reports a forbidden arrow with the file, the import and the rule', () => {
-    const edge = (file: string, specifier: string, fromFolder: string, to: { toFolder?: string; pkg?: string }): ImportEdge => ({ file, specifier, fromFolder, ...to });
+    const edge = (file: string, specifier: string, fromFolder: string, to: { toFolder?: string; toFile?: string; pkg?: string }): ImportEdge => ({ file, specifier, fromFolder, ...to });
     const v = layeringViolations([
       edge('src/planner/x.ts', '../controller/controller.ts', 'planner', { toFolder: 'controller' }),
       edge('src/controller/y.ts', '@pulumi/pulumi', 'controller', { pkg: '@pulumi/pulumi' }),
       edge('src/cli/z.ts', 'cloudflare', 'cli', { pkg: 'cloudflare' }),
       edge('src/newfolder/w.ts', '../domain/records.ts', 'newfolder', { toFolder: 'domain' }),
-      edge('src/server/ok.ts', '../controller/controller.ts', 'server', { toFolder: 'controller' }),
+      edge('src/server/ok.ts', '../controller/controller-view.ts', 'server', { toFolder: 'controller', toFile: 'controller/controller-view.ts' }),
+      edge('src/server/bad.ts', '../controller/controller.ts', 'server', { toFolder: 'controller', toFile: 'controller/controller.ts' }),
+      edge('src/cli/ok.ts', '../controller/controller.ts', 'cli', { toFolder: 'controller', toFile: 'controller/controller.ts' }),
       edge('src/drivers/ok.ts', 'cloudflare', 'drivers', { pkg: 'cloudflare' }),
     ]);
     assert.deepEqual(v, [
@@ -34,6 +36,7 @@ describe('layering (DESIGN.md "Layout")', () => {
       { file: 'src/controller/y.ts', specifier: '@pulumi/pulumi', rule: 'only src/infra imports @pulumi/*' },
       { file: 'src/cli/z.ts', specifier: 'cloudflare', rule: 'only src/drivers talks to DNS APIs (provider SDKs)' },
       { file: 'src/newfolder/w.ts', specifier: '../domain/records.ts', rule: 'src/newfolder/ is not in the layering table (test/support/layering.ts): add it with the imports DESIGN.md allows it' },
+      { file: 'src/server/bad.ts', specifier: '../controller/controller.ts', rule: FILE_RULES[0].rule },
     ]);
   });
 

@@ -22,7 +22,10 @@ import { decide, type Decision, type VantageView } from './decide.ts';
 import { Observer, type Deplatformed, type Flip } from './observe.ts';
 import { ProviderWorker, type Pass } from './provider-worker.ts';
 import { applyEvent, convergeMs, verifyEvent, verifyProvider } from './provider-pass.ts';
+import type { ControllerCommands, ControllerView, SubmittedOverride } from './controller-view.ts';
+import { runOverrideCommand, type OverrideCommand } from './overrides.ts';
 import { reconcileAll, type ZoneReport } from './reconcile.ts';
+import type { ReconcileOutcome } from './reconcile-outcome.ts';
 import type { DnsQueryFn, ServerVerdict } from './verify.ts';
 import { WriteBudget } from './write-budget.ts';
 
@@ -52,16 +55,7 @@ export interface ControllerOptions {
   cluster?: Cluster;
 }
 
-export interface ReconcileOutcome {
-  reason: string;
-  decidedAt: number;
-  desired: Pick<DesiredState, 'serving' | 'failOpen' | 'degraded' | 'notes'>;
-  skipped?: string;
-  reports: ZoneReport[];
-  verify: ServerVerdict[];
-  /** Decision → last authoritative server converged (ms), when all converged. */
-  convergeMs?: number;
-}
+export type { ReconcileOutcome } from './reconcile-outcome.ts';
 
 /**
  * The health-check controller: probes every mirror on its own jittered schedule, decides with hysteresis, and on
@@ -78,7 +72,7 @@ export interface ReconcileOutcome {
  * Events: 'probe' (ProbeResult), 'flip' ({mirror, state}), 'reconcile' (ReconcileOutcome), 'audit' (AuditEvent),
  * 'canaries' (CanaryResult), 'alert' (AuditEvent that must alert even when it could not be audited).
  */
-export class Controller extends EventEmitter {
+export class Controller extends EventEmitter implements ControllerView, ControllerCommands {
   spec: FleetSpec;
   readonly store: StateStore;
   readonly drivers: DnsDriver[];
@@ -117,6 +111,10 @@ export class Controller extends EventEmitter {
   private stopped = true;
   /** The fail-open fallback: the set that served before an outage began (see last-good.ts). */
   private lastGoodTrack: LastGood = { good: [] };
+  /** Mirrors whose deplatforming was audited in the current down period (see auditDeplatformed). */
+  private readonly deplatformedAudited = new Set<string>();
+  /** The not-provisioned list this replica last audited (see auditUnprovisioned). */
+  private unprovisionedAudited: string | undefined;
   /** Mirrors not yet probed since start; while any is left, nothing is published. undefined once all were. */
   private warming: Set<string> | undefined;
   /** The verification in flight per provider; a newer write aborts it. */
@@ -148,9 +146,18 @@ export class Controller extends EventEmitter {
     this.observer.on('deplatformed', (d: Deplatformed) => this.deplatformedSign(d));
     this.observer.on('flip', (f: Flip) => this.flipped(f));
     // another vantage's verdicts, a lease that expired, etcd lost or back: decide again
-    this.cluster.on('change', () => { if (!this.stopped) this.redecide('vantages changed'); });
+    this.cluster.on('change', () => {
+      if (this.stopped) return;
+      this.redecide('vantages changed');
+      this.auditDeplatformed();
+    });
     // a new leader converges every provider at once, whatever the last leader managed to write
-    this.cluster.on('elected', () => { if (!this.stopped) this.reconcileSoon('elected leader'); });
+    this.cluster.on('elected', () => {
+      if (this.stopped) return;
+      this.reconcileSoon('elected leader');
+      void this.auditUnprovisioned();
+      this.auditDeplatformed();
+    });
     this.cluster.on('deposed', () => this.log(`vantage ${this.vantage}: no longer the leader; writing nothing`));
     // a probe result ends the start-up hold of its mirror once its health is known afresh
     this.on('probe', (r: ProbeResult) => { if (this.warming) queueMicrotask(() => this.warmedUp(r)); });
@@ -179,6 +186,41 @@ export class Controller extends EventEmitter {
     this.lastGoodTrack = { good: [...v] };
   }
 
+  /** The audit log, for readers (ControllerView). */
+  get auditLog(): Pick<StateStore, 'audit' | 'auditPage'> {
+    return this.store;
+  }
+
+  isLeader(): boolean {
+    return this.cluster.isLeader();
+  }
+
+  leader(): ReturnType<Cluster['leader']> {
+    return this.cluster.leader();
+  }
+
+  /**
+   * A responder's override (the HTTP API), through the command path the CLI uses (runOverrideCommand): checked,
+   * audited and saved before it takes effect; then held at once (the store is re-read only every overridePollMs)
+   * and decided on.
+   */
+  async submitOverride(cmd: OverrideCommand, o: { auditData?: Record<string, unknown>; now?: number } = {}): Promise<SubmittedOverride> {
+    const now = o.now ?? this.now();
+    const outcome = await runOverrideCommand({
+      store: this.store,
+      spec: this.spec,
+      // audited before it takes effect; listeners hear of it only once it is durable
+      audit: (e) => this.audit(e, { strict: true }),
+      // judge "last serving mirror" by the live health, not the copy saved every few seconds
+      live: () => ({ health: this.health, lastGood: this.lastGood }),
+      auditData: o.auditData,
+      now: () => now,
+    }, cmd);
+    this.overrides = activeOverrides(outcome.saved.overrides, now);
+    const reconcile = outcome.changed ? this.requestReconcile(`${cmd.kind} ${cmd.mirror} by ${cmd.author}`) : undefined;
+    return { outcome, reconcile };
+  }
+
   /** True while the state store fails and state lives in memory only. */
   get storeDegraded(): boolean {
     return this.storeFailing !== undefined;
@@ -193,6 +235,8 @@ export class Controller extends EventEmitter {
     this.providerStatus = st.providers;
     this.inventory = st.inventory;
     this.observer.setInventory(st.inventory);
+    // a deplatformed mirror saved as such was audited when it went down: not again at every start
+    for (const [m, h] of Object.entries(st.health)) if (h.state === 'down' && h.deplatformed !== undefined) this.deplatformedAudited.add(m);
     for (const m of this.spec.mirrors) this.health[m.name] ??= unknownHealth();
     // only mirrors with an address are probed, so only they hold the first publication back
     const probed = this.observer.provisioned();
@@ -201,8 +245,7 @@ export class Controller extends EventEmitter {
     this.startedOnce = true;
     await this.cluster.start();
     await this.audit({ kind: 'daemon', message: `controller started for stack ${this.spec.stack} (${this.spec.mirrors.length} mirrors, ${this.drivers.length} providers${this.cluster.kind === 'etcd' ? `, vantage ${this.vantage}` : ''})` });
-    const unprovisioned = this.spec.mirrors.filter((m) => !this.observer.has(m.name)).map((m) => m.name);
-    if (unprovisioned.length > 0) await this.audit({ kind: 'inventory', message: `not provisioned (no known address; not probed, not published): ${unprovisioned.join(', ')}`, data: { unprovisioned } });
+    await this.auditUnprovisioned();
     if (this.spec.canaries.length > 0) await this.runCanaries();
     this.observer.start();
     this.every(this.spec.health.intervalMs, () => this.runCanaries(), this.spec.canaries.length > 0);
@@ -294,7 +337,8 @@ export class Controller extends EventEmitter {
     // observe: probe the new addresses from now on (results about the old ones still in flight are dropped)
     this.observer.setInventory(next);
     void this.cluster.publish(this.health);
-    await this.audit({ kind: 'inventory', message: `inventory changed: ${moved.map((n) => `${n} → ${where(n)}`).join('; ')}; published again only after passing rise probes there`, data: { mirrors: moved } });
+    // every replica reads the same new inventory; one entry says so: the leader's
+    if (this.cluster.isLeader()) await this.audit({ kind: 'inventory', message: `inventory changed: ${moved.map((n) => `${n} → ${where(n)}`).join('; ')}; published again only after passing rise probes there`, data: { mirrors: moved } });
     this.reconcileSoon('inventory changed');
   }
 
@@ -326,18 +370,60 @@ export class Controller extends EventEmitter {
     return this.cluster.problem();
   }
 
-  /** This vantage's verdict on a mirror flipped: publish it, audit it, and decide again. */
+  /**
+   * This vantage's verdict on a mirror flipped: publish it, audit it (an observation: tagged with this vantage), and
+   * decide again.
+   */
   private flipped(f: Flip): void {
     this.emit('flip', f);
-    // a down with a deplatforming sign was audited as 'deplatformed' instead (deplatformedSign)
-    if (!(f.state === 'down' && this.health[f.mirror]?.deplatformed !== undefined)) void this.audit({ kind: 'flip', message: `${f.mirror} is ${f.state}: ${f.reason}`, data: { mirror: f.mirror, state: f.state } });
+    const sign = f.state === 'down' ? this.health[f.mirror]?.deplatformed : undefined;
+    // alone, a down with a deplatforming sign is audited as 'deplatformed' instead (auditDeplatformed)
+    if (sign === undefined || this.cluster.kind !== 'solo') void this.audit({ kind: 'flip', message: `${f.mirror} is ${f.state}: ${f.reason}`, data: { mirror: f.mirror, state: f.state, ...(sign === undefined ? {} : { deplatformed: sign }) } });
     void this.cluster.publish(this.health);
     this.redecide(`${f.mirror} ${f.state}`);
+    this.auditDeplatformed();
   }
 
-  /** A distinct kind (and runbook): the host took the site down on purpose; it leaves the answer like down. Audited once. */
-  private deplatformedSign(d: Deplatformed): void {
-    void this.audit({ kind: 'deplatformed', message: `${d.mirror} is deplatformed: ${d.sign}`, data: { mirror: d.mirror, state: 'down', sign: d.sign } });
+  /** This vantage saw a deplatforming sign on a mirror it holds down (before the flip, when it flips). */
+  private deplatformedSign(_d: Deplatformed): void {
+    this.auditDeplatformed();
+  }
+
+  /**
+   * A distinct kind (and runbook): the host took the site down on purpose; it leaves the answer like down. Shared
+   * state, so one entry per down period for the whole cluster: written by the leader only, when the decision holds
+   * the mirror down and a live vantage reports the sign. (A leadership change may repeat it once.)
+   */
+  private auditDeplatformed(): void {
+    if (this.stopped || !this.cluster.isLeader()) return;
+    const views = this.vantageViews().filter((v) => v.live);
+    const decided = this.decision().health;
+    for (const m of this.spec.mirrors) {
+      if (decided[m.name]?.state !== 'down') {
+        this.deplatformedAudited.delete(m.name);
+        continue;
+      }
+      if (this.deplatformedAudited.has(m.name)) continue;
+      const seen = views.filter((v) => v.health[m.name]?.state === 'down' && v.health[m.name]?.deplatformed !== undefined);
+      if (seen.length === 0) continue;
+      const sign = (seen.find((v) => v.name === this.vantage) ?? seen[0]).health[m.name]!.deplatformed!;
+      this.deplatformedAudited.add(m.name);
+      const seenBy = this.cluster.kind === 'solo' ? {} : { seenBy: seen.map((v) => v.name) };
+      void this.audit({ kind: 'deplatformed', message: `${m.name} is deplatformed: ${sign}`, data: { mirror: m.name, state: 'down', sign, ...seenBy } });
+    }
+  }
+
+  /**
+   * The mirrors without a known address, audited once by the replica that leads (alone: at start; in a cluster: when
+   * elected, as the list may have changed since the last leader said it).
+   */
+  private async auditUnprovisioned(): Promise<void> {
+    if (!this.cluster.isLeader()) return;
+    const unprovisioned = this.spec.mirrors.filter((m) => !this.observer.has(m.name)).map((m) => m.name);
+    const key = unprovisioned.join(',');
+    if (unprovisioned.length === 0 || this.unprovisionedAudited === key) return;
+    this.unprovisionedAudited = key;
+    await this.audit({ kind: 'inventory', message: `not provisioned (no known address; not probed, not published): ${unprovisioned.join(', ')}`, data: { unprovisioned } });
   }
 
   /** Reconciles when the decision differs from the last one acted on (or fail static begins or ends). */

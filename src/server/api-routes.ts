@@ -2,15 +2,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { StateError, UsageError } from '../domain/errors.ts';
-import { activeOverrides } from '../domain/override.ts';
-import type { Controller } from '../controller/controller.ts';
-import { OverrideConflictError, runOverrideCommand, type OverrideCommand, type OverrideOutcome } from '../controller/overrides.ts';
+import type { ControllerCommands, ControllerView, SubmittedOverride } from '../controller/controller-view.ts';
+import { OverrideConflictError, type OverrideCommand } from '../controller/overrides.ts';
 import { authorOf, checkBearer, HttpError, readJson, sendJson } from './http-util.ts';
 import type { RecentAudit } from './recent-audit.ts';
 import { fullSnapshot } from './status-snapshot.ts';
 
 export interface ApiContext {
-  controller: Controller;
+  /** Read only: what the routes show. */
+  controller: ControllerView;
+  /** The one path by which a route changes the controller. */
+  commands: ControllerCommands;
   token: string | undefined;
   now: () => number;
   /** Recent audit events held in memory: status requests never read the log. */
@@ -63,7 +65,7 @@ export async function getHistory(ctx: ApiContext, res: ServerResponse, url: URL)
   ctx.historyGate.busy = true;
   try {
     // one page, newest first from the store's point of view; `next` continues with older events
-    const page = await ctx.controller.store.auditPage({ since, before, limit });
+    const page = await ctx.controller.auditLog.auditPage({ since, before, limit });
     sendJson(res, 200, { since, events: page.events, truncated: page.next !== undefined, next: page.next, skipped: page.skipped });
   } finally {
     ctx.historyGate.busy = false;
@@ -90,21 +92,9 @@ export async function postOverride(ctx: ApiContext, req: IncomingMessage, res: S
   const known = controller.spec.mirrors.map((m) => m.name);
   if (!known.includes(cmd.mirror)) throw new HttpError(400, `unknown mirror "${cmd.mirror}"; known mirrors: ${known.join(', ')}`, { mirrors: known });
 
-  const now = ctx.now();
-  let r: OverrideOutcome;
+  let submitted: SubmittedOverride;
   try {
-    r = await runOverrideCommand({
-      store: controller.store,
-      spec: controller.spec,
-      // audited before it takes effect; listeners hear of it only once it is durable
-      audit: (e) => controller.audit(e, { strict: true }),
-      // judge "last serving mirror" by the daemon's live health, not the copy it saves every few seconds
-      live: () => ({ health: controller.health, lastGood: controller.lastGood }),
-      auditData: { via: 'api', remote: req.socket.remoteAddress },
-      now: () => now,
-    }, cmd);
-    // the controller re-reads overrides every 500 ms; setting them now makes the reconcile below see this write
-    controller.overrides = activeOverrides(r.saved.overrides, now);
+    submitted = await ctx.commands.submitOverride(cmd, { auditData: { via: 'api', remote: req.socket.remoteAddress }, now: ctx.now() });
   } catch (e) {
     if (e instanceof OverrideConflictError) throw new HttpError(409, e.message, { hint: 'send "force": true to record it anyway' });
     if (e instanceof UsageError) throw new HttpError(400, e.message);
@@ -113,7 +103,7 @@ export async function postOverride(ctx: ApiContext, req: IncomingMessage, res: S
   }
   // The answer does not wait for the reconcile (which includes verification at every server, up to seconds)
   // unless the caller asks with "wait": true; the status page sees the outcome on /events.
-  const reconcile = r.changed ? controller.requestReconcile(`${cmd.kind} ${cmd.mirror} by ${author}`) : undefined;
+  const { outcome: r, reconcile } = submitted;
   reconcile?.catch(() => undefined);
   let outcome: Record<string, unknown> | undefined;
   if (wait && reconcile) {

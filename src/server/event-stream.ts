@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuditEvent } from '../domain/audit.ts';
-import type { Controller } from '../controller/controller.ts';
+import type { ControllerEvents, ControllerView } from '../controller/controller-view.ts';
 import { sendJson } from './http-util.ts';
 import type { StatusSnapshot } from './status-snapshot.ts';
 
 export interface EventStreamOptions {
-  controller: Controller;
+  controller: ControllerView;
   snapshot: () => StatusSnapshot;
   /** Shortest gap between two status pushes caused by probes (default 250 ms: at most 4 per second). */
   throttleMs?: number;
@@ -31,7 +31,7 @@ export class EventStream {
   private lastPush = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly refresh: NodeJS.Timeout;
-  private readonly listeners: [string, (...a: unknown[]) => void][];
+  private readonly listeners: [keyof ControllerEvents, (...a: unknown[]) => void][];
 
   constructor(private readonly o: EventStreamOptions) {
     this.throttleMs = o.throttleMs ?? 250;

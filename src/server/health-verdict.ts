@@ -1,6 +1,6 @@
 import type { RecordSet } from '../domain/records.ts';
 import type { State } from '../domain/state.ts';
-import type { ReconcileOutcome } from '../controller/controller.ts';
+import type { ReconcileOutcome } from '../controller/reconcile-outcome.ts';
 
 /** What /healthz judges, taken from the controller (plain data, so the decision is a pure function). */
 export interface HealthInput {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { Controller } from '../controller/controller.ts';
+import type { ControllerCommands, ControllerView } from '../controller/controller-view.ts';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '../domain/server-limits.ts';
 import { capConnections } from '../net/connection-cap.ts';
 import { getHistory, getStatus, postOverride, STATUS_AUDIT_EVENTS, type ApiContext } from './api-routes.ts';
@@ -48,7 +48,10 @@ export function httpLimitsOf(l: ServerLimits): HttpLimits {
 export const DEFAULT_HTTP_LIMITS: HttpLimits = httpLimitsOf(DEFAULT_SERVER_LIMITS);
 
 export interface HttpServerOptions {
-  controller: Controller;
+  /** What the server shows (read only: status, /metrics, /healthz, events). */
+  controller: ControllerView;
+  /** What the write routes (POST /api/drain ...) submit overrides to. */
+  commands: ControllerCommands;
   /** Address to bind, e.g. `127.0.0.1` (spec.server.listen). */
   listen: string;
   /** 0 = pick a free port. */
@@ -102,7 +105,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<RunningHttp
   const log = o.log ?? (() => {});
   const limits = { ...httpLimitsOf(controller.spec.server.limits ?? DEFAULT_SERVER_LIMITS), ...o.limits };
   const recent = new RecentAudit({ controller, capacity: o.recentAuditCapacity, now, log });
-  const ctx: ApiContext = { controller, token: o.token, now, recent, historyGate: { busy: false } };
+  const ctx: ApiContext = { controller, commands: o.commands, token: o.token, now, recent, historyGate: { busy: false } };
   const metrics = createMetrics(controller);
   const events = new EventStream({
     controller,
@@ -136,7 +139,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<RunningHttp
         lastOutcome: controller.lastOutcome,
         providers: controller.providerStatus,
         failStatic: controller.failStatic,
-        follower: controller.cluster.isLeader() ? undefined : { leader: controller.cluster.leader()?.vantage },
+        follower: controller.isLeader() ? undefined : { leader: controller.leader()?.vantage },
       });
       sendJson(res, v.ok ? 200 : 503, { ok: v.ok, ...(v.ok ? {} : { reason: v.reasons.join('; '), reasons: v.reasons }), cutOff: controller.cutOff, serving: controller.lastServing ?? null });
     },

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditEvent } from '../domain/audit.ts';
-import type { Controller, ReconcileOutcome } from '../controller/controller.ts';
+import type { ControllerView } from '../controller/controller-view.ts';
+import type { ReconcileOutcome } from '../controller/reconcile-outcome.ts';
 import type { ProbeResult } from '../probes/probe-result.ts';
 
 export interface ControllerMetrics {
@@ -57,7 +58,7 @@ const STATE_VALUE = { up: 1, down: 0, unknown: -1 } as const;
  * Prometheus metrics of one controller. Counters and histograms follow the controller's events; gauges read the
  * controller's current state at scrape time (so a spec reload is reflected without bookkeeping).
  */
-export function createMetrics(controller: Controller): ControllerMetrics {
+export function createMetrics(controller: ControllerView): ControllerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry }); // process_* and nodejs_*: memory, CPU, event-loop lag
 
@@ -168,7 +169,7 @@ export function createMetrics(controller: Controller): ControllerMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      const l = controller.cluster.leader();
+      const l = controller.leader();
       if (l) this.set({ vantage: l.vantage }, 1);
     },
   });
@@ -178,7 +179,7 @@ export function createMetrics(controller: Controller): ControllerMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      const l = controller.cluster.leader();
+      const l = controller.leader();
       if (l) this.set(l.since / 1000);
     },
   });

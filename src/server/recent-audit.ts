@@ -1,8 +1,8 @@
 import type { AuditEvent } from '../domain/audit.ts';
-import type { Controller } from '../controller/controller.ts';
+import type { ControllerView } from '../controller/controller-view.ts';
 
 export interface RecentAuditOptions {
-  controller: Controller;
+  controller: ControllerView;
   /** Events kept in memory (default 500). */
   capacity?: number;
   /** How far back the one read at start looks (default one day). */
@@ -33,7 +33,7 @@ export class RecentAudit {
     const startedAt = now();
     o.controller.on('audit', this.onAudit);
     const since = startedAt - (o.seedWindowMs ?? 86_400_000);
-    this.ready = o.controller.store.audit(since).then(
+    this.ready = o.controller.auditLog.audit(since).then(
       (seed) => {
         const live = this.events;
         const seen = new Set(live.map(key));

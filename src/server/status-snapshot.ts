@@ -4,7 +4,7 @@ import { unknownHealth, type MirrorState } from '../domain/health.ts';
 import { activeOverrides, type Override } from '../domain/override.ts';
 import type { RecordSet } from '../domain/records.ts';
 import { redactDeep } from '../domain/redact-url.ts';
-import type { Controller } from '../controller/controller.ts';
+import type { ControllerView } from '../controller/controller-view.ts';
 
 export interface MirrorRow {
   name: string;
@@ -77,7 +77,7 @@ export interface StatusSnapshot {
 }
 
 /** The controller's view now, from memory (no I/O). */
-export function statusSnapshot(controller: Controller, now: number): StatusSnapshot {
+export function statusSnapshot(controller: ControllerView, now: number): StatusSnapshot {
   const spec = withInventory(controller.spec, controller.inventory);
   const decision = controller.decision();
   const desired = decision.desired;
@@ -117,7 +117,7 @@ export function statusSnapshot(controller: Controller, now: number): StatusSnaps
     domain: spec.domain,
     now,
     serving: desired.serving,
-    published: controller.lastServing,
+    published: controller.lastServing && [...controller.lastServing],
     failOpen: desired.failOpen,
     degraded: desired.degraded,
     cutOff: controller.cutOff,
@@ -127,12 +127,12 @@ export function statusSnapshot(controller: Controller, now: number): StatusSnaps
     overrides,
     vantage: controller.vantage,
     vantages: controller.vantageViews().map((v) => ({ name: v.name, live: v.live, self: v.name === controller.vantage, at: v.at, verdicts: Object.fromEntries(spec.mirrors.map((m) => [m.name, v.health[m.name]?.state ?? 'unknown'])) })),
-    leader: controller.cluster.leader(),
+    leader: controller.leader(),
     failStatic: decision.failStatic,
   });
 }
 
 /** The snapshot plus the most recent audit events (from memory: see RecentAudit). */
-export function fullSnapshot(controller: Controller, now: number, audit: readonly AuditEvent[]): StatusSnapshot {
+export function fullSnapshot(controller: ControllerView, now: number, audit: readonly AuditEvent[]): StatusSnapshot {
   return { ...statusSnapshot(controller, now), audit: redactDeep([...audit]) };
 }

@@ -2,7 +2,8 @@
  * The Controller's roles among several replicas, with a scripted Cluster (real FileStateStore, in-memory DNS): a
  * follower observes and writes nothing; a leader writes only through the fence; other vantages' verdicts count by
  * quorum; too few live vantages or a lost etcd is fail static; only the leader saves state, and never its own view
- * over another's. The same roles on real etcd processes are in test/e2e/cluster.test.ts.
+ * over another's; shared-state audit entries (deplatformed, inventory) are written once, by the leader, while each
+ * vantage's flips stay its own. The same roles on real etcd processes are in test/e2e/cluster.test.ts.
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -13,9 +14,12 @@ import { afterEach, describe, it } from 'node:test';
 import { Controller } from '../../src/controller/controller.ts';
 import type { AuditEvent } from '../../src/domain/audit.ts';
 import { unknownHealth, type Health, type MirrorState } from '../../src/domain/health.ts';
+import type { Probe, ProbeResult } from '../../src/probes/probe-result.ts';
+import type { ProbeTarget } from '../../src/probes/probe-target.ts';
 import type { Cluster, Fence, LeaderInfo, VantageRecord } from '../../src/state/cluster.ts';
 import { FencedError } from '../../src/state/fenced-error.ts';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
+import { updateState } from '../../src/state/state-store.ts';
 import { fleetFixture } from '../support/fleet-fixture.ts';
 import { FakeProbe, MemoryDriver, waitFor } from '../server/harness.ts';
 
@@ -44,6 +48,37 @@ class ScriptedCluster extends EventEmitter implements Cluster {
   set(change: Partial<Pick<ScriptedCluster, 'leading' | 'fenceHolds' | 'others' | 'trouble'>>, event: 'change' | 'elected' = 'change'): void {
     Object.assign(this, change);
     this.emit(event);
+  }
+}
+
+/** Replicas in one process: each publishes to a shared board and hears the others' verdicts (what etcd carries). */
+class BoardCluster extends EventEmitter implements Cluster {
+  readonly kind = 'etcd';
+  constructor(readonly vantage: string, private readonly board: Map<string, BoardCluster>, private readonly leading: boolean, public health: Health = {}) {
+    super();
+    board.set(vantage, this);
+  }
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  async publish(h: Health): Promise<void> {
+    this.health = structuredClone(h);
+    for (const c of this.board.values()) if (c !== this) c.emit('change');
+  }
+  vantages(): VantageRecord[] { return [...this.board.values()].map((c) => ({ name: c.vantage, live: true, at: Date.now(), health: c.health })); }
+  isLeader(): boolean { return this.leading; }
+  leader(): LeaderInfo | undefined { return { vantage: [...this.board.values()].find((c) => c.leading)!.vantage, since: 1 }; }
+  async fence(): Promise<void> { if (!this.leading) throw new FencedError('write', 'not the leader'); }
+  currentFence(): Fence | undefined { return this.leading ? { key: '/x/election/leader/1', createRevision: 7 } : undefined; }
+  problem(): string | undefined { return undefined; }
+}
+
+/** Every mirror answers, but those in `signs` with a deplatforming sign (HTTP 451). */
+class SignProbe implements Probe {
+  readonly signs = new Map<string, string>();
+  async run(t: ProbeTarget): Promise<ProbeResult> {
+    const s = this.signs.get(t.mirror);
+    if (s) return { mirror: t.mirror, ok: false, reason: `deplatformed: ${s}`, deplatformed: s, status: 451, latencyMs: 1, at: Date.now() };
+    return { mirror: t.mirror, ok: true, reason: 'ok', latencyMs: 1, at: Date.now() };
   }
 }
 
@@ -132,7 +167,8 @@ describe('Controller among several replicas', { timeout: 60_000 }, () => {
     assert.deepEqual(r.served(), ALL);
     r.cluster.set({ trouble: undefined });
     await waitFor('m2 out once etcd is back', () => r.served().join(',') === '127.0.0.11,127.0.0.12');
-    assert.ok(r.audits.some((e) => e.kind === 'daemon' && /fail static over/.test(e.message)));
+    // audited by the round that left fail static, which a concurrent round may overtake with its write
+    await waitFor('fail static over, audited', () => r.audits.some((e) => e.kind === 'daemon' && /fail static over/.test(e.message)));
   });
 
   it('the leader saves the decided health (the quorum), never one vantage\'s view', async () => {
@@ -143,5 +179,48 @@ describe('Controller among several replicas', { timeout: 60_000 }, () => {
     await waitFor('m1 down here', () => r.controller.health.m1?.state === 'down');
     await r.controller.persist();
     assert.equal((await r.store.load()).health.m1.state, 'up', 'saved: the quorum\'s verdict, not this vantage\'s');
+  });
+
+  it('shared-state audits (not provisioned, inventory changed, deplatformed) are written once, by the leader; each vantage audits its own flips', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-roles-'));
+    const base = fleetFixture({ alternateDomains: [], dnsProviders: [{ name: 'memdns', kind: 'local', settings: {} }], state: { kind: 'file', path: dir, endpoints: [] } });
+    // m2 has no address in the stack file: not provisioned until the inventory gives it one
+    const spec = { ...base, mirrors: base.mirrors.map((m) => (m.name === 'm2' ? { ...m, ipv4: undefined } : m)) };
+    const board = new Map<string, BoardCluster>();
+    const probe = new SignProbe();
+    const driver = new MemoryDriver('memdns');
+    const rigs = ['a', 'b', 'c'].map((v) => {
+      const cluster = new BoardCluster(v, board, v === 'a');
+      const controller = new Controller({ spec, store: new FileStateStore(dir), drivers: [driver], probe, cluster, query: async (q) => ({ ok: true, values: driver.answer(q.name, q.type) }), verifyDeadlineMs: 2000, resyncMs: 60_000, overridePollMs: 100 });
+      made.push({ c: controller, dir });
+      return controller;
+    });
+    for (const c of rigs) await c.start();
+    const log = () => new FileStateStore(dir).audit(0);
+    const served = () => [...driver.answer(spec.domain, 'A')].sort().join(',');
+    await waitFor('m0 and m1 served', () => served() === '127.0.0.11,127.0.0.12', 15_000);
+    probe.signs.set('m1', 'HTTP 451 Unavailable For Legal Reasons');
+    await waitFor('m1 out of the answer', () => served() === '127.0.0.11', 15_000);
+    await waitFor('every vantage holds m1 down', () => rigs.every((c) => c.health.m1?.state === 'down'), 15_000);
+    await updateState(new FileStateStore(dir), (s) => { s.inventory = { updatedAt: 2, mirrors: { m2: { provider: 'local', ipv4: '127.0.0.13', at: 2, source: 'pulumi' } } }; });
+    await waitFor('every vantage read the new inventory', () => rigs.every((c) => c.inventory?.mirrors.m2?.ipv4 === '127.0.0.13'), 15_000);
+    await waitFor('m2 served once it passed its rise probes', () => served() === '127.0.0.11,127.0.0.13', 15_000);
+    // audits are appended beside the work: wait until every vantage's m1 flip and the inventory entry are in the log
+    const events = await waitFor('the flips of all three vantages and the inventory change in the log', async () => {
+      const ev = await log();
+      const flips = ev.filter((e) => e.kind === 'flip' && e.data?.mirror === 'm1' && e.data?.state === 'down').length;
+      return flips >= 3 && ev.some((e) => /inventory changed/.test(e.message)) ? ev : undefined;
+    }, 15_000);
+    const of = (kind: string, test: (e: AuditEvent) => boolean = () => true) => events.filter((e) => e.kind === kind && test(e)).map((e) => e.actor);
+    assert.deepEqual(of('inventory', (e) => /not provisioned/.test(e.message)), ['vantage a'], 'not provisioned: one entry, the leader\'s');
+    assert.deepEqual(of('inventory', (e) => /inventory changed/.test(e.message)), ['vantage a'], 'inventory changed: one entry, the leader\'s');
+    const dep = events.filter((e) => e.kind === 'deplatformed');
+    assert.deepEqual(dep.map((e) => [e.actor, e.data?.mirror]), [['vantage a', 'm1']], 'deplatformed: one entry, the leader\'s');
+    // audited as soon as the quorum (2 of 3) held it down, naming the vantages that saw the sign by then
+    const seenBy = dep[0].data?.seenBy as string[];
+    assert.ok(seenBy.length >= 2 && seenBy.every((v) => ['a', 'b', 'c'].includes(v)), JSON.stringify(seenBy));
+    // observations stay per vantage, tagged with it and carrying the sign
+    assert.deepEqual(of('flip', (e) => e.data?.mirror === 'm1' && e.data?.state === 'down').sort(), ['vantage a', 'vantage b', 'vantage c']);
+    assert.ok(events.filter((e) => e.kind === 'flip' && e.data?.mirror === 'm1').every((e) => e.data?.deplatformed === 'HTTP 451 Unavailable For Legal Reasons'));
   });
 });

@@ -3,6 +3,8 @@
  * over RFC 2136 + TSIG, probing three real mirrors (interval 250 ms, fall 3), leases of 2 s, quorum: a majority,
  * health.minVantages 2. Every assertion is on BIND's answers, the daemons' own status (/api/status) and the shared
  * audit log in etcd:
+ * - one vantage cut off from one mirror by a real packet filter (an iptables DROP from its probe address to that
+ *   mirror's port): the mirror stays in the answer; cut off from a majority of vantages, it leaves;
  * - the leader SIGKILLed together with a mirror: another is elected and converges BIND within the lease time;
  * - the leader SIGSTOPped longer than its lease, then SIGCONTed: after its deposition nothing it does reaches BIND
  *   or the audit log as an apply;
@@ -21,6 +23,7 @@ import { EtcdStateStore } from '../../src/state/etcd-state-store.ts';
 import { startBind, type DnsServerHandle } from '../support/bind-server.ts';
 import { running, spawnTracked, stopChild } from '../support/child-processes.ts';
 import { ensurePackages } from '../support/ensure-packages.ts';
+import { dropPath, iptablesUnavailable, type DropRule } from '../support/iptables-drop.ts';
 import { startEtcdCluster, type EtcdCluster } from '../support/etcd-cluster.ts';
 import { startMirror, type MirrorServer } from '../support/mirror-server.ts';
 import { freePort } from '../support/ports.ts';
@@ -31,7 +34,7 @@ const IPS = ['127.0.0.71', '127.0.0.72', '127.0.0.73'];
 const VANTAGES = ['v1', 'v2', 'v3'];
 const LEASE_MS = 2000;
 
-interface Snap { vantage: string; leader?: { vantage: string; since: number }; failStatic?: string; vantages: { name: string; live: boolean }[] }
+interface Snap { vantage: string; leader?: { vantage: string; since: number }; failStatic?: string; vantages: { name: string; live: boolean; verdicts: Record<string, string> }[] }
 
 describe('three controllers on a 3-member etcd (real BIND, real mirrors)', { timeout: 240_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'flotilla-cluster-'));
@@ -141,6 +144,46 @@ ${IPS.map((ip, j) => `      - { name: m${j + 1}, provider: local, ipv4: ${ip}, h
     const text = await runCli(['status', '--stack', 'cluster'], { cwd: join(root, 'p1'), env: { CLUSTER_TSIG: bind.secret } });
     assert.match(text.stdout, new RegExp(`leader: ${l} since `));
     note(`leader ${l}`);
+  });
+
+  it('one vantage cut off from one mirror by an iptables DROP: the mirror stays in; cut off from a majority, it leaves', async (t) => {
+    const why = iptablesUnavailable();
+    if (why) {
+      if (process.env.CI === 'true') assert.fail(why);
+      console.log(`# skipped: ${why}`);
+      t.skip(why);
+      return;
+    }
+    await until(IPS, 'serves every mirror before the cut');
+    const m2 = { to: IPS[1], port: mirrors[1].port };
+    const rules: DropRule[] = [];
+    // removed when the test ends or fails (and at process exit by the helper): a leaked rule must never survive
+    t.after(() => { for (const r of rules) r.remove(); });
+    const verdict = async (vantage: string) => (await status(vantage))?.vantages.find((v) => v.name === vantage)?.verdicts.m2;
+    await waitFor('every vantage calls m2 up', async () => (await Promise.all(VANTAGES.map(verdict))).every((s) => s === 'up'));
+    // v2 probes from 127.0.2.2: its SYNs to m2 go nowhere, like a broken path between that vantage and that mirror
+    rules.push(dropPath({ from: '127.0.2.2', ...m2 }));
+    const cutAt = Date.now();
+    await waitFor('v2 calls m2 down', async () => (await verdict('v2')) === 'down', 10_000);
+    note(`v2 cut off from m2 (iptables DROP): v2 calls it down ${Date.now() - cutAt} ms later`);
+    // the other two still see it up, and a majority is needed: BIND keeps m2 for several detection windows
+    const end = Date.now() + 2500;
+    while (Date.now() < end) {
+      assert.deepEqual(await answer(), IPS, `BIND dropped m2 although only v2 is cut off from it\n${logs()}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.deepEqual(await Promise.all(VANTAGES.map(verdict)), ['up', 'down', 'up'], 'v2 alone calls m2 down');
+    // v3 (127.0.2.3) cut off too: two of three live vantages call it down, a majority: m2 leaves the answer
+    rules.push(dropPath({ from: '127.0.2.3', ...m2 }));
+    const majorityAt = Date.now();
+    await until([IPS[0], IPS[2]], 'dropped m2 once a majority is cut off from it', 15_000);
+    note(`v3 cut off from m2 too: m2 gone at BIND ${Date.now() - majorityAt} ms later`);
+    for (const r of rules.splice(0)) {
+      r.remove();
+      assert.equal(r.present(), false, `rule ${r.spec.join(' ')} still present`);
+    }
+    await until(IPS, 'took m2 back once the paths are open again');
+    await waitFor('every vantage calls m2 up again', async () => (await Promise.all(VANTAGES.map(verdict))).every((s) => s === 'up'));
   });
 
   it('the leader SIGKILLed: a new leader is elected and converges BIND within the lease time', async () => {

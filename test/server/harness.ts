@@ -112,7 +112,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   controller.on('audit', (e) => audit.push(e));
   await controller.start();
   const token = o.token === null ? undefined : o.token ?? 'test-token-0123456789';
-  const server = await startHttpServer({ ...o.server, controller, listen: '127.0.0.1', port: 0, token });
+  const server = await startHttpServer({ commands: controller, ...o.server, controller, listen: '127.0.0.1', port: 0, token });
   return {
     spec,
     controller,

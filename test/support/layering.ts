@@ -46,6 +46,15 @@ export const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = 
   { from: 'server', to: 'probes', why: 'debt: metrics.ts types the controller\'s "probe" event with ProbeResult from src/probes; that value type belongs in src/domain' },
 ];
 
+/** Files of a folder another may import that it still must not, each with the rule it would break. */
+export const FILE_RULES: readonly { from: string; file: string; rule: string }[] = [
+  {
+    from: 'server',
+    file: 'controller/controller.ts',
+    rule: 'src/server/ reads a running controller only through its read-only view and changes it only through ControllerCommands (src/controller/controller-view.ts), never the Controller class (issue 11)',
+  },
+];
+
 /** Packages only one folder may import. */
 export const PACKAGE_RULES: readonly { test: (pkg: string) => boolean; only: string; rule: string }[] = [
   { test: (p) => p === '@pulumi' || p.startsWith('@pulumi/'), only: 'infra', rule: 'only src/infra imports @pulumi/*' },
@@ -53,7 +62,15 @@ export const PACKAGE_RULES: readonly { test: (pkg: string) => boolean; only: str
   { test: (p) => p.startsWith('@aws-sdk/client-route-53-domains'), only: 'registrars', rule: 'only src/registrars talks to registrar APIs (Route 53 Domains)' },
 ];
 
-export interface ImportEdge { file: string; specifier: string; fromFolder: string; toFolder?: string; pkg?: string }
+export interface ImportEdge {
+  file: string;
+  specifier: string;
+  fromFolder: string;
+  toFolder?: string;
+  /** The imported file relative to src/, with `/` (e.g. `controller/controller.ts`). */
+  toFile?: string;
+  pkg?: string;
+}
 export interface Violation { file: string; specifier: string; rule: string }
 
 /** Every import of every .ts file under `srcDir`, with the src folder it lands in (relative) or the package. */
@@ -66,6 +83,7 @@ export function importEdges(srcDir: string): ImportEdge[] {
       if (fileName.startsWith('.')) {
         const rel = relative(srcDir, resolve(dirname(file), fileName));
         edge.toFolder = rel.startsWith('..') ? `<outside src: ${rel}>` : rel.split(sep)[0];
+        if (!rel.startsWith('..')) edge.toFile = rel.split(sep).join('/');
       } else {
         edge.pkg = fileName;
       }
@@ -84,6 +102,7 @@ export function layeringViolations(edges: readonly ImportEdge[], allowed = ALLOW
       continue;
     }
     const to = e.toFolder!;
+    for (const r of FILE_RULES) if (r.from === e.fromFolder && r.file === e.toFile) v.push({ file: e.file, specifier: e.specifier, rule: r.rule });
     if (to === e.fromFolder) continue;
     const may = allowed[e.fromFolder];
     if (!may) {

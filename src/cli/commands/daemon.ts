@@ -93,7 +93,7 @@ export function registerDaemon(program: Command): void {
         // bound before the controller starts: a taken port ends the start before any probe or DNS write
         const { startHttpServer } = await import('../../server/http-server.ts');
         try {
-          http = await startHttpServer({ controller, listen: spec.server.listen, port: spec.server.port, token: process.env[spec.server.tokenEnv], log, version: packageVersion(), dnsServers: () => dns });
+          http = await startHttpServer({ controller, commands: controller, listen: spec.server.listen, port: spec.server.port, token: process.env[spec.server.tokenEnv], log, version: packageVersion(), dnsServers: () => dns });
         } catch (e) {
           // a port taken or an address not on this host: undo what started, then say which setting to change
           await Promise.all(dns.map((s) => s.close()));

@@ -102,7 +102,7 @@ async function runDemo(o: { keep?: boolean; stack: string }): Promise<number> {
     });
     try {
       const { startHttpServer } = await import('../../server/http-server.ts');
-      http = await listenFirst([spec.server.port, 0], (p) => startHttpServer({ controller: controller!, listen: '127.0.0.1', port: p, token: process.env[spec.server.tokenEnv] ?? 'demo-token' }));
+      http = await listenFirst([spec.server.port, 0], (p) => startHttpServer({ controller: controller!, commands: controller!, listen: '127.0.0.1', port: p, token: process.env[spec.server.tokenEnv] ?? 'demo-token' }));
       say(`status page: ${http.url}/${process.env[spec.server.tokenEnv] ? '' : '  (API token for the drain buttons: demo-token)'}`);
     } catch (e) {
       say(`(status page not started: ${(e as Error).message})`);
