@@ -70,6 +70,23 @@ describe('EtcdCluster (real 3-member etcd)', { timeout: 120_000 }, () => {
     assert.ok(Date.now() - t0 < 5000, `ghost stayed live ${Date.now() - t0}ms after its keep-alives stopped (TTL 2 s)`);
   });
 
+  it('flips and expired leases arrive by watch, not at the next poll', async () => {
+    // no poll after the first: whatever this replica learns, it learns from the watch
+    const w = new EtcdCluster({ endpoints: lab.endpoints, prefix, vantage: 'watcher', leaseTtlS: 2, pollMs: 600_000 });
+    made.push(w);
+    await w.start();
+    const ghost = new Etcd3({ hosts: lab.endpoints });
+    const lease = ghost.namespace(prefix).lease(2, { autoKeepAlive: false });
+    const put = (state: 'up' | 'down') => lease.put('vantages/ghost2').value(JSON.stringify({ vantage: 'ghost2', at: Date.now(), health: { m0: { ...unknownHealth(), state } } })).exec();
+    await put('up');
+    await waitFor('ghost2 seen up', () => w.vantages().find((v) => v.name === 'ghost2')?.health.m0?.state === 'up');
+    await put('down');
+    await waitFor('ghost2 seen down', () => w.vantages().find((v) => v.name === 'ghost2')?.health.m0?.state === 'down');
+    assert.equal(w.vantages().find((v) => v.name === 'ghost2')?.live, true);
+    ghost.close(); // its lease runs out: etcd deletes the key
+    await waitFor('ghost2 stale', () => w.vantages().find((v) => v.name === 'ghost2')?.live === false, 10_000);
+  });
+
   it('the fence: once the leader key is gone, no write and no state save gets through', async () => {
     const [a, b] = made;
     const leader = a.isLeader() ? a : b;
