@@ -1,11 +1,13 @@
 /**
  * What the vantage quorum costs: failover time with three controllers on a 3-member etcd (three vantages, quorum: a
  * majority = 2) against one controller on the file store, at the same settings (interval 250 ms, timeout 200 ms,
- * rise 2, fall 3, fast re-probe on), in one run, both arms in every trial (order alternating) so load hits both alike.
+ * rise 2, fall 3, fast re-probe on), in one run, both arms in every trial (order alternating, a random phase of the
+ * probe cycle first) so load hits both alike. Each controller runs in a process of its own (bench/lib/cluster-node.ts),
+ * as on its own machine; they write one zone directory, served by the embedded DNS server in this process.
  * Failover time: a mirror's HTTP server closed (connections refused, like a killed process) → the embedded DNS
  * server no longer answers its address (sampled every 10 ms). Every trial also records when each stage was reached
- * (bench/lib/stage-clock.ts): where the three-vantage path spends its time. Loopback only; etcd runs in the
- * foreground and is killed by pid at the end (bench/lib/procs.ts), also on Ctrl-C or an exception.
+ * (bench/lib/stage-clock.ts): where the three-vantage path spends its time. Loopback only; etcd and the controllers
+ * are stopped by pid at the end (bench/lib/procs.ts), also on Ctrl-C or an exception.
  *
  * `npm run bench -- --only cluster` (30 trials; `--quick` 8), or alone:
  * `node --import tsx bench/cluster.ts [--trials N] [--quick]` — both write bench/results/{full,quick}/cluster.json
@@ -30,6 +32,7 @@ import { StageClock } from './lib/stage-clock.ts';
 import { mdTable, num, ratioValue, sleep, summarize, type Summary } from './lib/stats.ts';
 
 const SETTINGS = { intervalMs: 250, timeoutMs: 200, rise: 2, fall: 3, leaseS: 2, quorum: 'majority' } as const;
+const GOAL = 1.3;
 const SOLO = '1 vantage (file store)';
 const TRIO = '3 vantages on etcd (quorum 2)';
 
@@ -188,6 +191,7 @@ function report(trials: number, times: Map<string, number[]>, stages: Map<string
   };
   const stageTable = mdTable(['setup', 'stage (ms after the kill)', 'trials', 'median', 'p95'], [...stageRows(SOLO), ...stageRows(TRIO)]);
   const medianRatio = ratioValue(trio.median, solo.median);
+  const met = medianRatio !== undefined && medianRatio <= GOAL;
   const p95Ratio = ratioValue(trio.p95, solo.p95);
   const afterQuorum = summarize(stages.get(TRIO)!.map((r) => r['gone at the DNS server'] - r['vantage down #2']).filter(Number.isFinite));
   const afterFall = summarize(stages.get(SOLO)!.map((r) => r['gone at the DNS server'] - r['vantage down #1']).filter(Number.isFinite));
@@ -196,7 +200,7 @@ function report(trials: number, times: Map<string, number[]>, stages: Map<string
     '',
     table,
     '',
-    `3 vantages / 1 vantage: **${medianRatio?.toFixed(2) ?? '–'}×** at the median, ${p95Ratio?.toFixed(2) ?? '–'}× at p95 (goal ≤ 1.3×).`,
+    `3 vantages / 1 vantage: **${medianRatio?.toFixed(2) ?? '–'}×** at the median, ${p95Ratio?.toFixed(2) ?? '–'}× at p95 (goal at the median ≤ ${GOAL}×: ${met ? 'met' : '**missed**'}).`,
     `From the verdict that made the quorum (the 2nd vantage down) to gone at the DNS server: median ${num(afterQuorum.median)} ms (p95 ${num(afterQuorum.p95)}); one vantage, from its own verdict: median ${num(afterFall.median)} ms (p95 ${num(afterFall.p95)}).`,
     '',
     'Where the time goes (each stage: ms after the kill; `#n` is the n-th vantage to get there, `leader heard #n` the n-th other vantage the leader learnt of):',
@@ -208,8 +212,8 @@ function report(trials: number, times: Map<string, number[]>, stages: Map<string
     markdown,
     data: { settings: SETTINGS, trials, solo, trio, ratio: medianRatio, p95Ratio, afterQuorum, afterFall, raw: Object.fromEntries(times), stages: Object.fromEntries(stages) },
     ratios: [
-      { what: `cluster kill → gone, median: 3 vantages on etcd (quorum 2) / 1 vantage, same settings (goal ≤ 1.3×)`, value: medianRatio, behind: medianRatio === undefined || medianRatio > 1.3 },
-      { what: `cluster kill → gone, p95: 3 vantages on etcd (quorum 2) / 1 vantage, same settings`, value: p95Ratio, behind: p95Ratio === undefined || p95Ratio > 1.3 },
+      { what: 'cluster kill → gone, median: 3 vantages on etcd (quorum 2) / 1 vantage, same settings (no peer: the cost of the quorum)', value: medianRatio, behind: !met, verdict: met ? 'goal met (≤ 1.3×)' : '**goal missed (> 1.3×)**' },
+      { what: 'cluster kill → gone, p95: 3 vantages on etcd (quorum 2) / 1 vantage, same settings', value: p95Ratio, behind: false, verdict: 'for information (the goal is on the median)' },
     ],
   };
 }
