@@ -81,7 +81,9 @@ function onStage(clock: StageClock, e: StageEvent): void {
     case 'failed probe': return clock.first('1st failed probe', e.at);
     case 'down': case 'verdict in etcd': case 'leader heard':
       return clock.nth(e.stage === 'down' ? 'vantage down' : e.stage, e.actor, e.at);
-    default: return clock.first(e.stage, e.at);
+    case 'leader decided': return clock.first(e.stage, e.at);
+    // the leader's pass for this decision (not a resync pass that happened to run before it)
+    default: return clock.has('leader decided') ? clock.first(e.stage, e.at) : undefined;
   }
 }
 

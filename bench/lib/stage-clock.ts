@@ -45,6 +45,10 @@ export class StageClock {
     if (had === undefined || at < had) actors.set(actor, at);
   }
 
+  has(stage: string): boolean {
+    return this.firsts.has(stage);
+  }
+
   /** A stage measured elsewhere (ms after the kill). */
   at(stage: string, ms: number): void {
     if (this.victim !== undefined) this.firsts.set(stage, this.t0 + ms);
