@@ -288,9 +288,7 @@ export class EtcdCluster extends EventEmitter implements Cluster {
       for (const kv of vs.kvs) {
         try {
           const p = JSON.parse(kv.value.toString()) as Published;
-          // deleted (watch) after this read began, and not put again since: the read predates the delete
-          const gone = this.goneAt.get(p.vantage) ?? 0;
-          if (gone >= began && gone >= (this.heardAt.get(p.vantage) ?? 0)) continue;
+          if (readPredatesDelete({ readBegan: began, goneAt: this.goneAt.get(p.vantage), heardAt: this.heardAt.get(p.vantage) })) continue;
           present.add(p.vantage);
           // a poll begun before a put the watch already delivered must not bring the older verdicts back
           const had = this.seen.get(p.vantage);
@@ -322,6 +320,16 @@ export class EtcdCluster extends EventEmitter implements Cluster {
       if (this.problem() !== had) this.emit('change');
     }
   }
+}
+
+/**
+ * Whether a full read that began at `readBegan` and found a vantage's key is older news than the watch's delete of
+ * it (`goneAt`, ms): the key was deleted after the read began and not heard put again since (`heardAt`). Then the
+ * read must not bring the vantage back. Pure.
+ */
+export function readPredatesDelete(o: { readBegan: number; goneAt?: number; heardAt?: number }): boolean {
+  if (o.goneAt === undefined) return false;
+  return o.goneAt >= o.readBegan && o.goneAt >= (o.heardAt ?? 0);
 }
 
 /**

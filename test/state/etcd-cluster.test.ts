@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import { unknownHealth } from '../../src/domain/health.ts';
-import { EtcdCluster, readClusterView } from '../../src/state/etcd-cluster.ts';
+import { EtcdCluster, readClusterView, readPredatesDelete } from '../../src/state/etcd-cluster.ts';
 import { EtcdStateStore } from '../../src/state/etcd-state-store.ts';
 import { startEtcdCluster, type EtcdCluster as EtcdLab } from '../support/etcd-cluster.ts';
 
@@ -19,6 +19,18 @@ async function waitFor<T>(what: string, fn: () => T | undefined | false | Promis
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+describe('readPredatesDelete', () => {
+  it('a read begun before the delete was heard does not bring the vantage back', () => {
+    assert.equal(readPredatesDelete({ readBegan: 100, goneAt: 150 }), true);
+    assert.equal(readPredatesDelete({ readBegan: 100, goneAt: 150, heardAt: 120 }), true);
+  });
+  it('a read begun after the delete, or a put heard after it, counts', () => {
+    assert.equal(readPredatesDelete({ readBegan: 200, goneAt: 150 }), false);
+    assert.equal(readPredatesDelete({ readBegan: 100, goneAt: 150, heardAt: 180 }), false);
+    assert.equal(readPredatesDelete({ readBegan: 100 }), false);
+  });
+});
 
 describe('EtcdCluster (real 3-member etcd)', { timeout: 120_000 }, () => {
   let lab: EtcdLab;
