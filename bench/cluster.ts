@@ -104,7 +104,7 @@ export async function runCluster(ctx: BenchContext, opts: ClusterBenchOptions = 
   ];
   for (const s of setups) await zones.ensureZone(s.zone);
   const embedded = await startEmbeddedDnsServer({ listen: '127.0.0.1', port: 0, store: zones });
-    const nodes: NodeChild<StageEvent>[] = [];
+  const nodes: NodeChild<StageEvent>[] = [];
   const mirrorsOf = new Map<string, Mirror[]>();
   try {
     for (const s of setups) {
