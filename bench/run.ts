@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only failover,flaky,packet-loss,probes,scale]`: flotilla side by side with its peers
+ * `npm run bench [-- --quick] [-- --only failover,flaky,packet-loss,probes,scale,cluster]`: flotilla side by side with its peers
  * (gdnsd, PowerDNS LUA records, prometheus-blackbox-exporter) in one run on this machine, loopback only.
  * Prints each table, writes bench/results/<name>.json and refreshes the tables in bench/README.md.
  */
@@ -8,7 +8,7 @@ import { machineInfo, SITE_DIR, type BenchContext, type BenchOutput } from './li
 import { installCleanup } from './lib/procs.ts';
 import { updateReadme, writeResult, type RunMeta } from './lib/report.ts';
 
-const ALL = ['failover', 'flaky', 'packet-loss', 'probes', 'scale'] as const;
+const ALL = ['failover', 'flaky', 'packet-loss', 'probes', 'scale', 'cluster'] as const;
 type BenchName = (typeof ALL)[number];
 
 function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
@@ -24,7 +24,7 @@ function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
       if (bad.length > 0 || names.length === 0) throw new Error(`--only takes a comma-separated list of ${ALL.join(', ')}; got "${v ?? ''}"`);
       only = names as BenchName[];
     } else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--only failover,flaky,packet-loss,probes,scale]');
+      console.log(`usage: npm run bench -- [--quick] [--only ${ALL.join(',')}]`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (try --help)`);
   }
@@ -38,6 +38,7 @@ async function load(name: BenchName): Promise<(ctx: BenchContext) => Promise<Ben
     case 'packet-loss': return (await import('./flaky.ts')).runPacketLoss;
     case 'probes': return (await import('./probes.ts')).runProbes;
     case 'scale': return (await import('./scale.ts')).runScale;
+    case 'cluster': return (await import('./cluster.ts')).runCluster;
   }
 }
 
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
       'prometheus-blackbox-exporter': version('prometheus-blackbox-exporter', ['--version'], /version (\S+)/),
       bind9: version('named', ['-v'], /BIND (\S+)/),
       nginx: version('nginx', ['-v'], /nginx\/(\S+)/),
+      etcd: version('etcd', ['--version'], /etcd Version: (\S+)/),
     };
     const meta: RunMeta = {
       command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.replace(/ -- $/, ''),

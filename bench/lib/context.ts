@@ -17,8 +17,8 @@ export interface BenchOutput {
   markdown: string;
   /** Everything measured, written to bench/results/<name>.json. */
   data: unknown;
-  /** One line per comparison, flotilla / peer, for the summary. */
-  ratios: { what: string; value: number | undefined; behind: boolean }[];
+  /** One line per comparison, flotilla / peer, for the summary; `verdict` replaces the ahead/behind wording (a goal, not a peer). */
+  ratios: { what: string; value: number | undefined; behind: boolean; verdict?: string }[];
 }
 
 export interface MachineInfo {

@@ -33,7 +33,7 @@ export function writeResult(out: BenchOutput, meta: RunMeta): string {
 
 /** Every stored result (the latest run of each benchmark). */
 function storedResults(): { name: string; meta: RunMeta; ratios: BenchOutput['ratios'] }[] {
-  const order = ['failover', 'flaky', 'packet-loss', 'probes', 'scale'];
+  const order = ['failover', 'flaky', 'packet-loss', 'probes', 'scale', 'cluster'];
   return ['full', 'quick'].flatMap((m) => {
     const dir = join(RESULTS, m);
     if (!existsSync(dir)) return [];
@@ -76,7 +76,7 @@ export function updateReadme(outputs: BenchOutput[], meta: RunMeta): void {
       const known = x.value !== undefined && x.value !== null;
       const equal = known && Math.abs(x.value! - 1) <= 0.05;
       // a ratio within ±5% is a tie whatever the run flagged (failover answers are sampled every 20 ms)
-      const verdict = x.behind && !equal ? '**flotilla behind**' : !known ? 'no ratio' : equal ? 'about equal (±5%)' : 'flotilla ahead';
+      const verdict = x.verdict ?? (x.behind && !equal ? '**flotilla behind**' : !known ? 'no ratio' : equal ? 'about equal (±5%)' : 'flotilla ahead');
       return [x.what, known ? `${x.value!.toFixed(2)}×` : x.behind ? '∞' : '–', verdict];
     }))));
     parts.push('');

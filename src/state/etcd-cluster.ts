@@ -12,7 +12,10 @@ export interface EtcdClusterOptions {
   vantage: string;
   /** Lease TTL in whole seconds (etcd's unit; ≥ 2). A replica silent this long stops counting; a dead leader is replaced within it. */
   leaseTtlS: number;
-  /** How often vantages and the leader are read (default 100 ms). */
+  /**
+   * How often vantages and the leader are read in full (default a quarter of the lease, at most 1 s): a resync and the
+   * liveness check of etcd. Verdicts and expired vantages arrive by watch as they happen, not at the next read.
+   */
   pollMs?: number;
   /** Per etcd call (default 1000 ms). */
   callTimeoutMs?: number;
@@ -29,8 +32,9 @@ interface Published { vantage: string; at: number; health: Health }
  *   key and its create revision are the fence: fence() is a txn comparing that create revision, so a replica that
  *   was deposed while it slept (SIGSTOP longer than the TTL) learns it before any write (FencedError, NOT_LEADER).
  *   When etcd cannot answer, fence() rejects with STATE_UNAVAILABLE instead: nothing is written, the pass retries.
- * - Every `pollMs` the vantages and the leader are read; a poll that fails for longer than the TTL is a problem()
- *   (etcd unreachable or without quorum), and so is a lost lease.
+ * - A watch on `<prefix>vantages/` delivers each vantage's put (a flip) and delete (its lease expired) as etcd
+ *   commits it. Every `pollMs` the vantages and the leader are also read in full (resync, leader, liveness): a poll
+ *   that fails for longer than the TTL is a problem() (etcd unreachable or without quorum), and so is a lost lease.
  */
 export class EtcdCluster extends EventEmitter implements Cluster {
   readonly kind = 'etcd';
@@ -44,6 +48,8 @@ export class EtcdCluster extends EventEmitter implements Cluster {
   private seen = new Map<string, VantageRecord>();
   /** When each vantage's key was last known to exist here (watch put, own put, poll): a poll begun earlier cannot say it is gone. */
   private heardAt = new Map<string, number>();
+  /** When each vantage's key was last heard deleted (watch): a poll begun earlier cannot bring it back. */
+  private goneAt = new Map<string, number>();
   private leaderInfo: LeaderInfo | undefined;
   private lastPollOk = Date.now();
   private pollError: string | undefined;
@@ -75,18 +81,21 @@ export class EtcdCluster extends EventEmitter implements Cluster {
     this.stopped = false;
     this.grantLease();
     this.startCampaign();
+    // every read is a linearizable round among the members: a frequent one loads etcd (and a shared machine) for nothing
+    const pollMs = this.o.pollMs ?? Math.min(1000, this.o.leaseTtlS * 250);
     const loop = () => {
       if (this.stopped) return;
-      void this.poll().finally(() => this.later(this.o.pollMs ?? 100, loop));
+      void this.poll().finally(() => this.later(pollMs, loop));
     };
     await this.poll();
-    this.later(this.o.pollMs ?? 100, loop);
-    // another vantage's flip arrives as it is written, not at the next poll (the poll stays: liveness, resync)
+    this.later(pollMs, loop);
+    // another vantage's flip, or its expired lease, arrives as it is written, not at the next poll
     this.ns.watch().prefix('vantages/').create().then(
       (w) => {
         if (this.stopped) { void w.cancel(); return; }
         this.watcher = w;
         w.on('put', (kv: IKeyValue) => this.seenPut(kv));
+        w.on('delete', (kv: IKeyValue) => this.seenDelete(kv));
         w.on('error', () => undefined); // the poll carries on
       },
       () => undefined,
@@ -104,6 +113,17 @@ export class EtcdCluster extends EventEmitter implements Cluster {
     } catch {
       /* not ours */
     }
+  }
+
+  /** A vantage's key deleted (its lease expired or was revoked): it stops counting now, not at the next poll. */
+  private seenDelete(kv: IKeyValue): void {
+    const key = kv.key.toString();
+    const name = key.slice(key.indexOf('vantages/') + 'vantages/'.length);
+    this.goneAt.set(name, Date.now());
+    const had = this.seen.get(name);
+    if (!had?.live) return;
+    had.live = false;
+    this.emit('change');
   }
 
   async stop(): Promise<void> {
@@ -268,6 +288,7 @@ export class EtcdCluster extends EventEmitter implements Cluster {
       for (const kv of vs.kvs) {
         try {
           const p = JSON.parse(kv.value.toString()) as Published;
+          if (readPredatesDelete({ readBegan: began, goneAt: this.goneAt.get(p.vantage), heardAt: this.heardAt.get(p.vantage) })) continue;
           present.add(p.vantage);
           // a poll begun before a put the watch already delivered must not bring the older verdicts back
           const had = this.seen.get(p.vantage);
@@ -299,6 +320,16 @@ export class EtcdCluster extends EventEmitter implements Cluster {
       if (this.problem() !== had) this.emit('change');
     }
   }
+}
+
+/**
+ * Whether a full read that began at `readBegan` and found a vantage's key is older news than the watch's delete of
+ * it (`goneAt`, ms): the key was deleted after the read began and not heard put again since (`heardAt`). Then the
+ * read must not bring the vantage back. Pure.
+ */
+export function readPredatesDelete(o: { readBegan: number; goneAt?: number; heardAt?: number }): boolean {
+  if (o.goneAt === undefined) return false;
+  return o.goneAt >= o.readBegan && o.goneAt >= (o.heardAt ?? 0);
 }
 
 /**

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import { unknownHealth } from '../../src/domain/health.ts';
-import { EtcdCluster, readClusterView } from '../../src/state/etcd-cluster.ts';
+import { EtcdCluster, readClusterView, readPredatesDelete } from '../../src/state/etcd-cluster.ts';
 import { EtcdStateStore } from '../../src/state/etcd-state-store.ts';
 import { startEtcdCluster, type EtcdCluster as EtcdLab } from '../support/etcd-cluster.ts';
 
@@ -19,6 +19,18 @@ async function waitFor<T>(what: string, fn: () => T | undefined | false | Promis
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+describe('readPredatesDelete', () => {
+  it('a read begun before the delete was heard does not bring the vantage back', () => {
+    assert.equal(readPredatesDelete({ readBegan: 100, goneAt: 150 }), true);
+    assert.equal(readPredatesDelete({ readBegan: 100, goneAt: 150, heardAt: 120 }), true);
+  });
+  it('a read begun after the delete, or a put heard after it, counts', () => {
+    assert.equal(readPredatesDelete({ readBegan: 200, goneAt: 150 }), false);
+    assert.equal(readPredatesDelete({ readBegan: 100, goneAt: 150, heardAt: 180 }), false);
+    assert.equal(readPredatesDelete({ readBegan: 100 }), false);
+  });
+});
 
 describe('EtcdCluster (real 3-member etcd)', { timeout: 120_000 }, () => {
   let lab: EtcdLab;
@@ -68,6 +80,23 @@ describe('EtcdCluster (real 3-member etcd)', { timeout: 120_000 }, () => {
     const t0 = Date.now();
     await waitFor('ghost stale', () => a.vantages().find((v) => v.name === 'ghost')?.live === false, 10_000);
     assert.ok(Date.now() - t0 < 5000, `ghost stayed live ${Date.now() - t0}ms after its keep-alives stopped (TTL 2 s)`);
+  });
+
+  it('flips and expired leases arrive by watch, not at the next poll', async () => {
+    // no poll after the first: whatever this replica learns, it learns from the watch
+    const w = new EtcdCluster({ endpoints: lab.endpoints, prefix, vantage: 'watcher', leaseTtlS: 2, pollMs: 600_000 });
+    made.push(w);
+    await w.start();
+    const ghost = new Etcd3({ hosts: lab.endpoints });
+    const lease = ghost.namespace(prefix).lease(2, { autoKeepAlive: false });
+    const put = (state: 'up' | 'down') => lease.put('vantages/ghost2').value(JSON.stringify({ vantage: 'ghost2', at: Date.now(), health: { m0: { ...unknownHealth(), state } } })).exec();
+    await put('up');
+    await waitFor('ghost2 seen up', () => w.vantages().find((v) => v.name === 'ghost2')?.health.m0?.state === 'up');
+    await put('down');
+    await waitFor('ghost2 seen down', () => w.vantages().find((v) => v.name === 'ghost2')?.health.m0?.state === 'down');
+    assert.equal(w.vantages().find((v) => v.name === 'ghost2')?.live, true);
+    ghost.close(); // its lease runs out: etcd deletes the key
+    await waitFor('ghost2 stale', () => w.vantages().find((v) => v.name === 'ghost2')?.live === false, 10_000);
   });
 
   it('the fence: once the leader key is gone, no write and no state save gets through', async () => {
