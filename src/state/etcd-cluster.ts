@@ -59,6 +59,8 @@ export class EtcdCluster extends EventEmitter implements Cluster {
   private timers = new Set<NodeJS.Timeout>();
   private lastPublish = 0;
   private watcher: Watcher | undefined;
+  /** Whether the watch on the vantages is connected: while it is not, verdicts arrive only by the poll. */
+  private watching = false;
   private closed = false;
 
   constructor(private readonly o: EtcdClusterOptions) {
@@ -83,17 +85,22 @@ export class EtcdCluster extends EventEmitter implements Cluster {
     this.startCampaign();
     // every read is a linearizable round among the members: a frequent one loads etcd (and a shared machine) for nothing
     const pollMs = this.o.pollMs ?? Math.min(1000, this.o.leaseTtlS * 250);
+    const next = () => pollDelay({ watching: this.watching, pollMs });
     const loop = () => {
       if (this.stopped) return;
-      void this.poll().finally(() => this.later(pollMs, loop));
+      void this.poll().finally(() => this.later(next(), loop));
     };
     await this.poll();
-    this.later(pollMs, loop);
+    this.later(next(), loop);
     // another vantage's flip, or its expired lease, arrives as it is written, not at the next poll
     this.ns.watch().prefix('vantages/').create().then(
       (w) => {
         if (this.stopped) { void w.cancel(); return; }
         this.watcher = w;
+        this.watching = true;
+        // a member that died under the watch: its stream reconnects with backoff, the poll covers the gap
+        w.on('disconnected', () => (this.watching = false));
+        w.on('connected', () => (this.watching = true));
         w.on('put', (kv: IKeyValue) => this.seenPut(kv));
         w.on('delete', (kv: IKeyValue) => this.seenDelete(kv));
         w.on('error', () => undefined); // the poll carries on
@@ -320,6 +327,11 @@ export class EtcdCluster extends EventEmitter implements Cluster {
       if (this.problem() !== had) this.emit('change');
     }
   }
+}
+
+/** While the watch is down (not yet created, or its member died) the full read is the only news: every 100 ms. Pure. */
+export function pollDelay(o: { watching: boolean; pollMs: number }): number {
+  return o.watching ? o.pollMs : Math.min(o.pollMs, 100);
 }
 
 /**

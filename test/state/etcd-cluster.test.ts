@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import { unknownHealth } from '../../src/domain/health.ts';
-import { EtcdCluster, readClusterView, readPredatesDelete } from '../../src/state/etcd-cluster.ts';
+import { EtcdCluster, pollDelay, readClusterView, readPredatesDelete } from '../../src/state/etcd-cluster.ts';
 import { EtcdStateStore } from '../../src/state/etcd-state-store.ts';
 import { startEtcdCluster, type EtcdCluster as EtcdLab } from '../support/etcd-cluster.ts';
 
@@ -29,6 +29,16 @@ describe('readPredatesDelete', () => {
     assert.equal(readPredatesDelete({ readBegan: 200, goneAt: 150 }), false);
     assert.equal(readPredatesDelete({ readBegan: 100, goneAt: 150, heardAt: 180 }), false);
     assert.equal(readPredatesDelete({ readBegan: 100 }), false);
+  });
+});
+
+describe('pollDelay', () => {
+  it('reads in full at the resync pace while the watch delivers news', () => {
+    assert.equal(pollDelay({ watching: true, pollMs: 1000 }), 1000);
+  });
+  it('reads every 100 ms while the watch is down (before it connects, or while it reconnects after a member died)', () => {
+    assert.equal(pollDelay({ watching: false, pollMs: 1000 }), 100);
+    assert.equal(pollDelay({ watching: false, pollMs: 50 }), 50);
   });
 });
 
