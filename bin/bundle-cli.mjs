@@ -1,4 +1,4 @@
-// Bundles the CLI (src/cli/main.ts) with esbuild into `outdir`, what bin/flotilla.mjs runs: a few files instead of
+// Bundles the CLI (src/cli/main.ts) with esbuild into `outdir`, what bin/flotilla.mjs runs: tens of files instead of
 // hundreds of small modules to resolve and compile at every start. Every dynamic import stays a chunk of its own,
 // loaded only when reached (splitting), and every package outside BUNDLED (SDKs, Pulumi, undici, etcd3...) stays
 // external, imported from node_modules where it is used. `outdir`/meta.json is esbuild's metafile: which sources each

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs the compiled CLI in dist/ (`npm run build`; `npm ci` runs it through `prepare`): the bundle in dist/bundle/
-// (a few files: fastest start), else the module-by-module compile in dist/cli/. When what it would run is missing or
+// Runs the compiled CLI in dist/ (`npm run build`; `npm ci` runs it through `prepare`): the esbuild bundle in
+// dist/bundle/ (fastest start), else the module-by-module compile in dist/cli/. When what it would run is missing or
 // older than a file under src/ (a developer edited the sources, or installed with --ignore-scripts), it runs the
 // sources through tsx instead: slower to start, never stale. FLOTILLA_FROM_SOURCE=1 asks for the sources.
 // Either way the CLI runs in this very process (no child), so a signal sent to this pid reaches it.
