@@ -1,27 +1,39 @@
 /**
  * `node --import tsx bench/cli-start.ts [--before REF] [--runs N]`: how long `flotilla --help`, `status`, `drain` and
- * `failover` take from exec to exit, now (bin/flotilla.mjs running dist/) against REF (default 6e42463, the last
- * commit that compiled every start through tsx and imported every command), run in turn (before, after, before, ...)
- * so drift of a shared machine hits both alike. Prints median wall ms of each and the median of the pairwise ratios,
- * plus user+sys CPU and peak RSS from /usr/bin/time. Both run in one temp project (the local stack, its own state).
+ * `failover` take from exec to exit, in three ways run in turn (source, before, now, source, ...) so drift of a shared
+ * machine hits all alike:
+ * - now: this tree's bin/flotilla.mjs running its bundle (dist/bundle/, `npm run build`);
+ * - before: REF (default 4700ec6, the last commit that ran dist/cli/ module by module, etcd3 loaded for every stack),
+ *   built here with its own bin/build-dist.mjs;
+ * - sources: this tree through tsx (FLOTILLA_FROM_SOURCE=1), what every start cost before dist/ existed.
+ * Prints min and median wall ms of each, the median of the pairwise ratios now / before and now / sources, user+sys
+ * CPU and peak RSS from /usr/bin/time, and the load average (the machine is shared). All run in one temp project
+ * (the local stack, its own state).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const REPO = join(import.meta.dirname, '..');
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
-const ref = opt('--before', '6e42463');
+const ref = opt('--before', '4700ec6');
 const runs = Number(opt('--runs', '5'));
 
-if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is not built: run `npm run build` first');
+const newestMtime = (dir: string): number => Math.max(statSync(dir).mtimeMs, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newestMtime(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
+const bundle = join(REPO, 'dist', 'bundle', 'main.js');
+if (!existsSync(bundle) || newestMtime(join(REPO, 'src')) > statSync(bundle).mtimeMs) throw new Error('dist/bundle/ is missing or older than src/: run `npm run build` first');
+const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
+const loadAtStart = load();
+
 const work = mkdtempSync(join(tmpdir(), 'flotilla-cli-start-'));
 const before = join(work, 'before');
 mkdirSync(before);
 execFileSync('sh', ['-c', `git -C "${REPO}" archive ${ref} | tar -x -C "${before}"`]);
 symlinkSync(realpathSync(join(REPO, 'node_modules')), join(before, 'node_modules'));
+process.stderr.write(`building ${ref}'s dist/ ...\n`);
+execFileSync(process.execPath, [join(before, 'bin', 'build-dist.mjs')], { cwd: before, stdio: 'inherit' });
 const project = join(work, 'project');
 mkdirSync(join(project, 'stacks'), { recursive: true });
 copyFileSync(join(REPO, 'Pulumi.yaml'), join(project, 'Pulumi.yaml'));
@@ -35,14 +47,21 @@ const commands = [
   ['failover', '--to', 'local-a', '--stack', 'local', '--reason', 'bench', '--for', '10m'],
 ];
 const hasTime = existsSync('/usr/bin/time');
+const WAYS = {
+  sources: { bin: join(REPO, 'bin', 'flotilla.mjs'), env: { FLOTILLA_FROM_SOURCE: '1' } },
+  before: { bin: join(before, 'bin', 'flotilla.mjs'), env: { FLOTILLA_FROM_SOURCE: '' } },
+  now: { bin: join(REPO, 'bin', 'flotilla.mjs'), env: { FLOTILLA_FROM_SOURCE: '' } },
+};
+type Way = keyof typeof WAYS;
 
 interface Run { ms: number; cpuS: number; rssMiB: number; code: number }
-function once(bin: string, argv: string[]): Promise<Run> {
+function once(way: Way, argv: string[]): Promise<Run> {
   const out = join(work, 'time.txt');
+  const { bin, env } = WAYS[way];
   const cmd = hasTime ? ['/usr/bin/time', '-f', '%U %S %M', '-o', out, process.execPath, bin, ...argv] : [process.execPath, bin, ...argv];
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(cmd[0], cmd.slice(1), { cwd: project, stdio: 'ignore', env: { ...process.env, FLOTILLA_FROM_SOURCE: '' } });
+    const child = spawn(cmd[0], cmd.slice(1), { cwd: project, stdio: 'ignore', env: { ...process.env, ...env } });
     child.once('error', reject);
     child.once('exit', (code) => {
       const ms = performance.now() - t0;
@@ -53,29 +72,29 @@ function once(bin: string, argv: string[]): Promise<Run> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const min = (xs: number[]) => Math.min(...xs);
 const rows: string[][] = [];
 try {
   for (const argv of commands) {
-    const a: Run[] = [];
-    const b: Run[] = [];
-    await once(join(before, 'bin', 'flotilla.mjs'), argv); // warm-up: file cache, tsx's cache
-    await once(join(REPO, 'bin', 'flotilla.mjs'), argv);
-    for (let i = 0; i < runs; i++) {
-      b.push(await once(join(before, 'bin', 'flotilla.mjs'), argv));
-      a.push(await once(join(REPO, 'bin', 'flotilla.mjs'), argv));
-    }
+    const r: Record<Way, Run[]> = { sources: [], before: [], now: [] };
+    for (const way of Object.keys(WAYS) as Way[]) await once(way, argv); // warm-up: file cache, tsx's cache
+    for (let i = 0; i < runs; i++) for (const way of Object.keys(WAYS) as Way[]) r[way].push(await once(way, argv));
     // the same work is timed only when it ends the same way each run; a behaviour change between the versions is said
-    const codes = (rs: Run[]) => [...new Set(rs.map((r) => r.code))];
-    if (codes(a).length > 1 || codes(b).length > 1) throw new Error(`flotilla ${argv.join(' ')}: exit codes vary between runs`);
-    if (codes(a)[0] !== codes(b)[0]) process.stderr.write(`note: flotilla ${argv.join(' ')} exits ${codes(b)[0]} before, ${codes(a)[0]} now\n`);
-    const ratio = median(a.map((r, i) => r.ms / b[i].ms));
-    rows.push([`flotilla ${argv[0]}`, median(b.map((r) => r.ms)).toFixed(0), median(a.map((r) => r.ms)).toFixed(0), `${ratio.toFixed(2)}×`,
-      `${median(b.map((r) => r.cpuS)).toFixed(2)} / ${median(a.map((r) => r.cpuS)).toFixed(2)}`, `${median(b.map((r) => r.rssMiB)).toFixed(0)} / ${median(a.map((r) => r.rssMiB)).toFixed(0)}`]);
+    const codes = (rs: Run[]) => [...new Set(rs.map((x) => x.code))];
+    for (const way of Object.keys(WAYS) as Way[]) if (codes(r[way]).length > 1) throw new Error(`flotilla ${argv.join(' ')} (${way}): exit codes vary between runs`);
+    if (codes(r.now)[0] !== codes(r.before)[0]) process.stderr.write(`note: flotilla ${argv.join(' ')} exits ${codes(r.before)[0]} before, ${codes(r.now)[0]} now\n`);
+    const ms = (way: Way) => `${min(r[way].map((x) => x.ms)).toFixed(0)} / ${median(r[way].map((x) => x.ms)).toFixed(0)}`;
+    const ratio = (way: Way) => `${median(r.now.map((x, i) => x.ms / r[way][i].ms)).toFixed(2)}×`;
+    const each = (f: (x: Run[]) => string) => (['sources', 'before', 'now'] as Way[]).map((w) => f(r[w])).join(' / ');
+    rows.push([`flotilla ${argv[0]}`, ms('sources'), ms('before'), ms('now'), ratio('before'), ratio('sources'),
+      each((x) => median(x.map((y) => y.cpuS)).toFixed(2)), each((x) => median(x.map((y) => y.rssMiB)).toFixed(0))]);
     process.stderr.write(`${rows.at(-1)!.join('  ')}\n`);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
-console.log(`| command | before (${ref}) wall ms | now wall ms | now / before (median of ${runs} pairs) | CPU s before / now | peak RSS MiB before / now |`);
-console.log('| --- | --- | --- | --- | --- | --- |');
+console.log(`node ${process.version}, ${runs} runs of each, load average (1/5/15 min) ${loadAtStart} at the start, ${load()} at the end`);
+console.log('');
+console.log(`| command | sources via tsx wall ms min / median | before (${ref}, dist/cli/) min / median | now (dist/bundle/) min / median | now / before (median of pairs) | now / sources | CPU s sources / before / now | peak RSS MiB sources / before / now |`);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs the compiled CLI in dist/ (`npm run build`; `npm ci` runs it through `prepare`). When dist/ is missing or
+// Runs the compiled CLI in dist/ (`npm run build`; `npm ci` runs it through `prepare`): the esbuild bundle in
+// dist/bundle/ (fastest start), else the module-by-module compile in dist/cli/. When what it would run is missing or
 // older than a file under src/ (a developer edited the sources, or installed with --ignore-scripts), it runs the
 // sources through tsx instead: slower to start, never stale. FLOTILLA_FROM_SOURCE=1 asks for the sources.
 // Either way the CLI runs in this very process (no child), so a signal sent to this pid reaches it.
@@ -7,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const compiled = `${root}dist/cli/main.js`;
+const builds = [`${root}dist/bundle/main.js`, `${root}dist/cli/main.js`];
 
 /** Newest modification time under dir (files and folders: a deleted file changes its folder). */
 function newestMtime(dir) {
@@ -19,10 +20,12 @@ function newestMtime(dir) {
   return newest;
 }
 
-function compiledIsCurrent() {
-  if (process.env.FLOTILLA_FROM_SOURCE === '1' || !existsSync(compiled)) return false;
+/** The first build in `builds` that exists, when no source is newer than it; else undefined. */
+function currentBuild() {
+  const compiled = builds.find((b) => existsSync(b));
+  if (process.env.FLOTILLA_FROM_SOURCE === '1' || compiled === undefined) return undefined;
   // an install without the sources has nothing newer to run
-  return !existsSync(`${root}src`) || newestMtime(`${root}src`) <= statSync(compiled).mtimeMs;
+  return !existsSync(`${root}src`) || newestMtime(`${root}src`) <= statSync(compiled).mtimeMs ? compiled : undefined;
 }
 
 // `flotilla plan | head` must not end in an EPIPE stack trace
@@ -31,8 +34,8 @@ for (const s of [process.stdout, process.stderr]) s.on('error', (e) => { if (e.c
 // not for a responder reading `flotilla status` at 3 a.m. The SDK's own switch turns it off.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-let entry = compiled;
-if (!compiledIsCurrent()) {
+let entry = currentBuild();
+if (entry === undefined) {
   try {
     const { register } = await import('tsx/esm/api');
     register();

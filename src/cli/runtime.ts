@@ -18,7 +18,7 @@ import { listenFailure } from './listen-failure.ts';
 export async function buildController(spec: FleetSpec, opts: Partial<ControllerOptions> = {}): Promise<Controller> {
   const drivers = await createDrivers(spec.dnsProviders, { env: process.env, stateDir: spec.state.path });
   const vantage = opts.vantage ?? hostname();
-  const cluster = opts.cluster ?? openCluster(spec, vantage, opts.log);
+  const cluster = opts.cluster ?? (await openCluster(spec, vantage, opts.log));
   return new Controller({ spec, store: openStateStore(spec), drivers, query: directQuery, ...opts, vantage, cluster });
 }
 

@@ -2,7 +2,6 @@ import { hostname } from 'node:os';
 import type { FleetSpec } from '../domain/fleet-spec.ts';
 import type { State } from '../domain/state.ts';
 import { SoloCluster, type Cluster, type LeaderInfo, type VantageRecord } from './cluster.ts';
-import { EtcdCluster, readClusterView } from './etcd-cluster.ts';
 import { EtcdStateStore } from './etcd-state-store.ts';
 import { FileStateStore } from './file-state-store.ts';
 import type { StateStore } from './state-store.ts';
@@ -14,8 +13,10 @@ export function openStore(spec: Pick<FleetSpec, 'stack' | 'state'>): StateStore 
 }
 
 /** The replicas of a stack as seen by the daemon of `vantage`: etcd (several controllers) or itself alone (file store). */
-export function openCluster(spec: Pick<FleetSpec, 'stack' | 'state'>, vantage: string, log?: (line: string) => void): Cluster {
+export async function openCluster(spec: Pick<FleetSpec, 'stack' | 'state'>, vantage: string, log?: (line: string) => void): Promise<Cluster> {
   if (spec.state.kind !== 'etcd') return new SoloCluster(vantage);
+  // imported for an etcd stack only: its etcd3 package (gRPC, protobufjs) would be most of a file-store command's start-up
+  const { EtcdCluster } = await import('./etcd-cluster.ts');
   return new EtcdCluster({ endpoints: spec.state.endpoints, prefix: stackPrefix(spec), vantage, leaseTtlS: Math.round((spec.state.leaseMs ?? 10_000) / 1000), log });
 }
 
@@ -25,6 +26,7 @@ export function openCluster(spec: Pick<FleetSpec, 'stack' | 'state'>, vantage: s
  */
 export async function clusterView(spec: Pick<FleetSpec, 'stack' | 'state'>, st: State): Promise<{ kind: 'solo' | 'etcd'; vantages: VantageRecord[]; leader?: LeaderInfo }> {
   if (spec.state.kind !== 'etcd') return { kind: 'solo', vantages: [{ name: hostname(), live: true, at: st.updatedAt, health: st.health }] };
+  const { readClusterView } = await import('./etcd-cluster.ts');
   return { kind: 'etcd', ...(await readClusterView({ endpoints: spec.state.endpoints, prefix: stackPrefix(spec) })) };
 }
 

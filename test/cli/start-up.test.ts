@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { bundleCli } from '../../bin/bundle-cli.mjs';
 import { COMMANDS } from '../../src/cli/commands/index.ts';
 import { BIN, REPO } from '../support/run-cli.ts';
 
@@ -18,27 +20,47 @@ export async function resolve(specifier, context, next) {
 `);
 writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hooks}`)});\n`);
 
-/** Runs the bin and returns what it printed and every module it imported: ours as `src/x/y` (from src/ or dist/), packages by name. */
-function run(args: string[], opts: { cwd?: string; bin?: string; env?: Record<string, string> } = {}) {
+// the bundle `npm run build` makes, built now from src/ into a copy of the package without src/ (so its bin runs it)
+const pkg = join(dir, 'package');
+mkdirSync(join(pkg, 'bin'), { recursive: true });
+copyFileSync(BIN, join(pkg, 'bin', 'flotilla.mjs'));
+copyFileSync(join(REPO, 'package.json'), join(pkg, 'package.json'));
+symlinkSync(join(REPO, 'node_modules'), join(pkg, 'node_modules'));
+const bundleDir = join(pkg, 'dist', 'bundle');
+assert.ok(await bundleCli({ root: REPO, outdir: bundleDir }), 'esbuild is not installed');
+/** The sources each chunk of the bundle holds (esbuild's metafile), as paths from the repository root. */
+const chunkInputs = new Map(Object.entries(JSON.parse(readFileSync(join(bundleDir, 'meta.json'), 'utf8')).outputs as Record<string, { inputs: Record<string, unknown> }>)
+  .map(([out, o]) => [basename(out), Object.keys(o.inputs).map((i) => `/${i}`)]));
+const bundleUrl = pathToFileURL(bundleDir).href + '/';
+
+/**
+ * Runs the bin and returns what it printed and every module it imported: ours as `src/x/y` (from src/, or the sources
+ * a chunk of the bundle holds), packages by name. `from`: the sources through tsx, or the bundle.
+ */
+function run(args: string[], opts: { cwd?: string; bin?: string; env?: Record<string, string>; from?: 'sources' | 'bundle' } = {}) {
   const log = join(dir, `modules-${Math.random().toString(36).slice(2)}.log`);
   writeFileSync(log, '');
-  const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), opts.bin ?? BIN, ...args], {
-    cwd: opts.cwd ?? REPO, encoding: 'utf8', env: { ...process.env, ...opts.env, MODULE_LOG: log }, timeout: 60_000,
+  const bin = opts.bin ?? (opts.from === 'bundle' ? join(pkg, 'bin', 'flotilla.mjs') : BIN);
+  const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), bin, ...args], {
+    cwd: opts.cwd ?? REPO, encoding: 'utf8', env: { ...process.env, ...opts.env, FLOTILLA_FROM_SOURCE: opts.from === 'sources' ? '1' : '', MODULE_LOG: log }, timeout: 60_000,
   });
-  const urls = [...new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean))];
-  const ours = urls.filter((u) => !u.includes('/node_modules/')).map((u) => u.replace(/^.*\/(?:src|dist)\/(.*)\.(?:ts|js)$/, 'src/$1'));
+  const loaded = [...new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean))];
+  const ranBundle = loaded.some((u) => u.startsWith(bundleUrl));
+  const urls = loaded.flatMap((u) => (u.startsWith(bundleUrl) ? (chunkInputs.get(u.slice(bundleUrl.length)) ?? [`unknown chunk ${u}`]) : [u]));
+  const ours = urls.filter((u) => !u.includes('/node_modules/') && !u.startsWith('node:') && !u.endsWith('/bin/flotilla.mjs')).map((u) => u.replace(/^.*\/(?:src|dist)\/(.*)\.(?:ts|js)$/, 'src/$1'));
   const packages = [...new Set(urls.map((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1]).filter((p): p is string => !!p))];
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ours, packages };
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ours, packages, ranBundle };
 }
 
-const HEAVY = ['undici', 'prom-client', 'execa', 'cloudflare', 'dns-packet', '@aws-sdk/client-route-53', '@pulumi/pulumi', '@pulumi/aws'];
+const HEAVY = ['undici', 'prom-client', 'execa', 'cloudflare', 'dns-packet', '@aws-sdk/client-route-53', '@pulumi/pulumi', '@pulumi/aws', 'etcd3', '@grpc/grpc-js'];
 
-describe('CLI start-up: only the command being run is imported', { timeout: 120_000 }, () => {
-  after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
+for (const from of ['sources', 'bundle'] as const) describe(`CLI start-up (${from}): only the command being run is imported`, { timeout: 120_000 }, () => {
   it('--help lists every command with its description and imports no command module and no SDK', () => {
-    const r = run(['--help']);
+    const r = run(['--help'], { from });
     assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.ranBundle, from === 'bundle');
     const flat = r.stdout.replace(/\s+/g, ' ');
     for (const c of COMMANDS) {
       assert.match(r.stdout, new RegExp(`^  ${c.term.replace(/[[\]]/g, '\\$&')} `, 'm'), `--help lacks ${c.term}`);
@@ -49,26 +71,28 @@ describe('CLI start-up: only the command being run is imported', { timeout: 120_
   });
 
   for (const args of [['status', '--stack', 'local'], ['drain', 'nobody', '--stack', 'local', '--reason', 'start-up test'], ['failover', '--stack', 'local']]) {
-    it(`\`flotilla ${args[0]}\` imports its own module only, and no probe, server, driver or SDK`, () => {
+    it(`\`flotilla ${args[0]}\` imports its own module only, and no probe, server, driver, SDK or etcd client for a file stack`, () => {
       // failing commands are enough: the imports happen before the work (an unknown mirror, no --to)
-      const r = run(args);
+      const r = run(args, { from });
       assert.ok(r.code === 0 || r.code === 1 || r.code === 2, r.stderr);
+      assert.equal(r.ranBundle, from === 'bundle');
       assert.doesNotMatch(r.stderr, /unexpected error/);
       const module = args[0] === 'status' ? 'status' : 'overrides';
       assert.deepEqual(r.ours.filter((m) => m.startsWith('src/cli/commands/')).sort(), ['src/cli/commands/index', `src/cli/commands/${module}`]);
       // the stack loader validates provider settings with each provider's descriptor (schemas and capabilities, pure
       // data); no driver implementation, API client or registry of driver code is loaded
-      assert.deepEqual(r.ours.filter((m) => /^src\/(probes|server|infra)\//.test(m) || /^src\/drivers\/.*-(driver|api|errors)$/.test(m)), []);
+      assert.deepEqual(r.ours.filter((m) => /^src\/(probes|server|infra)\//.test(m) || /^src\/drivers\/.*-(driver|api|errors)$/.test(m) || m === 'src/state/etcd-cluster'), []);
       assert.deepEqual(r.packages.filter((p) => HEAVY.includes(p)), []);
     });
   }
 });
 
-describe('bin/flotilla.mjs: compiled dist/ when current, else the sources through tsx', { timeout: 120_000 }, () => {
+describe('bin/flotilla.mjs: the bundle in dist/bundle/ (else dist/cli/) when current, else the sources through tsx', { timeout: 120_000 }, () => {
   // a copy of the bin beside a stand-in dist/ and src/ that say which one ran
   const app = mkdtempSync(join(tmpdir(), 'flotilla-bin-'));
   mkdirSync(join(app, 'bin'));
   mkdirSync(join(app, 'dist', 'cli'), { recursive: true });
+  mkdirSync(join(app, 'dist', 'bundle'), { recursive: true });
   mkdirSync(join(app, 'src', 'cli'), { recursive: true });
   copyFileSync(BIN, join(app, 'bin', 'flotilla.mjs'));
   writeFileSync(join(app, 'package.json'), '{ "type": "module" }\n');
@@ -77,11 +101,12 @@ describe('bin/flotilla.mjs: compiled dist/ when current, else the sources throug
   writeFileSync(join(app, 'src', 'cli', 'main.ts'), mainOf('src'));
   writeFileSync(join(app, 'src', 'cli', 'other.ts'), '');
   writeFileSync(join(app, 'dist', 'cli', 'main.js'), mainOf('dist'));
+  writeFileSync(join(app, 'dist', 'bundle', 'main.js'), mainOf('bundle'));
   const bin = join(app, 'bin', 'flotilla.mjs');
   const at = (path: string, secondsAgo: number) => utimesSync(path, new Date(Date.now() - secondsAgo * 1000), new Date(Date.now() - secondsAgo * 1000));
   const sourcesOlder = () => {
     for (const p of ['src/cli/main.ts', 'src/cli/other.ts', 'src/cli', 'src']) at(join(app, p), 60);
-    at(join(app, 'dist', 'cli', 'main.js'), 30);
+    for (const p of ['dist/cli/main.js', 'dist/bundle/main.js']) if (existsSync(join(app, p))) at(join(app, p), 30);
   };
   const ran = (env: Record<string, string> = {}) => {
     const r = spawnSync(process.execPath, [bin, 'status', '--x'], { cwd: app, encoding: 'utf8', env: { ...process.env, FLOTILLA_FROM_SOURCE: '', ...env }, timeout: 60_000 });
@@ -90,12 +115,12 @@ describe('bin/flotilla.mjs: compiled dist/ when current, else the sources throug
   };
   after(() => rmSync(app, { recursive: true, force: true }));
 
-  it('runs dist/ when it is newer than every source, passing the arguments and the exit code through', () => {
+  it('runs the bundle when it is newer than every source, passing the arguments and the exit code through', () => {
     sourcesOlder();
-    assert.equal(ran(), 'dist status --x');
+    assert.equal(ran(), 'bundle status --x');
   });
 
-  it('runs the sources when one of them is newer than dist/, or a file was deleted, or FLOTILLA_FROM_SOURCE=1', () => {
+  it('runs the sources when one of them is newer than the bundle, or a file was deleted, or FLOTILLA_FROM_SOURCE=1', () => {
     sourcesOlder();
     at(join(app, 'src', 'cli', 'other.ts'), 0);
     assert.equal(ran(), 'src status --x');
@@ -105,7 +130,15 @@ describe('bin/flotilla.mjs: compiled dist/ when current, else the sources throug
     writeFileSync(join(app, 'src', 'cli', 'other.ts'), '');
     sourcesOlder();
     assert.equal(ran({ FLOTILLA_FROM_SOURCE: '1' }), 'src status --x');
+    assert.equal(ran(), 'bundle status --x');
+  });
+
+  it('runs dist/cli/ when no bundle was built (no esbuild), and the sources when one is newer than it', () => {
+    rmSync(join(app, 'dist', 'bundle'), { recursive: true });
+    sourcesOlder();
     assert.equal(ran(), 'dist status --x');
+    at(join(app, 'src', 'cli', 'other.ts'), 0);
+    assert.equal(ran(), 'src status --x');
   });
 
   it('runs the sources when dist/ was never built', () => {
