@@ -104,7 +104,7 @@ export async function runFlaky(ctx: BenchContext): Promise<BenchOutput> {
           intervalMs: system === 'f250' ? 250 : 2000, timeoutMs: system === 'f250' ? 200 : 1000, rise: 2, fall: 3, jitter: 0.1,
           contentDir: ctx.contentDir, ttl: 5,
         };
-        const child: NodeChild<FlipEvent> = startNodeChild<FlipEvent>('flotilla-node.ts', cfg, `flotilla ${system} ${vr.key}`);
+        const child: NodeChild<FlipEvent> = startNodeChild<FlipEvent>('flotilla-node.ts', cfg, `flotilla ${system} ${vr.key}`, { compiled: true });
         stoppers.push(() => child.stop());
         child.onEvent((e) => flips.push({ variant: vr.key, system, e }));
         children.push(child.ready.then((r) => {
@@ -260,7 +260,7 @@ export async function runPacketLoss(ctx: BenchContext): Promise<BenchOutput> {
         intervalMs: sys.intervalMs, timeoutMs: sys.timeoutMs, rise: 2, fall: 3, jitter: 0.1, contentDir: ctx.contentDir, ttl: 5,
         maxAttempts: 'maxAttempts' in sys ? sys.maxAttempts : undefined, fastIntervalMs: 'fastIntervalMs' in sys ? sys.fastIntervalMs : undefined,
       };
-      const child = startNodeChild<FlipEvent>('flotilla-node.ts', cfg, `flotilla ${sys.key} (netns)`, { netns: ns.name });
+      const child = startNodeChild<FlipEvent>('flotilla-node.ts', cfg, `flotilla ${sys.key} (netns)`, { netns: ns.name, compiled: true });
       stoppers.push(() => child.stop());
       child.onEvent((e) => flips.push({ system: sys.key, e }));
       return child;
