@@ -192,7 +192,7 @@ async function allShow(observers: Observer[], pred: (v: string[]) => boolean, si
 
 function fmtStages(s: Stages): string {
   const w = Object.entries(s.written).map(([p, t]) => `${p} ${t}`).join('/');
-  return `first ${s.firstStart ?? '–'}→${s.firstEnd ?? '–'}, ${s.probes} probes (gaps ${s.gaps.join(',')}), flip ${s.flip ?? '–'}, decision ${s.decision ?? '–'}, written ${w || '–'}`;
+  return `first ${s.firstStart ?? '–'}→${s.firstEnd ?? '–'}, ${s.probes} probes (gaps ${s.gaps.join(',')}), flip ${s.flip ?? '–'}, decision ${s.decision ?? '–'}, written ${w || '–'} [${s.seen.join('; ')}]`;
 }
 
 function fmtTimes(r: Record<string, number | null>): string {

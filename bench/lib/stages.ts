@@ -10,6 +10,8 @@ export interface Stages {
   firstEnd?: number;
   /** Probes of the mirror from that first one up to the flip, the flip's own included. */
   probes: number;
+  /** Every probe of the mirror that ended between t0 and the flip: `start→end ok|reason` (ms after t0). */
+  seen: string[];
   /** Gaps between the starts of those probes (the fast re-probes, or a regular slot). */
   gaps: number[];
   /** The verdict flipped (fall or rise reached). */
@@ -44,6 +46,7 @@ export function stagesOf(trace: readonly TraceEvent[], mirror: string, to: 'down
     firstStart: rel(first?.start),
     firstEnd: rel(first?.at),
     probes: run.length,
+    seen: probes.map((p) => `${p.start - t0}→${p.at - t0} ${p.ok ? 'ok' : p.reason}`),
     gaps: run.slice(1).map((p, i) => p.start - run[i].start),
     flip: rel(flip?.at),
     decision: rel(decision?.at),
