@@ -27,12 +27,12 @@ const VARIANTS: { key: string; mode: BenchMirrorMode; label: string }[] = [
   { key: 'droprnd', mode: 'drop-random-10pct', label: 'drops 10% of requests at random' },
   { key: 'jitter', mode: 'jitter', label: 'latency jitter (exp. mean 50 ms)' },
 ];
-const SYSTEM_KEYS = ['f250', 'f2s', 'gdnsd', 'lua'] as const;
+const SYSTEM_KEYS = ['f250', 'f2s', 'gdnsd', 'lua', 'f250nofast'] as const;
 type SystemKey = (typeof SYSTEM_KEYS)[number];
 
-/** The three mirrors of one (variant, system): 127.0.<40 + 4v + s>.11-13; .11 misbehaves. */
+/** The three mirrors of one (variant, system): 127.0.<40 + 5v + s>.11-13; .11 misbehaves. */
 function trio(v: number, s: number): string[] {
-  return [11, 12, 13].map((h) => `127.0.${40 + 4 * v + s}.${h}`);
+  return [11, 12, 13].map((h) => `127.0.${40 + SYSTEM_KEYS.length * v + s}.${h}`);
 }
 
 interface Cell {
@@ -51,6 +51,8 @@ export interface FlakyRow {
   removals: number;
   missingShare: number;
   flotillaDownFlips?: number;
+  /** The reason of the probe behind each of those down flips. */
+  downReasons?: string[];
   requests: number;
   dropped: number;
   slowOver200ms: number;
@@ -97,12 +99,13 @@ export async function runFlaky(ctx: BenchContext): Promise<BenchOutput> {
     const flips: { variant: string; system: SystemKey; e: FlipEvent }[] = [];
     const children: Promise<void>[] = [];
     VARIANTS.forEach((vr, v) => {
-      for (const system of ['f250', 'f2s'] as const) {
+      // f250nofast: flotilla 250ms as it probed before fast re-probes (fastInterval = interval), the baseline in this same run
+      for (const system of ['f250', 'f2s', 'f250nofast'] as const) {
         const ips = trio(v, sIdx(system));
         const cfg: FlotillaNodeConfig = {
           label: `${system}-${vr.key}`, zone: ZONE, mirrors: ips.map((ip, j) => ({ name: 'abc'[j], ip, port })),
-          intervalMs: system === 'f250' ? 250 : 2000, timeoutMs: system === 'f250' ? 200 : 1000, rise: 2, fall: 3, jitter: 0.1,
-          contentDir: ctx.contentDir, ttl: 5,
+          intervalMs: system === 'f2s' ? 2000 : 250, timeoutMs: system === 'f2s' ? 1000 : 200, rise: 2, fall: 3, jitter: 0.1,
+          contentDir: ctx.contentDir, ttl: 5, fastIntervalMs: system === 'f250nofast' ? 250 : undefined,
         };
         const child: NodeChild<FlipEvent> = startNodeChild<FlipEvent>('flotilla-node.ts', cfg, `flotilla ${system} ${vr.key}`, { compiled: true });
         stoppers.push(() => child.stop());
@@ -148,8 +151,10 @@ export async function runFlaky(ctx: BenchContext): Promise<BenchOutput> {
         slowOver200ms: st.slowerThan['200'] ?? 0,
         slowOver1s: st.slowerThan['1000'] ?? 0,
       };
-      if (c.system === 'f250' || c.system === 'f2s') {
-        row.flotillaDownFlips = flips.filter((f) => f.variant === c.variant && f.system === c.system && f.e.mirror === 'a' && f.e.state === 'down' && f.e.at >= windowStartEpoch && f.e.at <= windowEndEpoch).length;
+      if (c.system === 'f250' || c.system === 'f2s' || c.system === 'f250nofast') {
+        const downs = flips.filter((f) => f.variant === c.variant && f.system === c.system && f.e.mirror === 'a' && f.e.state === 'down' && f.e.at >= windowStartEpoch && f.e.at <= windowEndEpoch);
+        row.flotillaDownFlips = downs.length;
+        row.downReasons = downs.map((f) => f.e.reason);
       }
       return row;
     });
@@ -205,9 +210,19 @@ function report(rows: FlakyRow[], durationMs: number, port: number): BenchOutput
         behind: flo.removals > p.removals || a > b,
       });
     }
+    // fast re-probes must not cost false flips: flotilla 250ms with them against without, in this same run
+    const nf = find(v.key, SYSTEMS.f250nofast);
+    if (f && nf) {
+      const value = nf.missingShare > 0 ? f.missingShare / nf.missingShare : f.missingShare === 0 ? 1 : undefined;
+      ratios.push({
+        what: `false flips, ${v.label}: flotilla 250ms/fall 3 with fast re-probes ${f.removals} removal(s), ${num(100 * f.missingShare, 2)}% missing vs without them (same run) ${nf.removals}, ${num(100 * nf.missingShare, 2)}%`,
+        value,
+        behind: f.removals > nf.removals,
+      });
+    }
   }
   md.push('flotilla\'s own audit counted these down flips of the flaky mirror in the window: ' +
-    rows.filter((r) => r.flotillaDownFlips !== undefined).map((r) => `${r.system}, ${label(r.variant)}: ${r.flotillaDownFlips}`).join('; ') + '.\n');
+    rows.filter((r) => r.flotillaDownFlips !== undefined).map((r) => `${r.system}, ${label(r.variant)}: ${r.flotillaDownFlips}${r.downReasons?.length ? ` (${r.downReasons.join(', ')})` : ''}`).join('; ') + '.\n');
   return { name: 'flaky', markdown: md.join('\n'), data: { durationMs, sampleMs: SAMPLE_MS, port, rows }, ratios };
 }
 

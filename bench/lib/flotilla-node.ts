@@ -51,6 +51,8 @@ export interface FlipEvent {
   at: number;
   /** Flips in the flap window before this one: 3 or more means the mirror was held back as flapping. */
   priorFlips: number;
+  /** The reason of the probe that flipped it. */
+  reason: string;
 }
 
 /**
@@ -127,11 +129,11 @@ await childMain<FlotillaNodeConfig>(async (cfg, emit) => {
     if (!r.ok) st.failed++;
     if ((r.attempts ?? 1) > 1) st.hedged++;
   });
-  controller.on('flip', (f: { mirror: string; state: string }) => {
+  controller.on('flip', (f: { mirror: string; state: string; reason: string }) => {
     note({ kind: 'flip', mirror: f.mirror, state: f.state, at: Date.now() });
     const h = controller.health[f.mirror];
     const prior = Math.max(0, (h?.recentFlips.length ?? 0) - 1);
-    emit({ kind: 'flip', mirror: f.mirror, state: f.state, at: performance.timeOrigin + performance.now(), priorFlips: prior } satisfies FlipEvent);
+    emit({ kind: 'flip', mirror: f.mirror, state: f.state, at: performance.timeOrigin + performance.now(), priorFlips: prior, reason: f.reason } satisfies FlipEvent);
   });
   controller.on('audit', (e: AuditEvent) => {
     if (e.kind === 'decision') note({ kind: 'decision', reason: e.message, at: e.at });
