@@ -98,6 +98,7 @@ export async function runFlaky(ctx: BenchContext): Promise<BenchOutput> {
     const cells: Cell[] = [];
     const flips: { variant: string; system: SystemKey; e: FlipEvent }[] = [];
     const children: Promise<void>[] = [];
+    const nodes = new Map<string, NodeChild<FlipEvent>>();
     VARIANTS.forEach((vr, v) => {
       // f250nofast: flotilla 250ms as it probed before fast re-probes (fastInterval = interval), the baseline in this same run
       for (const system of ['f250', 'f2s', 'f250nofast'] as const) {
@@ -109,6 +110,7 @@ export async function runFlaky(ctx: BenchContext): Promise<BenchOutput> {
         };
         const child: NodeChild<FlipEvent> = startNodeChild<FlipEvent>('flotilla-node.ts', cfg, `flotilla ${system} ${vr.key}`, { compiled: true });
         stoppers.push(() => child.stop());
+        nodes.set(`${system} ${vr.key}`, child);
         child.onEvent((e) => flips.push({ variant: vr.key, system, e }));
         children.push(child.ready.then((r) => {
           const addr = (r as { servers: { address: string }[] }).servers[0].address;
@@ -125,7 +127,14 @@ export async function runFlaky(ctx: BenchContext): Promise<BenchOutput> {
     // warm up: every system answers all three of its mirrors once
     const t0 = performance.now();
     const late = await Promise.all(cells.map(async (c) => ((await c.watch.waitFor(hasAll(c.ips), { since: t0, timeoutMs: 60_000 })) === undefined ? c.watch.label : '')));
-    if (late.some(Boolean)) throw new Error(`flaky: never answered all three mirrors: ${late.filter(Boolean).join(', ')}`);
+    if (late.some(Boolean)) {
+      // what a flotilla that never answered all three thinks of its mirrors
+      const why = await Promise.all(late.filter(Boolean).map(async (l) => {
+        const h = await nodes.get(l)?.request<Record<string, { state: string; lastReason: string; recentFlips: number[] }>>('health').catch(() => undefined);
+        return h ? `${l}: ${Object.entries(h).map(([m, x]) => `${m} ${x.state} (${x.lastReason}, ${x.recentFlips.length} recent flips)`).join(', ')}` : l;
+      }));
+      throw new Error(`flaky: never answered all three mirrors: ${why.join('; ')}; DNS said ${late.filter(Boolean).map((l) => `${l}: ${cells.find((c) => c.watch.label === l)?.watch.latest?.values.join(' ') ?? 'nothing'}`).join('; ')}`);
+    }
 
     await mirror.request('reset');
     const windowStartEpoch = performance.timeOrigin + performance.now();
