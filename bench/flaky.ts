@@ -1,5 +1,5 @@
 /**
- * False flips. Each system watches its own three mirrors (one node process serves them all, bench/lib/bench-mirror.ts):
+ * False flips. Each system watches its own three mirrors (one node process per system serves them, bench/lib/bench-mirror.ts):
  * two healthy and one misbehaving in one of three ways, all at once for `duration`:
  * - drop-every-10th: every 10th request to that mirror gets its socket closed unanswered (as the test mirror does);
  * - drop-random-10pct: each request is dropped with probability 0.1;
@@ -67,17 +67,24 @@ export async function runFlaky(ctx: BenchContext): Promise<BenchOutput> {
   try {
     const allIps = VARIANTS.flatMap((_, v) => SYSTEM_KEYS.flatMap((__, s) => trio(v, s)));
     const port = await commonFreePort(allIps);
-    const mirrorCfg: BenchMirrorConfig = {
-      contentDir: ctx.contentDir,
-      jitterMeanMs: 50,
-      jitterCapMs: 1500,
-      slowThresholdsMs: [200, 1000],
-      listeners: VARIANTS.flatMap((vr, v) => SYSTEM_KEYS.flatMap((_, s) => trio(v, s).map((ip, j) => ({ ip, port, mode: j === 0 ? vr.mode : ('ok' as const) })))),
+    // one mirror process per system: a system's probes (and a slow answer's retries) never queue behind another's
+    const mirrorProcs = SYSTEM_KEYS.map((_, s) => {
+      const cfg: BenchMirrorConfig = {
+        contentDir: ctx.contentDir,
+        jitterMeanMs: 50,
+        jitterCapMs: 1500,
+        slowThresholdsMs: [200, 1000],
+        listeners: VARIANTS.flatMap((vr, v) => trio(v, s).map((ip, j) => ({ ip, port, mode: j === 0 ? vr.mode : ('ok' as const) }))),
+      };
+      const m = startNodeChild('bench-mirror.ts', cfg, `bench mirrors ${SYSTEM_KEYS[s]}`);
+      stoppers.push(() => m.stop());
+      return m;
+    });
+    await Promise.all(mirrorProcs.map((m) => m.ready));
+    const mirror = {
+      request: async <T>(type: string): Promise<T> => (await Promise.all(mirrorProcs.map((m) => m.request<unknown[]>(type)))).flat() as T,
     };
-    const mirror = startNodeChild('bench-mirror.ts', mirrorCfg, 'bench mirrors');
-    stoppers.push(() => mirror.stop());
-    await mirror.ready;
-    ctx.log(`flaky: ${mirrorCfg.listeners.length} mirror listeners on port ${port}`);
+    ctx.log(`flaky: ${allIps.length} mirror listeners on port ${port}, ${mirrorProcs.length} processes`);
 
     const sIdx = (k: SystemKey) => SYSTEM_KEYS.indexOf(k);
     const gdnsd = await startGdnsd({
