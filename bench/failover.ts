@@ -17,7 +17,8 @@ import { spawnMirrorProcess, type MirrorProcess } from '../test/support/mirror-s
 import { startPdnsServer, type PdnsServer } from '../test/support/pdns-server.ts';
 import type { BenchContext, BenchOutput } from './lib/context.ts';
 import { DnsWatch, hasAll, lacks } from './lib/dns-watch.ts';
-import type { FlipEvent, FlotillaNodeConfig } from './lib/flotilla-node.ts';
+import type { FlipEvent, FlotillaNodeConfig, TraceEvent } from './lib/flotilla-node.ts';
+import { stagesOf, type Stages } from './lib/stages.ts';
 import { commonFreePort } from './lib/ports.ts';
 import { startNodeChild, track, trackTempDir, type NodeChild } from './lib/procs.ts';
 import { SYSTEMS } from './lib/systems.ts';
@@ -51,6 +52,8 @@ interface Trial {
   back: Record<string, number | null>;
   /** flotilla held the mirror back as flapping (rise × 3) when it returned. */
   damped: Record<string, boolean>;
+  /** Where flotilla 250ms spent the time, kill → gone and back (from its trace). */
+  stages: { gone: Stages; back: Stages };
 }
 
 export async function runFailover(ctx: BenchContext): Promise<BenchOutput> {
@@ -107,9 +110,11 @@ export async function runFailover(ctx: BenchContext): Promise<BenchOutput> {
     };
     const f2scfg: FlotillaNodeConfig = { ...base, label: 'f2s', intervalMs: 2000, timeoutMs: 1000 };
     const children: [string, NodeChild<FlipEvent>][] = [
-      [SYSTEMS.f250, startNodeChild<FlipEvent>('flotilla-node.ts', f250cfg, 'flotilla 250ms')],
-      [SYSTEMS.f2s, startNodeChild<FlipEvent>('flotilla-node.ts', f2scfg, 'flotilla 2s')],
+      // compiled: the JavaScript in dist/ that the daemon runs, not TypeScript through tsx
+      [SYSTEMS.f250, startNodeChild<FlipEvent>('flotilla-node.ts', f250cfg, 'flotilla 250ms', { compiled: true })],
+      [SYSTEMS.f2s, startNodeChild<FlipEvent>('flotilla-node.ts', f2scfg, 'flotilla 2s', { compiled: true })],
     ];
+    const f250 = children[0][1];
     for (const [system, child] of children) {
       stoppers.push(() => child.stop());
       child.onEvent((e) => flips.push({ system, e }));
@@ -133,6 +138,7 @@ export async function runFailover(ctx: BenchContext): Promise<BenchOutput> {
         const phaseDelayMs = Math.round(Math.random() * 2000);
         await sleep(phaseDelayMs);
         const t0 = performance.now();
+        const t0epoch = Date.now();
         mirrors[i].kill(variant === 'kill' ? 'SIGKILL' : 'SIGSTOP');
         const gone = await timeAll(observers, lacks(victim), t0, GONE_TIMEOUT_MS);
         if (variant === 'kill') {
@@ -143,13 +149,17 @@ export async function runFailover(ctx: BenchContext): Promise<BenchOutput> {
         }
         const t1 = performance.now();
         const t1epoch = performance.timeOrigin + t1;
+        const t1date = Date.now();
         const back = await timeAll(observers, hasAll(IPS), t1, BACK_TIMEOUT_MS);
         const damped: Record<string, boolean> = {};
         for (const s of [SYSTEMS.f250, SYSTEMS.f2s]) {
           damped[s] = flips.some((f) => f.system === s && f.e.mirror === NAMES[i] && f.e.state === 'up' && f.e.at >= t1epoch && f.e.priorFlips >= 3);
         }
-        trials.push({ variant, victim, phaseDelayMs, gone, back, damped });
+        const trace = await f250.request<TraceEvent[]>('trace', { since: t0epoch - 1000 });
+        const stages = { gone: stagesOf(trace, NAMES[i], 'down', t0epoch), back: stagesOf(trace, NAMES[i], 'up', t1date) };
+        trials.push({ variant, victim, phaseDelayMs, gone, back, damped, stages });
         ctx.log(`failover: ${variant} ${victim} (+${phaseDelayMs} ms): gone ${fmtTimes(gone)}; back ${fmtTimes(back)}`);
+        ctx.log(`failover:   flotilla 250ms stages: gone ${fmtStages(stages.gone)}; back ${fmtStages(stages.back)}`);
         // every system must answer all three again before the next trial (those that timed out above included)
         await allShow(observers, hasAll(IPS), performance.now(), BACK_TIMEOUT_MS, 'all three mirrors between trials').catch((e) => ctx.log(`failover: ${(e as Error).message}`));
         await sleep(500);
@@ -178,6 +188,11 @@ async function allShow(observers: Observer[], pred: (v: string[]) => boolean, si
   const r = await timeAll(observers, pred, since, timeoutMs);
   const late = Object.entries(r).filter(([, v]) => v === null).map(([k]) => k);
   if (late.length > 0) throw new Error(`no ${what} within ${timeoutMs} ms at: ${late.join(', ')}`);
+}
+
+function fmtStages(s: Stages): string {
+  const w = Object.entries(s.written).map(([p, t]) => `${p} ${t}`).join('/');
+  return `first ${s.firstStart ?? '–'}→${s.firstEnd ?? '–'}, ${s.probes} probes (gaps ${s.gaps.join(',')}), flip ${s.flip ?? '–'}, decision ${s.decision ?? '–'}, written ${w || '–'} [${s.seen.join('; ')}]`;
 }
 
 function fmtTimes(r: Record<string, number | null>): string {
@@ -216,6 +231,8 @@ function report(observers: Observer[], trials: Trial[], setup: Record<string, un
     ));
     md.push('');
   }
+  md.push(stageTable(trials, emb(SYSTEMS.f250)));
+  md.push('');
   const dampedCount = (s: string) => trials.filter((t) => t.damped[s]).length;
   md.push(`flotilla held a returning mirror back as flapping (needs rise × 3 good probes) in ${dampedCount(SYSTEMS.f250)} of ${trials.length} trials at 250 ms ` +
     `and ${dampedCount(SYSTEMS.f2s)} of ${trials.length} at 2 s (flap window max(10 s, 10 × (rise + fall) × interval): 12.5 s and 100 s); those "back" times include it.\n`);
@@ -261,6 +278,31 @@ function report(observers: Observer[], trials: Trial[], setup: Record<string, un
   md.push(mdTable(['measure', 'comparison', 'flotilla median ms', 'peer median ms', 'median ratio', 'p95 ratio'], ratioRows));
   md.push('');
   return { name: 'failover', markdown: md.join('\n'), data: { setup, trials, tables }, ratios };
+}
+
+/** Median of each stage of flotilla 250ms's transitions, ms after the kill / the mirror's return. */
+function stageTable(trials: Trial[], servedKey: string): string {
+  const cases: [string, Variant, 'gone' | 'back'][] = [
+    ['kill → gone', 'kill', 'gone'], ['restart → back', 'kill', 'back'], ['hang → gone', 'hang', 'gone'], ['SIGCONT → back', 'hang', 'back'],
+  ];
+  const med = (vals: (number | undefined | null)[]) => num(summarize(vals.filter((v): v is number => typeof v === 'number')).median);
+  const providers = [...new Set(trials.flatMap((t) => [...Object.keys(t.stages.gone.written), ...Object.keys(t.stages.back.written)]))];
+  const rows = cases.map(([label, variant, dir]) => {
+    const ts = trials.filter((t) => t.variant === variant);
+    const st = ts.map((t) => t.stages[dir]);
+    return [
+      label,
+      med(st.map((s) => s.firstStart)), med(st.map((s) => s.firstEnd)), med(st.map((s) => s.probes)), med(st.flatMap((s) => s.gaps)),
+      med(st.map((s) => s.flip)), med(st.map((s) => s.decision)),
+      providers.map((p) => med(st.map((s) => s.written[p]))).join(' / '),
+      providers.map((p) => med(st.map((s) => s.verified[p]))).join(' / '),
+      med(ts.map((t) => t[dir][servedKey])),
+    ];
+  });
+  return `**Where flotilla 250ms spends the time** (median ms after the kill, the restart or SIGCONT; from its own trace, bench/lib/stages.ts)\n\n` + mdTable(
+    ['transition', 'first probe that saw it starts', '… ends', 'probes to the flip', 'gap between them', 'flip (fall/rise reached)', 'decision', `written (${providers.join(' / ')})`, `verified (${providers.join(' / ')})`, 'served (embedded, bench poll)'],
+    rows,
+  );
 }
 
 function maxOrNull(vals: (number | null)[]): number | null {

@@ -1,5 +1,5 @@
 /**
- * False flips. Each system watches its own three mirrors (one node process serves them all, bench/lib/bench-mirror.ts):
+ * False flips. Each system watches its own three mirrors (one node process per system serves them, bench/lib/bench-mirror.ts):
  * two healthy and one misbehaving in one of three ways, all at once for `duration`:
  * - drop-every-10th: every 10th request to that mirror gets its socket closed unanswered (as the test mirror does);
  * - drop-random-10pct: each request is dropped with probability 0.1;
@@ -27,12 +27,12 @@ const VARIANTS: { key: string; mode: BenchMirrorMode; label: string }[] = [
   { key: 'droprnd', mode: 'drop-random-10pct', label: 'drops 10% of requests at random' },
   { key: 'jitter', mode: 'jitter', label: 'latency jitter (exp. mean 50 ms)' },
 ];
-const SYSTEM_KEYS = ['f250', 'f2s', 'gdnsd', 'lua'] as const;
+const SYSTEM_KEYS = ['f250', 'f2s', 'gdnsd', 'lua', 'f250nofast'] as const;
 type SystemKey = (typeof SYSTEM_KEYS)[number];
 
-/** The three mirrors of one (variant, system): 127.0.<40 + 4v + s>.11-13; .11 misbehaves. */
+/** The three mirrors of one (variant, system): 127.0.<40 + 5v + s>.11-13; .11 misbehaves. */
 function trio(v: number, s: number): string[] {
-  return [11, 12, 13].map((h) => `127.0.${40 + 4 * v + s}.${h}`);
+  return [11, 12, 13].map((h) => `127.0.${40 + SYSTEM_KEYS.length * v + s}.${h}`);
 }
 
 interface Cell {
@@ -51,6 +51,8 @@ export interface FlakyRow {
   removals: number;
   missingShare: number;
   flotillaDownFlips?: number;
+  /** The reason of the probe behind each of those down flips. */
+  downReasons?: string[];
   requests: number;
   dropped: number;
   slowOver200ms: number;
@@ -65,17 +67,24 @@ export async function runFlaky(ctx: BenchContext): Promise<BenchOutput> {
   try {
     const allIps = VARIANTS.flatMap((_, v) => SYSTEM_KEYS.flatMap((__, s) => trio(v, s)));
     const port = await commonFreePort(allIps);
-    const mirrorCfg: BenchMirrorConfig = {
-      contentDir: ctx.contentDir,
-      jitterMeanMs: 50,
-      jitterCapMs: 1500,
-      slowThresholdsMs: [200, 1000],
-      listeners: VARIANTS.flatMap((vr, v) => SYSTEM_KEYS.flatMap((_, s) => trio(v, s).map((ip, j) => ({ ip, port, mode: j === 0 ? vr.mode : ('ok' as const) })))),
+    // one mirror process per system: a system's probes (and a slow answer's retries) never queue behind another's
+    const mirrorProcs = SYSTEM_KEYS.map((_, s) => {
+      const cfg: BenchMirrorConfig = {
+        contentDir: ctx.contentDir,
+        jitterMeanMs: 50,
+        jitterCapMs: 1500,
+        slowThresholdsMs: [200, 1000],
+        listeners: VARIANTS.flatMap((vr, v) => trio(v, s).map((ip, j) => ({ ip, port, mode: j === 0 ? vr.mode : ('ok' as const) }))),
+      };
+      const m = startNodeChild('bench-mirror.ts', cfg, `bench mirrors ${SYSTEM_KEYS[s]}`);
+      stoppers.push(() => m.stop());
+      return m;
+    });
+    await Promise.all(mirrorProcs.map((m) => m.ready));
+    const mirror = {
+      request: async <T>(type: string): Promise<T> => (await Promise.all(mirrorProcs.map((m) => m.request<unknown[]>(type)))).flat() as T,
     };
-    const mirror = startNodeChild('bench-mirror.ts', mirrorCfg, 'bench mirrors');
-    stoppers.push(() => mirror.stop());
-    await mirror.ready;
-    ctx.log(`flaky: ${mirrorCfg.listeners.length} mirror listeners on port ${port}`);
+    ctx.log(`flaky: ${allIps.length} mirror listeners on port ${port}, ${mirrorProcs.length} processes`);
 
     const sIdx = (k: SystemKey) => SYSTEM_KEYS.indexOf(k);
     const gdnsd = await startGdnsd({
@@ -96,16 +105,19 @@ export async function runFlaky(ctx: BenchContext): Promise<BenchOutput> {
     const cells: Cell[] = [];
     const flips: { variant: string; system: SystemKey; e: FlipEvent }[] = [];
     const children: Promise<void>[] = [];
+    const nodes = new Map<string, NodeChild<FlipEvent>>();
     VARIANTS.forEach((vr, v) => {
-      for (const system of ['f250', 'f2s'] as const) {
+      // f250nofast: flotilla 250ms as it probed before fast re-probes (fastInterval = interval), the baseline in this same run
+      for (const system of ['f250', 'f2s', 'f250nofast'] as const) {
         const ips = trio(v, sIdx(system));
         const cfg: FlotillaNodeConfig = {
           label: `${system}-${vr.key}`, zone: ZONE, mirrors: ips.map((ip, j) => ({ name: 'abc'[j], ip, port })),
-          intervalMs: system === 'f250' ? 250 : 2000, timeoutMs: system === 'f250' ? 200 : 1000, rise: 2, fall: 3, jitter: 0.1,
-          contentDir: ctx.contentDir, ttl: 5,
+          intervalMs: system === 'f2s' ? 2000 : 250, timeoutMs: system === 'f2s' ? 1000 : 200, rise: 2, fall: 3, jitter: 0.1,
+          contentDir: ctx.contentDir, ttl: 5, fastIntervalMs: system === 'f250nofast' ? 250 : undefined,
         };
-        const child: NodeChild<FlipEvent> = startNodeChild<FlipEvent>('flotilla-node.ts', cfg, `flotilla ${system} ${vr.key}`);
+        const child: NodeChild<FlipEvent> = startNodeChild<FlipEvent>('flotilla-node.ts', cfg, `flotilla ${system} ${vr.key}`, { compiled: true });
         stoppers.push(() => child.stop());
+        nodes.set(`${system} ${vr.key}`, child);
         child.onEvent((e) => flips.push({ variant: vr.key, system, e }));
         children.push(child.ready.then((r) => {
           const addr = (r as { servers: { address: string }[] }).servers[0].address;
@@ -122,7 +134,14 @@ export async function runFlaky(ctx: BenchContext): Promise<BenchOutput> {
     // warm up: every system answers all three of its mirrors once
     const t0 = performance.now();
     const late = await Promise.all(cells.map(async (c) => ((await c.watch.waitFor(hasAll(c.ips), { since: t0, timeoutMs: 60_000 })) === undefined ? c.watch.label : '')));
-    if (late.some(Boolean)) throw new Error(`flaky: never answered all three mirrors: ${late.filter(Boolean).join(', ')}`);
+    if (late.some(Boolean)) {
+      // what a flotilla that never answered all three thinks of its mirrors
+      const why = await Promise.all(late.filter(Boolean).map(async (l) => {
+        const h = await nodes.get(l)?.request<Record<string, { state: string; lastReason: string; recentFlips: number[] }>>('health').catch(() => undefined);
+        return h ? `${l}: ${Object.entries(h).map(([m, x]) => `${m} ${x.state} (${x.lastReason}, ${x.recentFlips.length} recent flips)`).join(', ')}` : l;
+      }));
+      throw new Error(`flaky: never answered all three mirrors: ${why.join('; ')}; DNS said ${late.filter(Boolean).map((l) => `${l}: ${cells.find((c) => c.watch.label === l)?.watch.latest?.values.join(' ') ?? 'nothing'}`).join('; ')}`);
+    }
 
     await mirror.request('reset');
     const windowStartEpoch = performance.timeOrigin + performance.now();
@@ -148,8 +167,10 @@ export async function runFlaky(ctx: BenchContext): Promise<BenchOutput> {
         slowOver200ms: st.slowerThan['200'] ?? 0,
         slowOver1s: st.slowerThan['1000'] ?? 0,
       };
-      if (c.system === 'f250' || c.system === 'f2s') {
-        row.flotillaDownFlips = flips.filter((f) => f.variant === c.variant && f.system === c.system && f.e.mirror === 'a' && f.e.state === 'down' && f.e.at >= windowStartEpoch && f.e.at <= windowEndEpoch).length;
+      if (c.system === 'f250' || c.system === 'f2s' || c.system === 'f250nofast') {
+        const downs = flips.filter((f) => f.variant === c.variant && f.system === c.system && f.e.mirror === 'a' && f.e.state === 'down' && f.e.at >= windowStartEpoch && f.e.at <= windowEndEpoch);
+        row.flotillaDownFlips = downs.length;
+        row.downReasons = downs.map((f) => f.e.reason);
       }
       return row;
     });
@@ -205,9 +226,19 @@ function report(rows: FlakyRow[], durationMs: number, port: number): BenchOutput
         behind: flo.removals > p.removals || a > b,
       });
     }
+    // fast re-probes must not cost false flips: flotilla 250ms with them against without, in this same run
+    const nf = find(v.key, SYSTEMS.f250nofast);
+    if (f && nf) {
+      const value = nf.missingShare > 0 ? f.missingShare / nf.missingShare : f.missingShare === 0 ? 1 : undefined;
+      ratios.push({
+        what: `false flips, ${v.label}: flotilla 250ms/fall 3 with fast re-probes ${f.removals} removal(s), ${num(100 * f.missingShare, 2)}% missing vs without them (same run) ${nf.removals}, ${num(100 * nf.missingShare, 2)}%`,
+        value,
+        behind: f.removals > nf.removals,
+      });
+    }
   }
   md.push('flotilla\'s own audit counted these down flips of the flaky mirror in the window: ' +
-    rows.filter((r) => r.flotillaDownFlips !== undefined).map((r) => `${r.system}, ${label(r.variant)}: ${r.flotillaDownFlips}`).join('; ') + '.\n');
+    rows.filter((r) => r.flotillaDownFlips !== undefined).map((r) => `${r.system}, ${label(r.variant)}: ${r.flotillaDownFlips}${r.downReasons?.length ? ` (${r.downReasons.join(', ')})` : ''}`).join('; ') + '.\n');
   return { name: 'flaky', markdown: md.join('\n'), data: { durationMs, sampleMs: SAMPLE_MS, port, rows }, ratios };
 }
 
@@ -260,7 +291,7 @@ export async function runPacketLoss(ctx: BenchContext): Promise<BenchOutput> {
         intervalMs: sys.intervalMs, timeoutMs: sys.timeoutMs, rise: 2, fall: 3, jitter: 0.1, contentDir: ctx.contentDir, ttl: 5,
         maxAttempts: 'maxAttempts' in sys ? sys.maxAttempts : undefined, fastIntervalMs: 'fastIntervalMs' in sys ? sys.fastIntervalMs : undefined,
       };
-      const child = startNodeChild<FlipEvent>('flotilla-node.ts', cfg, `flotilla ${sys.key} (netns)`, { netns: ns.name });
+      const child = startNodeChild<FlipEvent>('flotilla-node.ts', cfg, `flotilla ${sys.key} (netns)`, { netns: ns.name, compiled: true });
       stoppers.push(() => child.stop());
       child.onEvent((e) => flips.push({ system: sys.key, e }));
       return child;

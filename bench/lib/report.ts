@@ -4,6 +4,7 @@
  * as written.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { BenchOutput, MachineInfo } from './context.ts';
 import { BENCH_DIR } from './procs.ts';
@@ -16,6 +17,13 @@ export interface RunMeta {
   machine: MachineInfo;
   durationS: number;
   peers: Record<string, string>;
+  /** How loaded the machine was: load averages (1/5/15 min) when the benchmark ended; set by writeResult. */
+  load?: string;
+}
+
+/** The load averages now, as `1.2 / 3.4 / 5.6`. */
+function loadNow(): string {
+  return loadavg().map((l) => l.toFixed(1)).join(' / ');
 }
 
 const RESULTS = join(BENCH_DIR, 'results');
@@ -27,6 +35,7 @@ export function writeResult(out: BenchOutput, meta: RunMeta): string {
   const dir = join(RESULTS, mode(meta.quick));
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${out.name}.json`);
+  meta.load ??= loadNow();
   writeFileSync(file, JSON.stringify({ meta, ratios: out.ratios, markdown: out.markdown, data: out.data }, null, 2) + '\n');
   return file;
 }
@@ -58,7 +67,8 @@ export function updateReadme(outputs: BenchOutput[], meta: RunMeta): void {
   let text = existsSync(README) ? readFileSync(README, 'utf8') : '# flotilla benchmarks\n';
   for (const out of outputs) {
     const header = `_Latest run: \`${meta.command}\` on ${meta.date} (${meta.quick ? 'quick' : 'full'}), ` +
-      `${meta.machine.nproc} × ${meta.machine.model}, ${meta.machine.memoryGiB} GiB, node ${meta.machine.node}, Linux ${meta.machine.kernel}._\n`;
+      `${meta.machine.nproc} × ${meta.machine.model}, ${meta.machine.memoryGiB} GiB, node ${meta.machine.node}, Linux ${meta.machine.kernel}, ` +
+      `${meta.durationS} s, load average ${meta.load ?? loadNow()} (1/5/15 min) at the end._\n`;
     text = replaceSection(text, `${out.name}-${mode(meta.quick)}`, `${header}\n${out.markdown}`);
   }
   const all = storedResults();
