@@ -18,30 +18,20 @@ import { packageVersion } from '../package-version.ts';
  * On etcd only the leader runs it, and its TXT writes and store saves carry the leader's fence.
  */
 async function startDaemonCerts(first: FleetSpec, controller: Controller, registry: Registry | undefined, log: (l: string) => void) {
-  const [{ CertStore }, { startRenewLoop }, { registerCertMetrics }, { openSecretStore }, { directQuery }, { FencedError }] = await Promise.all([
+  const [{ CertStore }, { startRenewLoop }, { registerCertMetrics }, { openSecretStore }, { directQuery }, { leaderGuard }] = await Promise.all([
     import('../../certs/cert-store.ts'),
     import('../../certs/renew-loop.ts'),
     import('../../certs/cert-metrics.ts'),
     import('../../state/secret-store.ts'),
     import('../../controller/dns-query.ts'),
-    import('../../state/fenced-error.ts'),
+    import('../../certs/leader-guard.ts'),
   ]);
   const store = new CertStore(openSecretStore(first));
   let latest = await store.status().catch(() => undefined);
   const cluster = controller.cluster;
   let loop: ReturnType<typeof startRenewLoop> | undefined;
   if (registry) registerCertMetrics(registry, () => latest, () => loop?.active() ?? false);
-  // the same fence as the controller's DNS writes; a save without leadership is refused, never sent unfenced
-  const guard = cluster.kind === 'etcd'
-    ? {
-        check: () => cluster.fence(),
-        fences: () => {
-          const f = cluster.currentFence();
-          if (!f) throw new FencedError('certificate save', 'no leadership held');
-          return [f];
-        },
-      }
-    : undefined;
+  const guard = leaderGuard(cluster);
   const start = (spec: FleetSpec) => {
     if (!spec.certs) return undefined;
     log(`certificates: checking every ${spec.certs.checkIntervalMs / 1000}s (renew at ${Math.round(spec.certs.renewAt * 100)}% of the lifetime)${cluster.kind === 'etcd' ? ' while this daemon leads' : ''}`);
