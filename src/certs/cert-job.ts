@@ -93,6 +93,8 @@ const ORDER_LOCK_MS = 45 * 60_000;
 async function runLocked(mode: 'issue' | 'renew', d: CertJobDeps): Promise<CertJobResult> {
   const now = d.now ?? Date.now;
   const names = certNames(d.spec);
+  const sealed = await d.store.sealPlaintext();
+  if (sealed.length > 0) d.log?.(`sealed ${sealed.length} secret(s) that etcd held in plaintext: ${sealed.join(', ')}`);
   const prior = await d.store.status();
   const status: CertStatus = prior ?? { names, directory: d.spec.certs.directory, failures: 0 };
   const have = status.notAfter !== undefined && status.notBefore !== undefined ? { notBefore: status.notBefore, notAfter: status.notAfter } : undefined;

@@ -64,6 +64,17 @@ export class CertStore {
     await this.secrets.put(name, value, this.fences());
   }
 
+  /** Rewrites what is stored in plaintext when the store seals (etcd with a key set later); returns the names. */
+  async sealPlaintext(): Promise<string[]> {
+    if (!this.secrets.sealing || !this.secrets.plaintextNames) return [];
+    const names = await this.secrets.plaintextNames();
+    for (const n of names) {
+      const v = await this.secrets.get(n);
+      if (v !== undefined) await this.put(n, v);
+    }
+    return names;
+  }
+
   accountKey(): Promise<string | undefined> {
     return this.secrets.get(ACCOUNT_KEY);
   }

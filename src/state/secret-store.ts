@@ -38,6 +38,8 @@ export interface SecretStore {
   exclusive<T>(name: string, fn: (hold: LockHold) => Promise<T>, timeoutMs: number, opts?: { onWait?: (holder: string) => void; signal?: AbortSignal }): Promise<T>;
   /** etcd: the names whose values are stored in plaintext (not sealed); the file store keeps 0600 files and lacks it. */
   plaintextNames?(): Promise<string[]>;
+  /** True when put() seals what it writes (etcd with a key). */
+  readonly sealing?: boolean;
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
@@ -120,6 +122,10 @@ export class EtcdSecretStore implements SecretStore {
     this.client = new EtcdClient({ endpoints, label: `etcd secrets (prefix ${this.where})` });
   }
 
+  get sealing(): boolean {
+    return this.o.key !== undefined;
+  }
+
   async get(name: string): Promise<string | undefined> {
     checkName(name);
     const kv = (await this.client.range(`${this.where}${name}`)).kvs[0];
@@ -150,7 +156,7 @@ export class EtcdSecretStore implements SecretStore {
 
   async plaintextNames(): Promise<string[]> {
     const r = await this.client.range(this.where, { rangeEnd: prefixEnd(this.where) });
-    return r.kvs.filter((kv) => !sealedWith(kv.value)).map((kv) => kv.key.slice(this.where.length)).sort();
+    return r.kvs.filter((kv) => !sealedWith(kv.value)).map((kv) => kv.key.slice(this.where.length)).filter((n) => NAME.test(n)).sort();
   }
 
   /** Throws SecretsKeyError when `stored` is sealed with a key other than ours (or we have none). */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CertStore, type CertStatus } from '../../certs/cert-store.ts';
-import { certSummary } from '../../certs/cert-summary.ts';
+import { certSummary, plaintextWarning } from '../../certs/cert-summary.ts';
 import { directQuery } from '../../controller/dns-query.ts';
 import { UsageError } from '../../domain/errors.ts';
 import type { FleetSpec } from '../../domain/fleet-spec.ts';
@@ -79,9 +79,13 @@ export function registerCerts(program: Command): void {
       const out = makeOut(!!o.json);
       const spec = needCerts(await specFrom(o));
       const now = Date.now();
-      const s = certSummary(await new CertStore(openSecretStore(spec)).status(), now, spec.certs.renewAt);
-      out.data(s);
+      const secrets = openSecretStore(spec);
+      const s = certSummary(await new CertStore(secrets).status(), now, spec.certs.renewAt);
+      // etcd: secrets stored in plaintext are named (never shown), so they get sealed
+      const plaintext = (await secrets.plaintextNames?.()) ?? [];
+      out.data(spec.state.kind === 'etcd' ? { ...s, plaintextSecrets: plaintext } : s);
       printStatus(out, s, now);
+      if (plaintext.length > 0) out.err(plaintextWarning(plaintext));
       process.exitCode = s.state === 'none' || s.state === 'expired' ? 1 : 0;
     });
 }
