@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Etcd3 } from 'etcd3';
 import { StateError } from '../domain/errors.ts';
 import type { Fence } from './cluster.ts';
 import { FencedError } from './fenced-error.ts';
@@ -36,6 +35,7 @@ export interface EtcdLockOptions {
  */
 export async function withEtcdLock<T>(o: EtcdLockOptions, fn: (hold: LockHold) => Promise<T>): Promise<T> {
   const callMs = 3000;
+  const { Etcd3 } = await import('etcd3'); // gRPC: loaded by the commands that take a lock, not by every command
   const client = new Etcd3({ hosts: o.endpoints, dialTimeout: callMs, defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callMs }) });
   const me = o.holder ?? `${hostname()} pid ${process.pid}`;
   try {
@@ -51,7 +51,7 @@ export async function withEtcdLock<T>(o: EtcdLockOptions, fn: (hold: LockHold) =
       let told = false;
       while (rev === undefined) {
         o.signal?.throwIfAborted();
-        const r = await client.if(o.key, 'Create', '==', 0).then(client.put(o.key).value(JSON.stringify({ holder: me, at: Date.now() })).lease(leaseId)).else(client.get(o.key)).commit();
+        const r = await unavailable(o, client.if(o.key, 'Create', '==', 0).then(client.put(o.key).value(JSON.stringify({ holder: me, at: Date.now() })).lease(leaseId)).else(client.get(o.key)).commit());
         if (r.succeeded) {
           rev = Number(r.header.revision);
           break;
@@ -67,7 +67,7 @@ export async function withEtcdLock<T>(o: EtcdLockOptions, fn: (hold: LockHold) =
         for (let attempt = 1; ; attempt++) {
           if (lost) throw new FencedError(`write under the lock ${o.key}`, `its lease was lost (${lost})`, 'this process no longer holds the lock');
           const asked = performance.now();
-          const ok = (await client.if(o.key, 'Create', '==', rev).commit()).succeeded;
+          const ok = (await unavailable(o, client.if(o.key, 'Create', '==', rev).commit())).succeeded;
           // an answer read long after it was asked (this process was paused meanwhile) may be stale: ask again
           if (performance.now() - asked > (o.ttlS * 1000) / 2 && attempt < 3) continue;
           if (!ok) throw new FencedError(`write under the lock ${o.key}`, `the lock no longer holds revision ${rev} (its lease ran out)`, 'this process no longer holds the lock');
@@ -80,6 +80,15 @@ export async function withEtcdLock<T>(o: EtcdLockOptions, fn: (hold: LockHold) =
     }
   } finally {
     client.close();
+  }
+}
+
+/** An etcd call that failed is STATE_UNAVAILABLE naming the lock (nothing is written without an answer). */
+async function unavailable<T>(o: EtcdLockOptions, p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw new StateError('STATE_UNAVAILABLE', `etcd lock ${o.key}: ${o.endpoints.join(', ')} did not answer (${(e as Error)?.message ?? String(e)})`);
   }
 }
 
