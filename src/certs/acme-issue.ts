@@ -61,6 +61,7 @@ export async function issueCertificate(o: IssueOptions): Promise<Issued> {
   const accountUrl = await o.store.accountUrl(o.directoryUrl);
   const client = new acme.Client({ directoryUrl: o.directoryUrl, accountKey, ...(accountUrl ? { accountUrl } : {}), backoffAttempts: 20, backoffMin: 250, backoffMax: 5_000 });
   const ca = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+    o.signal?.throwIfAborted(); // deposed, or the daemon stops: no further step at the CA
     try {
       return await f();
     } catch (e) {
@@ -110,6 +111,7 @@ export async function issueCertificate(o: IssueOptions): Promise<Issued> {
     }
   }
 
+  o.signal?.throwIfAborted();
   const [key, csr] = await acme.crypto.createCsr({ commonName: names[0], altNames: names }, await acme.crypto.createPrivateEcdsaKey('P-256'));
   const cert = await ca('finalizing the order', async () => {
     const done = await client.finalizeOrder(order, csr);

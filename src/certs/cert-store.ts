@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Fence } from '../state/cluster.ts';
 import type { SecretStore } from '../state/secret-store.ts';
 
 /** What is known about the site's certificate, beside the PEM files: never holds key material. */
@@ -44,15 +45,41 @@ const CERT = 'site.crt';
 const KEY = 'site.key';
 const STATUS = 'site-cert.json';
 
-/** The certificate files in the secrets area (account key, chain, private key, status). */
+/**
+ * The certificate files in the secrets area (account key, chain, private key, status). Every save carries the
+ * fences `fences()` returns at that moment (etcd: refused with FencedError once one no longer holds).
+ */
 export class CertStore {
-  constructor(readonly secrets: SecretStore) {}
+  constructor(
+    readonly secrets: SecretStore,
+    private readonly fences: () => readonly Fence[] = () => [],
+  ) {}
+
+  /** The same files, every save fenced by `fences()` (read at each save; throwing there refuses the save). */
+  fenced(fences: () => readonly Fence[]): CertStore {
+    return new CertStore(this.secrets, fences);
+  }
+
+  private async put(name: string, value: string): Promise<void> {
+    await this.secrets.put(name, value, this.fences());
+  }
+
+  /** Rewrites what is stored in plaintext when the store seals (etcd with a key set later); returns the names. */
+  async sealPlaintext(): Promise<string[]> {
+    if (!this.secrets.sealing || !this.secrets.plaintextNames) return [];
+    const names = await this.secrets.plaintextNames();
+    for (const n of names) {
+      const v = await this.secrets.get(n);
+      if (v !== undefined) await this.put(n, v);
+    }
+    return names;
+  }
 
   accountKey(): Promise<string | undefined> {
     return this.secrets.get(ACCOUNT_KEY);
   }
   saveAccountKey(pem: string): Promise<void> {
-    return this.secrets.put(ACCOUNT_KEY, pem);
+    return this.put(ACCOUNT_KEY, pem);
   }
 
   /** The account URL at `directory` made with the stored key (an account is per CA). */
@@ -60,7 +87,7 @@ export class CertStore {
     return (await this.accounts())[directory];
   }
   async saveAccountUrl(directory: string, url: string): Promise<void> {
-    await this.secrets.put(ACCOUNTS, JSON.stringify({ ...(await this.accounts()), [directory]: url }, null, 1));
+    await this.put(ACCOUNTS, JSON.stringify({ ...(await this.accounts()), [directory]: url }, null, 1));
   }
   private async accounts(): Promise<Record<string, string>> {
     try {
@@ -77,8 +104,8 @@ export class CertStore {
   }
   /** Key first: a certificate is only ever stored with its own key beside it. */
   async saveCertificate(cert: string, key: string): Promise<void> {
-    await this.secrets.put(KEY, key);
-    await this.secrets.put(CERT, cert);
+    await this.put(KEY, key);
+    await this.put(CERT, cert);
   }
 
   async status(): Promise<CertStatus | undefined> {
@@ -94,6 +121,6 @@ export class CertStore {
     return r.success ? (r.data as CertStatus) : undefined;
   }
   saveStatus(s: CertStatus): Promise<void> {
-    return this.secrets.put(STATUS, JSON.stringify(s, null, 1));
+    return this.put(STATUS, JSON.stringify(s, null, 1));
   }
 }

@@ -22,3 +22,8 @@ export function certSummary(s: CertStatus | undefined, now: number, renewAt: num
   };
 }
 
+
+/** The warning `status` and `certs status` print when etcd holds secrets in plaintext (names only, never values). */
+export function plaintextWarning(names: readonly string[]): string {
+  return `warning: ${names.length} secret(s) in etcd are stored in plaintext (${names.join(', ')}): set state.secretsKeyEnv to seal them (each is sealed at its next write)`;
+}

@@ -307,6 +307,8 @@ export const fleetSchema = z
         endpoints: z.array(etcdEndpoint).default([]),
         // etcd leases are whole seconds; a dead leader is replaced and a dead vantage stops counting within it
         lease: durationMs(2_000, 300_000).refine((ms) => ms % 1000 === 0, 'expected whole seconds, e.g. 10s').default(10_000),
+        // etcd: the variable holding the key that seals the secrets area (ACME account key, certificate key)
+        secretsKeyEnv: envVarName.optional(),
       })
       .strict()
       .default({ kind: 'file', path: '.flotilla/state', endpoints: [], lease: 10_000 }),
@@ -338,6 +340,8 @@ export const fleetSchema = z
     dupes(f.dnsProviders.map((p) => p.name), ['dnsProviders'], 'DNS provider', ctx);
     if (f.state.kind === 'etcd' && f.state.endpoints.length === 0)
       ctx.addIssue({ code: 'custom', path: ['state', 'endpoints'], message: 'state.kind etcd needs endpoints, e.g. [http://127.0.0.1:2379]' });
+    if (f.state.kind !== 'etcd' && f.state.secretsKeyEnv !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['state', 'secretsKeyEnv'], message: 'only the etcd store seals its secrets (the file store keeps them in 0600 files): remove it, or use state.kind etcd' });
     if (f.policy.minHealthy > f.mirrors.length)
       ctx.addIssue({ code: 'custom', path: ['policy', 'minHealthy'], message: `expected at most the number of mirrors (${f.mirrors.length})` });
     registrarRules(f.registrars, f.dnsProviders, ctx);

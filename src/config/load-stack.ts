@@ -219,7 +219,7 @@ async function toSpec(file: string, projectDir: string, stack: string, f: FleetP
     health: { ...h, ...(tlsCa !== undefined ? { tlsCa } : {}), intervalMs: interval, fastIntervalMs: fastInterval, timeoutMs: timeout, latencyBudgetMs: latencyBudget },
     canaries: f.canaries,
     policy: { ...f.policy, ownerId: f.policy.ownerId ?? `flotilla-${stack}` },
-    state: { kind: f.state.kind, endpoints: f.state.endpoints, leaseMs: f.state.lease, path: resolve(projectDir, f.state.path) },
+    state: { kind: f.state.kind, endpoints: f.state.endpoints, leaseMs: f.state.lease, path: resolve(projectDir, f.state.path), ...(f.state.secretsKeyEnv ? { secretsKeyEnv: f.state.secretsKeyEnv } : {}) },
     server: f.server,
     alerts: f.alerts,
     certs: f.certs && { directory: acmeDirectoryUrl(f.certs.directory), email: f.certs.email, renewAt: f.certs.renewAt, verifyTimeoutMs: f.certs.verifyTimeout, checkIntervalMs: f.certs.checkInterval, deploy: f.certs.deploy },

@@ -20,6 +20,9 @@ export type ErrorCode =
   | 'TOOL_MISSING'
   | 'TOOL_FAILED'
   | 'NOT_LEADER'
+  // the etcd secrets area is sealed with a key this process does not have, or a different one
+  | 'SECRETS_KEY_MISSING'
+  | 'SECRETS_KEY_WRONG'
 
   // certificates (src/certs): challenge not published everywhere, the CA refused, a mirror did not take it,
   // a mirror's SSH host key is not the pinned one

@@ -107,6 +107,8 @@ export interface StateSpec {
   endpoints: string[];
   /** etcd: the lease of each controller's vantage key and of its leadership (ms, whole seconds; default 10 s). */
   leaseMs?: number;
+  /** etcd: the environment variable holding the key (32 bytes, base64) that seals the secrets area; absent: plaintext. */
+  secretsKeyEnv?: string;
 }
 
 export interface ServerSpec {

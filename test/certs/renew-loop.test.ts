@@ -11,7 +11,8 @@ import { Registry } from 'prom-client';
 import { registerCertMetrics } from '../../src/certs/cert-metrics.ts';
 import { CertStore, type CertStatus } from '../../src/certs/cert-store.ts';
 import type { CertJobResult } from '../../src/certs/cert-job.ts';
-import { startRenewLoop } from '../../src/certs/renew-loop.ts';
+import { EventEmitter } from 'node:events';
+import { FOLLOWER_NOTE, startRenewLoop } from '../../src/certs/renew-loop.ts';
 import { runCertJob } from '../../src/certs/cert-job.ts';
 import { runnerFor } from '../../src/certs/cert-deploy.ts';
 import { HostKeyPins } from '../../src/certs/host-key-pins.ts';
@@ -74,7 +75,7 @@ describe('the daemon renew loop (pebble + embedded DNS)', { timeout: 120_000 }, 
       assert.equal(Number(m[1]), Math.floor(latest!.notAfter! / 1000));
       assert.match(metrics, /flotilla_certificate_renewal_failures 0/);
       const again = await loop.checkNow();
-      assert.equal(again.action, 'not-due');
+      assert.equal(again?.action, 'not-due');
     } finally {
       await loop.stop();
     }
@@ -132,5 +133,81 @@ describe('the daemon renew loop (pebble + embedded DNS)', { timeout: 120_000 }, 
   it('cert-error is an alerting kind (warning)', () => {
     assert.ok((ALERT_KINDS as readonly string[]).includes('cert-error'));
     assert.equal(severityOf({ at: 0, kind: 'cert-error', message: 'x' }), 'warning');
+  });
+});
+
+describe('the renew loop on several controllers: only the leader checks (injected cluster, no CA)', () => {
+  const spec = {
+    ...fleetFixture({ domain: 'gate.test', alternateDomains: [] }),
+    certs: { directory: 'https://ca.invalid/dir', renewAt: 2 / 3, verifyTimeoutMs: 1_000, checkIntervalMs: 3_600_000, deploy: { dir: '/x', nginxConf: '/x/c', webRoot: '/x/w', nginx: 'nginx' } },
+  };
+  /** A cluster whose leadership the test flips, as EtcdCluster emits it. */
+  const fakeCluster = (leader: boolean) => Object.assign(new EventEmitter(), { leader, isLeader(this: { leader: boolean }) { return this.leader; } });
+
+  it('a follower stays idle; elected: it checks at once; deposed: the check in flight is aborted and nothing is audited', async () => {
+    const cluster = fakeCluster(false);
+    const jobs: { signal: AbortSignal; done: (r: CertJobResult) => void }[] = [];
+    const audit: Omit<AuditEvent, 'at'>[] = [];
+    const roles: string[] = [];
+    const results: CertJobResult[] = [];
+    const loop = startRenewLoop({
+      spec, drivers: [], query: directQuery, store: new CertStore(new FileSecretStore(mkdtempSync(join(tmpdir(), 'flotilla-gate-')))),
+      intervalMs: spec.certs.checkIntervalMs, audit: async (e) => { audit.push(e); },
+      role: cluster, onRole: (l) => roles.push(l), onResult: (r) => results.push(r),
+      // a check that runs until the test ends it, or until it is aborted (rejecting with the abort reason)
+      job: (signal) => new Promise<CertJobResult>((resolve, reject) => {
+        jobs.push({ signal, done: resolve });
+        signal.addEventListener('abort', () => reject(signal.reason));
+      }),
+    });
+    try {
+      assert.equal(jobs.length, 0, 'a follower starts no check');
+      assert.equal(loop.describe(), FOLLOWER_NOTE);
+      assert.equal(loop.active(), false);
+      assert.equal(await loop.checkNow(), undefined, 'checkNow on a follower runs nothing');
+      assert.equal(jobs.length, 0);
+
+      cluster.leader = true;
+      cluster.emit('elected');
+      assert.equal(jobs.length, 1, 'elected: a check starts at once');
+      assert.equal(loop.active(), true);
+      assert.match(loop.describe(), /^leader: checking every 3600s/);
+
+      cluster.leader = false;
+      cluster.emit('deposed');
+      assert.equal(jobs[0].signal.aborted, true, 'deposed: the check in flight is aborted');
+      assert.equal(loop.describe(), FOLLOWER_NOTE);
+      assert.equal(await loop.checkNow(), undefined, 'and no new one runs');
+      assert.equal(jobs.length, 1);
+      assert.deepEqual(audit, [], 'an aborted check is no certificate failure');
+      assert.deepEqual(results, [], 'nor a result to show');
+
+      cluster.leader = true;
+      cluster.emit('elected');
+      assert.equal(jobs.length, 2, 'elected again: checks at once');
+      const notDue: CertJobResult = { action: 'not-due', reason: 'renews later', renewsAt: Date.now() + 86_400_000, status: { names: ['gate.test'], directory: spec.certs.directory, failures: 0 } };
+      const again = loop.checkNow();
+      jobs[1].done(notDue);
+      // a leader's checkNow runs a check of its own, after the one in flight
+      while (jobs.length < 3) await new Promise((r) => setImmediate(r));
+      jobs[2].done(notDue);
+      assert.equal((await again)?.action, 'not-due');
+      assert.equal(results.length, 2);
+      assert.deepEqual(roles, [FOLLOWER_NOTE, 'leader: checking every 3600s', FOLLOWER_NOTE, 'leader: checking every 3600s']);
+    } finally {
+      await loop.stop();
+    }
+  });
+
+  it('without a role (one daemon, file store) it checks at start', async () => {
+    let calls = 0;
+    const loop = startRenewLoop({
+      spec, drivers: [], query: directQuery, store: new CertStore(new FileSecretStore(mkdtempSync(join(tmpdir(), 'flotilla-gate-')))),
+      intervalMs: spec.certs.checkIntervalMs, audit: async () => undefined,
+      job: async () => { calls++; return { action: 'not-due', reason: 'x', renewsAt: Date.now() + 86_400_000, status: { names: [], directory: '', failures: 0 } }; },
+    });
+    assert.equal(calls, 1);
+    assert.equal(loop.active(), true);
+    await loop.stop();
   });
 });

@@ -178,4 +178,11 @@ describe('fleet schema: several controllers', () => {
     assert.equal(accepted(fleet()).health.minVantages, 1);
     assert.equal(accepted(fleet()).health.quorum, undefined, 'unset: a majority');
   });
+
+  it('state.secretsKeyEnv: a variable name, for the etcd store only', () => {
+    const ok = accepted(fleet((f) => { f.state = { kind: 'etcd', endpoints: ['http://127.0.0.1:2379'], secretsKeyEnv: 'FLOTILLA_SECRETS_KEY' }; }));
+    assert.equal(ok.state.secretsKeyEnv, 'FLOTILLA_SECRETS_KEY');
+    refused(fleet((f) => { f.state = { kind: 'file', secretsKeyEnv: 'FLOTILLA_SECRETS_KEY' }; }), 'state.secretsKeyEnv', 'only the etcd store seals');
+    refused(fleet((f) => { f.state = { kind: 'etcd', endpoints: ['http://127.0.0.1:2379'], secretsKeyEnv: 'c2VjcmV0IGtleSBwYXN0ZWQgaGVyZQ==' }; }), 'state.secretsKeyEnv');
+  });
 });

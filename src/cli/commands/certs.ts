@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { missedMirrors, type DeployOutcome } from '../../certs/cert-deploy.ts';
-import { CertStore } from '../../certs/cert-store.ts';
-import { certSummary } from '../../certs/cert-summary.ts';
+import { CertStore, type CertStatus } from '../../certs/cert-store.ts';
+import { certSummary, plaintextWarning } from '../../certs/cert-summary.ts';
 import { directQuery } from '../../controller/dns-query.ts';
 import { UsageError } from '../../domain/errors.ts';
 import type { FleetSpec } from '../../domain/fleet-spec.ts';
@@ -96,11 +96,15 @@ export function registerCerts(program: Command): void {
       const out = makeOut(!!o.json);
       const spec = needCerts(await specFrom(o));
       const now = Date.now();
-      const s = certSummary(await new CertStore(openSecretStore(spec)).status(), now, spec.certs.renewAt);
-      out.data(s);
+      const secrets = openSecretStore(spec);
+      const s = certSummary(await new CertStore(secrets).status(), now, spec.certs.renewAt);
+      // etcd: secrets stored in plaintext are named (never shown), so they get sealed
+      const plaintext = (await secrets.plaintextNames?.()) ?? [];
+      out.data(spec.state.kind === 'etcd' ? { ...s, plaintextSecrets: plaintext } : s);
       printStatus(out, s, now);
       const missed = s.state === 'none' ? undefined : missedLine(spec, s.serial, ('deployed' in s && s.deployed) || {});
       if (missed) out.err(escapeControl(missed));
+      if (plaintext.length > 0) out.err(plaintextWarning(plaintext));
       process.exitCode = s.state === 'none' || s.state === 'expired' || missed ? 1 : 0;
     });
 

@@ -15,21 +15,26 @@ import { packageVersion } from '../package-version.ts';
 /**
  * The certificate renew loop inside the daemon: audited through the controller (so alerts see it), gauges on
  * /metrics. `reload` restarts the loop with a reloaded stack (SIGHUP); without `certs:` there it stops.
+ * On etcd only the leader runs it, and its TXT writes and store saves carry the leader's fence.
  */
 async function startDaemonCerts(first: FleetSpec, controller: Controller, registry: Registry | undefined, log: (l: string) => void) {
-  const [{ CertStore }, { startRenewLoop }, { registerCertMetrics }, { openSecretStore }, { directQuery }] = await Promise.all([
+  const [{ CertStore }, { startRenewLoop }, { registerCertMetrics }, { openSecretStore }, { directQuery }, { leaderGuard }] = await Promise.all([
     import('../../certs/cert-store.ts'),
     import('../../certs/renew-loop.ts'),
     import('../../certs/cert-metrics.ts'),
     import('../../state/secret-store.ts'),
     import('../../controller/dns-query.ts'),
+    import('../../certs/leader-guard.ts'),
   ]);
   const store = new CertStore(openSecretStore(first));
   let latest = await store.status().catch(() => undefined);
-  if (registry) registerCertMetrics(registry, () => latest);
+  const cluster = controller.cluster;
+  let loop: ReturnType<typeof startRenewLoop> | undefined;
+  if (registry) registerCertMetrics(registry, () => latest, () => loop?.active() ?? false);
+  const guard = leaderGuard(cluster);
   const start = (spec: FleetSpec) => {
     if (!spec.certs) return undefined;
-    log(`certificates: checking every ${spec.certs.checkIntervalMs / 1000}s (renew at ${Math.round(spec.certs.renewAt * 100)}% of the lifetime)`);
+    log(`certificates: checking every ${spec.certs.checkIntervalMs / 1000}s (renew at ${Math.round(spec.certs.renewAt * 100)}% of the lifetime)${cluster.kind === 'etcd' ? ' while this daemon leads' : ''}`);
     return startRenewLoop({
       spec: { ...spec, certs: spec.certs },
       drivers: controller.drivers,
@@ -39,18 +44,30 @@ async function startDaemonCerts(first: FleetSpec, controller: Controller, regist
       audit: (e) => controller.audit(e),
       inventory: async () => controller.inventory,
       log: (l) => log(`certs: ${l}`),
+      role: cluster.kind === 'etcd' ? cluster : undefined,
+      guard,
+      onRole: (l) => {
+        log(`certs: ${l}`);
+        void store.status().then((s) => (latest = s ?? latest), () => undefined);
+      },
       onResult: (r) => {
         latest = r.status;
       },
     });
   };
-  let loop = start(first);
+  loop = start(first);
+  // a follower's gauges follow what the leader saved
+  const refresh = setInterval(() => {
+    if (loop && !loop.active()) void store.status().then((s) => (latest = s ?? latest), () => undefined);
+  }, 60_000);
+  refresh.unref();
   return {
     async reload(spec: FleetSpec) {
       await loop?.stop();
       loop = start(spec);
     },
     async stop() {
+      clearInterval(refresh);
       await loop?.stop();
     },
   };

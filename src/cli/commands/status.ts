@@ -12,15 +12,34 @@ import { escapeControl, makeOut, table } from '../output.ts';
 import { CertStore } from '../../certs/cert-store.ts';
 import { certSummary } from '../../certs/cert-summary.ts';
 import { openSecretStore } from '../../state/secret-store.ts';
+import { plaintextWarning } from '../../certs/cert-summary.ts';
 
-/** The certificate's expiry for `status` (from the secrets area's status file: no key is read). */
-async function certificateLine(spec: Parameters<typeof openSecretStore>[0], renewAt: number, now: number) {
-  const summary = certSummary(await new CertStore(openSecretStore(spec)).status(), now, renewAt);
+/**
+ * The certificate's expiry for `status` (from the secrets area's status file: no key is read), and on etcd who
+ * renews it and whether the secrets there are sealed. A secrets key this command lacks is a line, not a failure.
+ */
+async function certificateLine(spec: Parameters<typeof openSecretStore>[0], renewAt: number, now: number, leader: string | undefined) {
+  let secrets;
+  let stored;
+  try {
+    secrets = openSecretStore(spec);
+    stored = await new CertStore(secrets).status();
+  } catch (e) {
+    if (!(e instanceof FlotillaError) || !e.code.startsWith('SECRETS_KEY')) throw e;
+    return { summary: { state: 'unknown', error: e.message }, line: `certificate: unknown (${e.message})`, notes: [] };
+  }
+  const summary = certSummary(stored, now, renewAt);
   const line =
     summary.state === 'none'
       ? `certificate: none yet (flotilla certs issue)${summary.lastError ? `; last attempt failed: ${summary.lastError}` : ''}`
       : `certificate: ${summary.names.join(' ')} ${summary.state}, expires ${new Date(summary.notAfter!).toISOString()} (${summary.daysLeft} days)${summary.lastError ? `; last renewal failed: ${summary.lastError}` : ''}`;
-  return { summary, line };
+  const notes: string[] = [];
+  if (spec.state.kind === 'etcd') {
+    notes.push(`certificate renewals: ${leader ? `the leader (${leader}) renews; every follower stays idle` : 'no leader now, so nobody renews'}`);
+    const plain = (await secrets.plaintextNames?.()) ?? [];
+    if (plain.length > 0) notes.push(plaintextWarning(plain));
+  }
+  return { summary, line, notes };
 }
 
 export function registerStatus(program: Command): void {
@@ -61,9 +80,9 @@ export function registerStatus(program: Command): void {
         return { name: p.name, kind: p.kind, served, lastConvergedAt: s.lastConvergedAt, lastConvergeMs: s.lastConvergeMs, lastError: s.lastError, lastErrorCode: s.lastErrorCode, conflicts: s.conflicts ?? [], unattributed: Object.entries(s.records ?? {}).flatMap(([zone, recs]) => keepUnattributed(recs, desired.zones[zone] ?? [], ownedKeys(recs, spec.policy.ownerId), desired).kept.map((k) => `${zone}: ${k.reason}`)) };
       });
       const overrides = activeOverrides(st.overrides, now);
-      const certificate = spec.certs ? await certificateLine(spec, spec.certs.renewAt, now) : undefined;
+      const certificate = spec.certs ? await certificateLine(spec, spec.certs.renewAt, now, view.leader?.vantage) : undefined;
       const vantages = view.vantages.map((v) => ({ name: v.name, live: v.live, at: v.at, verdicts: Object.fromEntries(spec.mirrors.map((m) => [m.name, v.health[m.name]?.state ?? 'unknown'])) }));
-      out.data({ stack: spec.stack, stateVersion: st.version, updatedAt: st.updatedAt, mirrors, serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, providers, overrides, vantages, leader: view.leader, failStatic: decision.failStatic, ...(certificate ? { certificate: certificate.summary } : {}) });
+      out.data({ stack: spec.stack, stateVersion: st.version, updatedAt: st.updatedAt, mirrors, serving: desired.serving, failOpen: desired.failOpen, degraded: desired.degraded, providers, overrides, vantages, leader: view.leader, failStatic: decision.failStatic, ...(certificate ? { certificate: certificate.summary, certificateNotes: certificate.notes } : {}) });
       if (decision.failStatic && view.kind === 'etcd') out.log(`FAIL STATIC: ${decision.failStatic}\n`);
       if (desired.failOpen) out.log(`FAIL OPEN: every mirror looks down; serving the last good set (${desired.serving.join(', ')})\n`);
       out.log(table(['mirror', 'address', 'state', 'serving', 'streak', 'latency', 'last result'], mirrors.map((m) => [m.name, m.address, m.deplatformed !== undefined ? 'DEPLATFORMED' : m.state, m.serving ? 'yes' : 'no', m.state === 'down' ? `${m.failureStreak} fail` : `${m.successStreak} ok`, m.lastLatencyMs === undefined ? '' : `${Math.round(m.lastLatencyMs)}ms`, m.lastReason ?? ''])));
@@ -81,6 +100,7 @@ export function registerStatus(program: Command): void {
       if (overrides.length === 0) out.log('no open overrides');
       else out.log(table(['override', 'mirror', 'by', 'reason', 'expires'], overrides.map((x) => [x.kind, x.mirror, x.author, x.reason, x.expiresAt ? `in ${formatDuration(x.expiresAt - now)}` : 'never'])));
       if (certificate) out.log(`\n${escapeControl(certificate.line)}`);
+      for (const n of certificate?.notes ?? []) out.log(escapeControl(n));
       if (st.updatedAt === 0) out.log('(no state yet: has the daemon run?)');
       process.exitCode = mirrors.some((m) => m.state === 'down') ? 1 : 0;
     });
