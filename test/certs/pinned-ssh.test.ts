@@ -30,7 +30,8 @@ describe('pinnedSshRunner (real sshd, pins in a real etcd shared by two controll
     const b = new EtcdSecretStore([etcd.endpoint], '/flotilla/pin/');
     const runner = (secrets: EtcdSecretStore) => pinnedSshRunner({ mirror: 'box', host: '127.0.0.1', port: sshd.port, user: sshd.user, key: sshd.clientKey, pins: new HostKeyPins(secrets) });
     // the script shows the mode of the known_hosts ssh was handed while it runs
-    const script = 'ls -l /tmp/flotilla-known-hosts-*/known_hosts; echo ran-on-box\n';
+    // (the path literally: the session on the box does not inherit this process's TMPDIR, which `npm test` sets)
+    const script = `ls -l ${tmpdir()}/flotilla-known-hosts-*/known_hosts; echo ran-on-box\n`;
     const leftBefore = readdirSync(tmpdir()).filter((f) => f.startsWith('flotilla-known-hosts-')).length;
     const first = await runner(a)(script);
     assert.equal(first.code, 0, first.stderr + sshd.log());
