@@ -136,8 +136,13 @@ ${IPS.map((ip, j) => `      - { name: m${j + 1}, provider: local, ipv4: ${ip}, h
     const writers = new Set(events.filter((e) => e.kind === 'apply').map((e) => e.actor));
     assert.deepEqual([...writers], [`vantage ${l}`], 'only the leader applied');
     // `flotilla status` (another process, reading etcd): the vantages with their verdicts, the leader and since when
-    const st = await runCli(['status', '--stack', 'cluster', '--json'], { cwd: join(root, 'p1'), env: { CLUSTER_TSIG: bind.secret } });
-    const j = JSON.parse(st.stdout) as { vantages: { name: string; live: boolean; verdicts: Record<string, string> }[]; leader: { vantage: string; since: number } };
+    // each vantage publishes its verdict on m1 when its own rise completes, which may come after BIND serves it
+    type StatusJson = { vantages: { name: string; live: boolean; verdicts: Record<string, string> }[]; leader: { vantage: string; since: number } };
+    const read = async () => JSON.parse((await runCli(['status', '--stack', 'cluster', '--json'], { cwd: join(root, 'p1'), env: { CLUSTER_TSIG: bind.secret } })).stdout) as StatusJson;
+    const j = await waitFor('flotilla status: every vantage live and calling m1 up', async () => {
+      const s = await read();
+      return s.vantages.every((v) => v.live && v.verdicts.m1 === 'up') ? s : undefined;
+    });
     assert.deepEqual(j.vantages.map((v) => [v.name, v.live, v.verdicts.m1]), VANTAGES.map((v) => [v, true, 'up']));
     assert.equal(j.leader.vantage, l);
     assert.ok(j.leader.since > t0 && j.leader.since <= Date.now());
