@@ -1,0 +1,15 @@
+// The daemon's V8 heap settings (issue #14: memory beside the site), set before anything is loaded: by
+// bin/flotilla.mjs for `flotilla daemon`, and by the probes bench (`--import`) so it measures the same process.
+// Only flags V8 reads while running can be set here (node cannot re-exec itself without a second process, and the
+// semi-space maximum is fixed when the heap is made).
+import { setFlagsFromString } from 'node:v8';
+
+// The old generation may grow to 1.2× what survived the last full collection instead of up to 4×: the probe loop
+// makes garbage fast, and V8's default let it hold several times its live heap (1,000 mirrors: 29 MiB live,
+// 131 MiB of old space). The price is more frequent full collections.
+setFlagsFromString('--heap-growing-percent=20');
+
+// Loading the modules and the stack would grow the young generation to 16 MiB that an idle daemon never uses again:
+// it stays at its initial size while starting, and may grow once running (a large fleet's probe loop needs it).
+setFlagsFromString('--semi-space-growth-factor=1');
+setTimeout(() => setFlagsFromString('--semi-space-growth-factor=2'), 5_000).unref();
