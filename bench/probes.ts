@@ -5,8 +5,9 @@
  * CPU is utime+stime of the prober's pid only (/proc/<pid>/stat) over the measurement window; memory is its VmRSS
  * and VmHWM. The exporter is driven by a separate node process scraping /probe at the same rate on the same slot
  * grid; that driver's CPU is excluded, but it runs on the same 2 cores. flotilla runs compiled (dist/, plain node, no
- * tsx) with the node flags of deploy/flotilla.service, as the shipped daemon does.
+ * tsx) with the heap settings `flotilla daemon` applies (bin/daemon-heap.mjs), as the shipped daemon does.
  */
+import { fileURLToPath } from 'node:url';
 import type { BenchContext, BenchOutput } from './lib/context.ts';
 import { startNginxTargets } from './lib/nginx-targets.ts';
 import type { ProbeLoopConfig, WindowReport } from './lib/probe-loop.ts';
@@ -19,10 +20,11 @@ import { ensureBlackbox, startBlackbox } from './peers/blackbox.ts';
 const INTERVAL_MS = 2000;
 const TIMEOUT_MS = 1000;
 /**
- * Node flags of the daemon as deploy/flotilla.service runs it (none). --max-semi-space-size=1 idled at 95 MiB
- * instead of 195 at 1,000 endpoints, but at 5,000 the probe loop stopped answering within 60 s: not shipped.
+ * What `flotilla daemon` sets before it loads anything: the heap settings of bin/daemon-heap.mjs (deploy/flotilla.service
+ * adds no node flags). --max-semi-space-size=1 idled at 95 MiB instead of 195 at 1,000 endpoints, but at 5,000 the
+ * probe loop stopped answering within 60 s: not shipped.
  */
-const DAEMON_NODE_FLAGS: string[] = [];
+const DAEMON_NODE_FLAGS: string[] = ['--import', fileURLToPath(new URL('../bin/daemon-heap.mjs', import.meta.url))];
 
 export interface ProbeRow {
   system: 'flotilla' | 'blackbox_exporter';

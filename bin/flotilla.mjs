@@ -7,6 +7,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+// `flotilla daemon`: its heap settings (bin/daemon-heap.mjs), before anything else is loaded
+if (process.argv[2] === 'daemon') await import('./daemon-heap.mjs');
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 const builds = [`${root}dist/bundle/main.js`, `${root}dist/cli/main.js`];
 

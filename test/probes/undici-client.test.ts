@@ -22,4 +22,12 @@ describe('the probe path loads only the parts of undici it uses (idle memory)', 
     assert.deepEqual(files.filter((f) => /\/undici\/index\.js$|\/undici\/lib\/web\//.test(f)), []);
     assert.deepEqual(files.filter((f) => /\/node_modules\/(@aws-sdk|@pulumi|cloudflare|hcloud)/.test(f)), [], 'no provider SDK');
   });
+
+  it('never loads node:http2 (the probe does not offer HTTP/2; ~5 MiB of idle RSS)', () => {
+    const code = `await import('./src/probes/http-probe.ts');
+      console.log(JSON.stringify(process.moduleLoadList.filter((m) => /http2/.test(m))));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()!), []);
+  });
 });
