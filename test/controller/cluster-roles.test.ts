@@ -14,13 +14,12 @@ import { afterEach, describe, it } from 'node:test';
 import { Controller } from '../../src/controller/controller.ts';
 import type { AuditEvent } from '../../src/domain/audit.ts';
 import { unknownHealth, type Health, type MirrorState } from '../../src/domain/health.ts';
-import type { Probe, ProbeResult } from '../../src/probes/probe-result.ts';
-import type { ProbeTarget } from '../../src/probes/probe-target.ts';
 import type { Cluster, Fence, LeaderInfo, VantageRecord } from '../../src/state/cluster.ts';
 import { FencedError } from '../../src/state/fenced-error.ts';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
 import { updateState } from '../../src/state/state-store.ts';
 import { fleetFixture } from '../support/fleet-fixture.ts';
+import { SignProbe } from '../support/sign-probe.ts';
 import { FakeProbe, MemoryDriver, waitFor } from '../server/harness.ts';
 
 /** A Cluster whose roles and other vantages the test sets. */
@@ -70,16 +69,6 @@ class BoardCluster extends EventEmitter implements Cluster {
   async fence(): Promise<void> { if (!this.leading) throw new FencedError('write', 'not the leader'); }
   currentFence(): Fence | undefined { return this.leading ? { key: '/x/election/leader/1', createRevision: 7 } : undefined; }
   problem(): string | undefined { return undefined; }
-}
-
-/** Every mirror answers, but those in `signs` with a deplatforming sign (HTTP 451). */
-class SignProbe implements Probe {
-  readonly signs = new Map<string, string>();
-  async run(t: ProbeTarget): Promise<ProbeResult> {
-    const s = this.signs.get(t.mirror);
-    if (s) return { mirror: t.mirror, ok: false, reason: `deplatformed: ${s}`, deplatformed: s, status: 451, latencyMs: 1, at: Date.now() };
-    return { mirror: t.mirror, ok: true, reason: 'ok', latencyMs: 1, at: Date.now() };
-  }
 }
 
 const verdicts = (states: Record<string, MirrorState>): Health => Object.fromEntries(Object.entries(states).map(([m, state]) => [m, { ...unknownHealth(), state }]));

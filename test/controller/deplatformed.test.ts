@@ -14,21 +14,11 @@ import { Controller } from '../../src/controller/controller.ts';
 import { hysteresisFor, observe } from '../../src/controller/health-tracker.ts';
 import type { AuditEvent } from '../../src/domain/audit.ts';
 import { unknownHealth } from '../../src/domain/health.ts';
-import type { Probe, ProbeResult } from '../../src/probes/probe-result.ts';
-import type { ProbeTarget } from '../../src/probes/probe-target.ts';
 import { statusSnapshot } from '../../src/server/status-snapshot.ts';
 import { FileStateStore } from '../../src/state/file-state-store.ts';
 import { fleetFixture } from '../support/fleet-fixture.ts';
+import { SignProbe } from '../support/sign-probe.ts';
 import { MemoryDriver, waitFor } from '../server/harness.ts';
-
-class SignProbe implements Probe {
-  readonly signs = new Map<string, string>();
-  async run(t: ProbeTarget): Promise<ProbeResult> {
-    const s = this.signs.get(t.mirror);
-    if (s) return { mirror: t.mirror, ok: false, reason: `deplatformed: ${s}`, deplatformed: s, status: 451, latencyMs: 1, at: Date.now() };
-    return { mirror: t.mirror, ok: true, reason: 'ok', latencyMs: 1, at: Date.now() };
-  }
-}
 
 describe('deplatformed mirror in the controller', { timeout: 30_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-deplatformed-'));
