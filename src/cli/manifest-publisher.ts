@@ -60,10 +60,6 @@ export function createManifestPublisher(o: ManifestPublisherOptions): ManifestPu
     });
     served = saved.manifest?.json;
     if (!out || !served) return;
-    if (out.changed) {
-      const m = out.signed.manifest;
-      await o.audit({ kind: 'manifest', message: `published the signed manifest, sequence ${m.sequence}: live ${m.live.join(', ') || 'none'}${m.lost.length ? `; lost ${m.lost.map((l) => l.domain).join(', ')}` : ''}`, data: { sequence: m.sequence, live: m.live, lost: m.lost.map((l) => l.domain), keyId: out.signed.keyId } });
-    }
     await o.serve?.(served);
     if (o.publishDir) {
       for (const f of manifestDeployFiles(served)) {
@@ -72,6 +68,11 @@ export function createManifestPublisher(o: ManifestPublisherOptions): ManifestPu
         await writeFile(`${file}.tmp`, f.content);
         await rename(`${file}.tmp`, file);
       }
+    }
+    // audited once it is served and on disk: "published" must be true when a reader sees it
+    if (out.changed) {
+      const m = out.signed.manifest;
+      await o.audit({ kind: 'manifest', message: `published the signed manifest, sequence ${m.sequence}: live ${m.live.join(', ') || 'none'}${m.lost.length ? `; lost ${m.lost.map((l) => l.domain).join(', ')}` : ''}`, data: { sequence: m.sequence, live: m.live, lost: m.lost.map((l) => l.domain), keyId: out.signed.keyId } });
     }
   };
 
