@@ -77,10 +77,10 @@ const ALL = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
 
 const made: { c: Controller; dir: string }[] = [];
 afterEach(async () => {
-  for (const r of made.splice(0)) {
-    await r.c.stop().catch(() => undefined);
-    rmSync(r.dir, { recursive: true, force: true });
-  }
+  const done = made.splice(0);
+  // every controller first: several may share one state directory and would write into it while it is removed
+  await Promise.all(done.map((r) => r.c.stop().catch(() => undefined)));
+  for (const dir of new Set(done.map((r) => r.dir))) rmSync(dir, { recursive: true, force: true });
 });
 
 async function rig(health: Partial<ReturnType<typeof fleetFixture>['health']> = {}) {
