@@ -23,13 +23,13 @@ describe('openStore / openCluster', () => {
       const { openStore, openCluster } = await import('./src/state/open-store.ts');
       const spec = { stack: 't', state: { kind: 'file', path: ${JSON.stringify(dir)}, endpoints: [] } };
       await openStore(spec).load();
-      openCluster(spec, 'v');`), false);
+      await openCluster(spec, 'v');`), false);
   });
 
   it('an etcd stack loads it when the cluster is opened', () => {
     assert.equal(loadsEtcd3(`
       const { openCluster } = await import('./src/state/open-store.ts');
-      const c = openCluster({ stack: 't', state: { kind: 'etcd', endpoints: ['127.0.0.1:1'] } }, 'v');
+      const c = await openCluster({ stack: 't', state: { kind: 'etcd', endpoints: ['127.0.0.1:1'] } }, 'v');
       await c.stop();`), true);
   });
 });
