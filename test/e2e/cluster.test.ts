@@ -153,13 +153,9 @@ ${IPS.map((ip, j) => `      - { name: m${j + 1}, provider: local, ipv4: ${ip}, h
   });
 
   it('one vantage cut off from one mirror by an iptables DROP: the mirror stays in; cut off from a majority, it leaves', async (t) => {
+    // like BIND and etcd, the packet filter is installed when missing; a machine that cannot have it fails here
     const why = iptablesUnavailable();
-    if (why) {
-      if (process.env.CI === 'true') assert.fail(why);
-      console.log(`# skipped: ${why}`);
-      t.skip(why);
-      return;
-    }
+    if (why) assert.fail(`the cut-off needs iptables: ${why}`);
     await until(IPS, 'serves every mirror before the cut');
     const m2 = { to: IPS[1], port: mirrors[1].port };
     const rules: DropRule[] = [];
