@@ -87,6 +87,8 @@ export function severityOf(e: AuditEvent): AlertPayload['severity'] {
   // a host took the site down on purpose: it will not come back by itself (another runbook than a crash)
   if (e.kind === 'deplatformed') return e.data?.state === 'up' ? 'info' : 'critical';
   if (e.kind === 'apply-error' || e.kind === 'conflict') return 'warning';
+  // a mirror's SSH host key changed: a rebuilt host, or someone in the path (nothing was sent to it)
+  if (e.kind === 'cert-error' && e.data?.code === 'CERT_HOST_KEY') return 'critical';
   // a certificate not renewed or not deployed: users see a browser error once it expires
   if (e.kind === 'cert-error') return 'warning';
   // a lost domain takes the site off the DNS; a pruned, held or failed delegation change needs a look

@@ -130,9 +130,12 @@ describe('the daemon renew loop (pebble + embedded DNS)', { timeout: 120_000 }, 
     assert.deepEqual(runnerFor(t, {}, pins), { skip: 'the environment variable FLEET_KEY (its SSH key) is not set' });
   });
 
-  it('cert-error is an alerting kind (warning)', () => {
+  it('cert-error is an alerting kind (warning; critical for a changed SSH host key)', () => {
     assert.ok((ALERT_KINDS as readonly string[]).includes('cert-error'));
     assert.equal(severityOf({ at: 0, kind: 'cert-error', message: 'x' }), 'warning');
+    // a changed SSH host key may be someone in the path: it pages
+    assert.equal(severityOf({ at: 0, kind: 'cert-error', message: 'x', data: { code: 'CERT_HOST_KEY' } }), 'critical');
+    assert.equal(severityOf({ at: 0, kind: 'cert-error', message: 'x', data: { code: 'CERT_DEPLOY' } }), 'warning');
   });
 });
 
