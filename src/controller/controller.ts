@@ -606,7 +606,7 @@ export class Controller extends EventEmitter implements ControllerView, Controll
     const failedBefore = this.failures.get(d.name) ?? 0;
     if (reports.every((r) => r.ok)) {
       this.failures.delete(d.name);
-      if (failedBefore > 0) await this.audit({ kind: 'apply', message: `${d.name}: reachable again after ${failedBefore} failed pass(es)`, data: { provider: d.name, recovered: true } });
+      if (failedBefore > 0) await this.fencedAudit({ kind: 'apply', message: `${d.name}: reachable again after ${failedBefore} failed pass(es)`, data: { provider: d.name, recovered: true } });
     } else this.failures.set(d.name, failedBefore + 1);
     for (const r of reports) {
       if (r.ok) {
@@ -620,7 +620,7 @@ export class Controller extends EventEmitter implements ControllerView, Controll
         }
       } else {
         // an outage is audited when it starts or changes, not on every retry
-        if (st.lastError !== r.error) await this.audit(applyEvent(r)!);
+        if (st.lastError !== r.error) await this.fencedAudit(applyEvent(r)!);
         st.lastError = r.error;
         st.lastErrorCode = r.errorCode;
       }
@@ -788,6 +788,20 @@ export class Controller extends EventEmitter implements ControllerView, Controll
     }
     this.emit('audit', ev);
     return true;
+  }
+
+  /**
+   * An audit entry about the providers that no fenced write preceded (an outage, a recovery): written only while
+   * the fence still holds, so a deposed leader waking up reports nothing about providers it no longer owns.
+   */
+  private async fencedAudit(e: Omit<AuditEvent, 'at'>): Promise<void> {
+    try {
+      await this.cluster.fence();
+    } catch (err) {
+      this.log(`not audited (${(err as Error).message}): ${e.message}`);
+      return;
+    }
+    await this.audit(e);
   }
 
   /** Which zone each served name is in (for status output). */

@@ -128,6 +128,22 @@ describe('Controller among several replicas', { timeout: 60_000 }, () => {
     assert.ok(!r.audits.some((e) => e.kind === 'apply' && e.at >= fencedAt), 'no apply audited after the fence failed');
   });
 
+  it('a deposed leader that still believes it leads audits no provider outage or recovery (nothing fenced them)', async () => {
+    const r = await rig();
+    r.cluster.set({ leading: true }, 'elected');
+    await waitFor('the leader published', () => r.served().join(',') === ALL.join(','));
+    r.cluster.fenceHolds = false;
+    const fencedAt = Date.now();
+    r.driver.failListNext = 1;
+    const failed = await r.controller.requestReconcile('the list fails');
+    assert.ok(failed.reports.some((x) => !x.ok), JSON.stringify(failed.reports));
+    // nothing to change now: the pass writes nothing, so no fence is asked for on the way
+    const ok = await r.controller.requestReconcile('the list works again');
+    assert.ok(ok.reports.every((x) => x.ok), JSON.stringify(ok.reports));
+    const late = r.audits.filter((e) => e.kind === 'apply' && e.at >= fencedAt);
+    assert.deepEqual(late, [], 'neither the outage nor the recovery is audited by a replica whose fence no longer holds');
+  });
+
   it('other vantages count by quorum: one vantage alone calling m1 down is outvoted', async () => {
     const r = await rig();
     r.cluster.set({ leading: true, others: [other('b', { m0: 'up', m1: 'up', m2: 'up' }), other('c', { m0: 'up', m1: 'up', m2: 'up' })] }, 'elected');

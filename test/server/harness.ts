@@ -36,8 +36,13 @@ export class MemoryDriver implements DnsDriver {
   readonly capabilities: DriverCapabilities = { granularity: 'rrset', atomicBatch: true, minTtl: 1, types: RECORD_TYPES, maxBatch: 100, writeBudget: { requests: Infinity, perMs: 1000 } };
   readonly zones = new Map<string, Map<string, RecordSet>>();
   failNext = 0;
+  failListNext = 0;
   constructor(readonly name: string) {}
   async listRecords(zone: string): Promise<RecordSet[]> {
+    if (this.failListNext > 0) {
+      this.failListNext--;
+      throw new Error(`${this.name}: injected list failure`);
+    }
     return [...(this.zones.get(zone)?.values() ?? [])].map((r) => structuredClone(r));
   }
   async applyChanges(zone: string, changes: readonly Change[]): Promise<ApplyReport> {
