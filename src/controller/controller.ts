@@ -29,6 +29,10 @@ import type { ReconcileOutcome } from './reconcile-outcome.ts';
 import type { DnsQueryFn, ServerVerdict } from './verify.ts';
 import { WriteBudget } from './write-budget.ts';
 
+// the oldest leadership proof a DNS write may go out on: a list a little slower than usual still reuses it, and a
+// deposed leader's write is never more than this behind the moment etcd last said it led
+const FENCE_AHEAD_MS = 250;
+
 export interface ControllerOptions {
   spec: FleetSpec;
   store: StateStore;
@@ -594,8 +598,10 @@ export class Controller extends EventEmitter implements ControllerView, Controll
       attribution: desired,
       budgets: this.budgets,
       signal: this.abort.signal,
-      // fencing: right before each write, etcd must still hold the leader key this controller won with
+      // fencing: etcd must still hold the leader key this controller won with, asked beside the list and at most
+      // FENCE_AHEAD_MS before each write (a slower list asks again)
       beforeWrite: () => this.cluster.fence(),
+      fenceAheadMs: FENCE_AHEAD_MS,
     });
     if (reports.some((r) => r.errorCode === 'NOT_LEADER')) {
       // deposed: the new leader owns the providers now; nothing was written, nothing to retry

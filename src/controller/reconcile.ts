@@ -8,6 +8,7 @@ import { planChanges, type Plan } from '../planner/plan-changes.ts';
 import type { Attribution } from '../planner/unattributed.ts';
 import { shapeForProvider } from '../planner/shape-for-provider.ts';
 import { withWriteBudget } from './budgeted-driver.ts';
+import { fenceAhead } from './fence-ahead.ts';
 import type { WriteBudget } from './write-budget.ts';
 
 export interface ZoneReport {
@@ -40,6 +41,11 @@ export interface ReconcileOptions {
   signal?: AbortSignal;
   /** Called right before each write (after list and plan); a rejection means "do not write" (fencing). */
   beforeWrite?: () => Promise<void>;
+  /**
+   * Ask `beforeWrite` once, beside the lists, and let every write of this reconcile use that answer while it is at
+   * most this many ms old (asked → write sent); unset: ask right before each write.
+   */
+  fenceAheadMs?: number;
 }
 
 /**
@@ -47,7 +53,9 @@ export interface ReconcileOptions {
  * in its ZoneReport and never blocks or fails the others. Transient errors are retried with backoff.
  */
 export async function reconcileAll(o: ReconcileOptions): Promise<ZoneReport[]> {
-  const jobs = o.drivers.flatMap((d) => Object.keys(o.zones).map((zone) => reconcileZone(d, zone, o)));
+  // one ask for the whole pass: it runs while the providers are listed, not after
+  const beforeWrite = o.beforeWrite && o.fenceAheadMs !== undefined ? fenceAhead(o.beforeWrite, o.fenceAheadMs) : o.beforeWrite;
+  const jobs = o.drivers.flatMap((d) => Object.keys(o.zones).map((zone) => reconcileZone(d, zone, { ...o, beforeWrite })));
   return Promise.all(jobs);
 }
 

@@ -263,6 +263,7 @@ ${IPS.map((ip, j) => `      - { name: m${j + 1}, provider: local, ipv4: ${ip}, h
   });
 
   it('two etcd members down: every controller fails static and says why; it resumes when the quorum is back', async () => {
+    await until(IPS, 'serves every mirror before the etcd quorum is lost');
     await etcd.kill(1);
     await etcd.kill(2);
     const down = Date.now();
@@ -277,12 +278,14 @@ ${IPS.map((ip, j) => `      - { name: m${j + 1}, provider: local, ipv4: ${ip}, h
     const cli = await runCli(['status', '--stack', 'cluster'], { cwd: join(root, 'p1'), env: { CLUSTER_TSIG: bind.secret } });
     assert.equal(cli.code, 1);
     assert.match(cli.stderr, /FAIL STATIC: etcd unreachable .*every controller fails static/);
-    // a mirror dies meanwhile: nobody writes
+    // a mirror dies meanwhile: nobody writes. What BIND holds now is what it must keep: a probe timing out on a
+    // loaded machine may have made a quorum take a mirror out just before the quorum of etcd was lost
+    const held = await answer();
     const at = Date.now();
     await mirrors[0].stop();
     const end = Date.now() + 3000; // four detection windows (fall 3 × 250 ms)
     while (Date.now() < end) {
-      assert.deepEqual(await answer(), IPS, `BIND changed without an etcd quorum\n${logs()}`);
+      assert.deepEqual(await answer(), held, `BIND changed without an etcd quorum\n${logs()}`);
       await new Promise((r) => setTimeout(r, 25));
     }
     await etcd.restart(1, { waitHealthy: false });
