@@ -39,7 +39,7 @@ export interface ReconcileOptions {
   /** A retry-after longer than this is not waited for in this pass (see withRetries). */
   maxRetryAfterMs?: number;
   signal?: AbortSignal;
-  /** Called right before each write (after list and plan); a rejection means "do not write" (fencing). */
+  /** Called before each write (after list and plan, or ahead: fenceAheadMs); a rejection means "do not write" (fencing). */
   beforeWrite?: () => Promise<void>;
   /**
    * Ask `beforeWrite` once, beside the lists, and let every write of this reconcile use that answer while it is at
@@ -63,7 +63,7 @@ async function reconcileZone(d: DnsDriver, zone: string, o: ReconcileOptions): P
   const t0 = performance.now();
   // drivers already retry each throttled or failed request inside; the controller's own retry is the next pass.
   // The budget is inside the retry, so every attempt spends tokens for the requests it sends.
-  // The fence (beforeWrite) is innermost: checked after any wait for tokens, right before every write attempt.
+  // The fence (beforeWrite) is innermost: checked after any wait for tokens, before every write attempt.
   const budget = o.budgets?.get(d.name);
   const fenced = o.beforeWrite ? withFence(d, o.beforeWrite) : d;
   const w = withRetries(budget ? withWriteBudget(fenced, budget) : fenced, { attempts: o.attempts ?? 1, baseDelayMs: 100, maxRetryAfterMs: o.maxRetryAfterMs });
