@@ -121,6 +121,8 @@ export class Controller extends EventEmitter implements ControllerView, Controll
   private unprovisionedAudited: string | undefined;
   /** Mirrors not yet probed since start; while any is left, nothing is published. undefined once all were. */
   private warming: Set<string> | undefined;
+  /** What the warming hold is waiting since (start, or this vantage's lease lapsing). */
+  private warmingSince = 'start';
   /** The verification in flight per provider; a newer write aborts it. */
   private readonly verifying = new Map<string, AbortController>();
   /** Conflicts (foreign RRsets at names we publish) last reported per provider, to report each once. */
@@ -163,6 +165,17 @@ export class Controller extends EventEmitter implements ControllerView, Controll
       this.auditDeplatformed();
     });
     this.cluster.on('deposed', () => this.log(`vantage ${this.vantage}: no longer the leader; writing nothing`));
+    // this vantage stopped counting (paused past its lease, or etcd lost): what it holds may predate what it did not
+    // see, so when it counts again its verdicts come from probes made after, and as at start it writes nothing before
+    this.cluster.on('lapsed', () => {
+      if (this.stopped) return;
+      this.observer.forget('verdicts forgotten: the lease of this vantage lapsed; probing afresh');
+      const probed = this.observer.provisioned();
+      this.warming = probed.length > 0 ? new Set(probed) : undefined;
+      this.warmingSince = 'its lease lapsed';
+      this.log(`vantage ${this.vantage}: lease lapsed; every verdict forgotten until the mirrors are probed afresh`);
+      void this.cluster.publish(this.health);
+    });
     // a probe result ends the start-up hold of its mirror once its health is known afresh
     this.on('probe', (r: ProbeResult) => { if (this.warming) queueMicrotask(() => this.warmedUp(r)); });
     // entering or leaving fail open is a decision of its own even when the serving set stays the same
@@ -245,6 +258,7 @@ export class Controller extends EventEmitter implements ControllerView, Controll
     // only mirrors with an address are probed, so only they hold the first publication back
     const probed = this.observer.provisioned();
     this.warming = probed.length > 0 ? new Set(probed) : undefined;
+    this.warmingSince = 'start';
     this.stopped = false;
     this.startedOnce = true;
     await this.cluster.start();
@@ -461,7 +475,7 @@ export class Controller extends EventEmitter implements ControllerView, Controll
     }
     if (this.warming) {
       // saved health may be older than the last decision of a killed daemon: publish nothing before fresh probes
-      return { reason, decidedAt, desired: { serving: this.lastDecided ?? [], failOpen: false, degraded: false, notes: [] }, skipped: `waiting for the first probe of ${[...this.warming].join(', ')} since start`, reports: [], verify: [] };
+      return { reason, decidedAt, desired: { serving: this.lastDecided ?? [], failOpen: false, degraded: false, notes: [] }, skipped: `waiting for the first probe of ${[...this.warming].join(', ')} since ${this.warmingSince}`, reports: [], verify: [] };
     }
     const decision = this.decision();
     const desired = decision.desired;
@@ -514,7 +528,7 @@ export class Controller extends EventEmitter implements ControllerView, Controll
     if (r.ok || this.health[r.mirror]?.state === 'down') this.warming.delete(r.mirror);
     if (this.warming.size > 0) return;
     this.warming = undefined;
-    this.reconcileSoon('startup: every mirror probed');
+    this.reconcileSoon(`every mirror probed since ${this.warmingSince}`);
   }
 
   /** Starts a reconcile without waiting for it (requestReconcile never rejects; the catch is a last resort). */

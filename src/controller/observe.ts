@@ -75,6 +75,16 @@ export class Observer extends EventEmitter {
     this.retarget();
   }
 
+  /**
+   * Forgets every verdict (this vantage stopped counting: paused past its lease, or cut off from etcd, so what it
+   * holds may predate changes it did not see): every mirror starts unknown again (a mirror awaiting rise still does)
+   * and every loop starts afresh; results of probes still in flight are dropped.
+   */
+  forget(reason: string): void {
+    for (const m of this.spec.mirrors) this.health[m.name] = { ...unknownHealth(), lastReason: reason, ...(this.health[m.name]?.awaitingRise ? { awaitingRise: true } : {}) };
+    this.retarget();
+  }
+
   /** Whether the mirror is probed (it has a known address). */
   has(mirror: string): boolean {
     return this.targets.has(mirror);

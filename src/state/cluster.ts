@@ -28,7 +28,8 @@ export interface LeaderInfo {
  * - isLeader() is this replica's belief; fence() is the proof: it resolves only while the leader key still holds
  *   the create revision this replica won with, and rejects with FencedError otherwise (or when etcd cannot say).
  * - problem() says why this replica cannot take part right now (etcd unreachable, lease lost), else undefined.
- * - 'change' is emitted when vantages, leadership or problem change; 'elected' / 'deposed' on leadership changes.
+ * - 'change' is emitted when vantages, leadership or problem change; 'elected' / 'deposed' on leadership changes;
+ *   'lapsed' when this vantage's own lease was lost (its verdicts stopped counting; the lease is asked for again).
  */
 export interface Cluster {
   readonly vantage: string;
@@ -43,7 +44,7 @@ export interface Cluster {
   /** The fence for state saves while leader (undefined for the solo cluster: nothing to compare). */
   currentFence(): Fence | undefined;
   problem(): string | undefined;
-  on(event: 'change' | 'elected' | 'deposed', fn: () => void): unknown;
+  on(event: 'change' | 'elected' | 'deposed' | 'lapsed', fn: () => void): unknown;
 }
 
 /** One controller on one machine (file store): one vantage, always the leader, nothing to fence. */

@@ -230,6 +230,7 @@ export class EtcdCluster extends EventEmitter implements Cluster {
     lease.on('lost', (e) => {
       if (this.lease !== lease || this.stopped) return;
       this.leaseLost = `the lease of vantage ${this.vantage} was lost (${e.message}); its verdicts do not count until it is granted again`;
+      this.emit('lapsed');
       this.emit('change');
       this.lease = undefined;
       this.later(500, () => this.grantLease());

@@ -144,6 +144,24 @@ describe('Controller among several replicas', { timeout: 60_000 }, () => {
     assert.deepEqual(late, [], 'neither the outage nor the recovery is audited by a replica whose fence no longer holds');
   });
 
+  it('a vantage whose lease lapsed forgets its verdicts: it counts again only with probes made after, and writes nothing before', async () => {
+    const r = await rig();
+    r.cluster.set({ leading: true }, 'elected');
+    r.probe.fail('m1');
+    await waitFor('m1 down and out', () => r.controller.health.m1?.state === 'down' && !r.served().includes('127.0.0.12'));
+    // paused past its lease: meanwhile m1 came back, which this vantage did not see
+    r.probe.heal('m1');
+    r.cluster.set({ trouble: 'the lease of vantage me was lost' });
+    r.cluster.emit('lapsed');
+    const published = r.cluster.published.at(-1)!;
+    assert.notEqual(published.m1?.state, 'down', 'what it publishes once its lease is back is not the down from before the pause');
+    assert.equal(r.controller.health.m1?.state, 'unknown');
+    r.cluster.set({ trouble: undefined });
+    const held = await r.controller.requestReconcile('lease back');
+    assert.match(held.skipped ?? '', /since its lease lapsed/);
+    await waitFor('m1 up from fresh probes, served again', () => r.controller.health.m1?.state === 'up' && r.served().join(',') === ALL.join(','));
+  });
+
   it('other vantages count by quorum: one vantage alone calling m1 down is outvoted', async () => {
     const r = await rig();
     r.cluster.set({ leading: true, others: [other('b', { m0: 'up', m1: 'up', m2: 'up' }), other('c', { m0: 'up', m1: 'up', m2: 'up' })] }, 'elected');

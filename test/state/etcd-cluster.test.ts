@@ -92,6 +92,24 @@ describe('EtcdCluster (real 3-member etcd)', { timeout: 120_000 }, () => {
     assert.ok(Date.now() - t0 < 5000, `ghost stayed live ${Date.now() - t0}ms after its keep-alives stopped (TTL 2 s)`);
   });
 
+  it("a vantage whose own lease is lost says so ('lapsed'), then publishes again under a new lease", async () => {
+    const a = made[0];
+    let lapsed = 0;
+    a.on('lapsed', () => lapsed++);
+    const admin = new Etcd3({ hosts: lab.endpoints });
+    try {
+      const kv = (await admin.namespace(prefix).get('vantages/a').exec()).kvs[0];
+      assert.ok(kv && kv.lease !== '0', 'a publishes under a lease');
+      // what a pause past the TTL leads to: etcd ends the lease; the keep-alive learns it
+      await admin.leaseClient.leaseRevoke({ ID: kv.lease });
+      await waitFor("'lapsed' emitted", () => lapsed === 1, 10_000);
+      assert.match(a.problem() ?? '', /lease of vantage a was lost/);
+      await waitFor('a lease granted again', () => a.problem() === undefined, 10_000);
+    } finally {
+      admin.close();
+    }
+  });
+
   it('flips and expired leases arrive by watch, not at the next poll', async () => {
     // no poll after the first: whatever this replica learns, it learns from the watch
     const w = new EtcdCluster({ endpoints: lab.endpoints, prefix, vantage: 'watcher', leaseTtlS: 2, pollMs: 600_000 });
