@@ -5,6 +5,9 @@ import { commandNamed, registerCommands, standInTerms } from './commands/index.t
 import { stopWhenNpmWrapperExits } from './npm-wrapper-watch.ts';
 import { packageVersion } from './package-version.ts';
 
+/** bin/run-bundle.mjs keeps a code cache per command this names (and none for a mistyped one). */
+export { commandNamed };
+
 /**
  * Exit codes: 0 ok · 1 unhealthy or failed · 2 bad input (stack file, flags, unknown mirror).
  * A user mistake never prints a stack trace; an unexpected error does (it is a bug: report it).
