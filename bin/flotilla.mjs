@@ -1,19 +1,21 @@
 #!/usr/bin/env node
 // Runs the compiled CLI in dist/ (`npm run build`; `npm ci` runs it through `prepare`): the esbuild bundle
-// dist/bundle/main.cjs with a V8 code cache (bin/run-bundle.mjs, the fastest start), else the module-by-module compile
+// dist/bundle/main.cjs (help.cjs when no command is named) with a V8 code cache (bin/run-bundle.mjs, the fastest
+// start), else the module-by-module compile
 // in dist/cli/ (no esbuild at build time, or a Node 20 older than 20.19 that cannot run the bundle). When what it
 // would run is missing or older than a source it was built from (a developer edited the sources, or installed with
 // --ignore-scripts), it runs the sources through tsx instead: slower to start, never stale. FLOTILLA_FROM_SOURCE=1 asks
 // for the sources. Either way the CLI runs in this very process (no child), so a signal sent to this pid reaches it.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { canRunBundle, compileBundle } from './run-bundle.mjs';
+import { cacheKey, canRunBundle, compileBundle } from './run-bundle.mjs';
 
 // `flotilla daemon`: its heap settings (bin/daemon-heap.mjs), before anything else is loaded
 if (process.argv[2] === 'daemon') await import('./daemon-heap.mjs');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bundle = `${root}dist/bundle/main.cjs`;
+// with no command named (`flotilla`, `--help`, `-V`), the bundle without the command modules: a tenth of the size
+const bundle = `${root}dist/bundle/${cacheKey(process.argv.slice(2)) === 'help' && existsSync(`${root}dist/bundle/help.cjs`) ? 'help' : 'main'}.cjs`;
 const modules = `${root}dist/cli/main.js`;
 
 /** Newest modification time under dir (files and folders: a deleted file changes its folder). */

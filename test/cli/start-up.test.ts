@@ -40,20 +40,27 @@ copyFileSync(join(REPO, 'package.json'), join(pkg, 'package.json'));
 symlinkSync(join(REPO, 'node_modules'), join(pkg, 'node_modules'));
 const bundleDir = join(pkg, 'dist', 'bundle');
 assert.ok(await bundleCli({ root: REPO, outdir: bundleDir }), 'esbuild is not installed');
-const bundleUrl = pathToFileURL(join(bundleDir, 'main.cjs')).href;
-const bundled = Object.entries(JSON.parse(readFileSync(join(bundleDir, 'meta.json'), 'utf8')).outputs as Record<string, { inputs: Record<string, unknown> }>)
-  .flatMap(([out, o]) => (out.endsWith('/main.cjs') ? Object.keys(o.inputs) : [])).filter((i) => i.startsWith('src/'));
+/** main.cjs and help.cjs (no command named): their URLs and the sources each holds (esbuild's metafiles). */
+const bundles = (['main', 'help'] as const).map((name) => ({
+  name,
+  url: pathToFileURL(join(bundleDir, `${name}.cjs`)).href,
+  sources: Object.entries(JSON.parse(readFileSync(join(bundleDir, name === 'main' ? 'meta.json' : `${name}-meta.json`), 'utf8')).outputs as Record<string, { inputs: Record<string, unknown> }>)
+    .flatMap(([out, o]) => (out.endsWith(`/${name}.cjs`) ? Object.keys(o.inputs) : [])).filter((i) => i.startsWith('src/')),
+}));
 
 /**
- * The sources of the bundle a run evaluated, from V8's coverage of main.cjs: esbuild wraps every module reached by a
- * dynamic import in a function named after its path, run at the import; the others run at every start.
+ * The sources of the bundle a run evaluated, from V8's coverage of it: esbuild wraps every module reached by a dynamic
+ * import in a function named after its path, run at the import; the others run at every start. Undefined: no bundle ran.
  */
-function bundleModulesRun(coverageDir: string): string[] | undefined {
+function bundleModulesRun(coverageDir: string): { name: string; modules: string[] } | undefined {
   const scripts = readdirSync(coverageDir).flatMap((f) => (JSON.parse(readFileSync(join(coverageDir, f), 'utf8')) as { result: { url: string; functions: { functionName: string; ranges: { count: number }[] }[] }[] }).result);
-  const bundle = scripts.find((s) => s.url === bundleUrl);
-  if (bundle === undefined) return undefined;
-  const lazy = new Map(bundle.functions.filter((f) => bundled.includes(f.functionName)).map((f) => [f.functionName, f.ranges[0].count > 0]));
-  return bundled.filter((i) => lazy.get(i) ?? true).map((i) => `/${i}`);
+  const ran = bundles.flatMap((b) => {
+    const script = scripts.find((s) => s.url === b.url);
+    if (script === undefined) return [];
+    const lazy = new Map(script.functions.filter((f) => b.sources.includes(f.functionName)).map((f) => [f.functionName, f.ranges[0].count > 0]));
+    return [{ name: b.name, modules: b.sources.filter((i) => lazy.get(i) ?? true).map((i) => `/${i}`) }];
+  });
+  return ran.length === 1 ? ran[0] : undefined;
 }
 
 /**
@@ -69,10 +76,10 @@ function run(args: string[], opts: { cwd?: string; bin?: string; env?: Record<st
     cwd: opts.cwd ?? REPO, encoding: 'utf8', env: { ...process.env, ...opts.env, FLOTILLA_FROM_SOURCE: opts.from === 'sources' ? '1' : '', MODULE_LOG: log, NODE_V8_COVERAGE: coverage }, timeout: 60_000,
   });
   const fromBundle = bundleModulesRun(coverage);
-  const urls = [...new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean)), ...(fromBundle ?? [])];
+  const urls = [...new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean)), ...(fromBundle?.modules ?? [])];
   const ours = urls.filter((u) => !u.includes('/node_modules/') && !u.startsWith('node:') && !/\/bin\/[^/]+\.mjs$/.test(u)).map((u) => u.replace(/^.*\/(?:src|dist)\/(.*)\.(?:ts|js)$/, 'src/$1'));
   const packages = [...new Set(urls.map((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1]).filter((p): p is string => !!p))];
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ours, packages, ranBundle: fromBundle !== undefined };
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ours, packages, ranBundle: fromBundle !== undefined, bundle: fromBundle?.name };
 }
 
 const HEAVY = ['undici', 'prom-client', 'execa', 'cloudflare', 'dns-packet', '@aws-sdk/client-route-53', '@pulumi/pulumi', '@pulumi/aws', 'etcd3', '@grpc/grpc-js'];
@@ -84,6 +91,7 @@ for (const from of ['sources', 'bundle'] as const) describe(`CLI start-up (${fro
     const r = run(['--help'], { from });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.ranBundle, from === 'bundle');
+    if (from === 'bundle') assert.equal(r.bundle, 'help', 'with no command named, the bin runs help.cjs');
     const flat = r.stdout.replace(/\s+/g, ' ');
     for (const c of COMMANDS) {
       assert.match(r.stdout, new RegExp(`^  ${c.term.replace(/[[\]]/g, '\\$&')} `, 'm'), `--help lacks ${c.term}`);
@@ -99,6 +107,7 @@ for (const from of ['sources', 'bundle'] as const) describe(`CLI start-up (${fro
       const r = run(args, { from });
       assert.ok(r.code === 0 || r.code === 1 || r.code === 2, r.stderr);
       assert.equal(r.ranBundle, from === 'bundle');
+      if (from === 'bundle') assert.equal(r.bundle, 'main');
       assert.doesNotMatch(r.stderr, /unexpected error/);
       const module = args[0] === 'status' ? 'status' : 'overrides';
       assert.deepEqual(r.ours.filter((m) => m.startsWith('src/cli/commands/')).sort(), ['src/cli/commands/index', `src/cli/commands/${module}`]);
