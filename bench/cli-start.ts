@@ -2,11 +2,14 @@
  * `node --import tsx bench/cli-start.ts [--before REF] [--runs N]`: how long `flotilla --help`, `status`, `drain` and
  * `failover` take from exec to exit, in three ways run in turn (source, before, now, source, ...) so drift of a shared
  * machine hits all alike:
- * - now: this tree's bin/flotilla.mjs running its bundle (dist/bundle/, `npm run build`);
+ * - now: this tree's bin/flotilla.mjs running its bundle (dist/bundle/main.cjs with its V8 code cache, `npm run build`;
+ *   the warm-up run writes the cache, as a user's first run of each command does);
  * - before: REF (default 4700ec6, the last commit that ran dist/cli/ module by module, etcd3 loaded for every stack),
  *   built here with its own bin/build-dist.mjs;
- * - sources: this tree through tsx (FLOTILLA_FROM_SOURCE=1), what every start cost before dist/ existed.
- * Prints min and median wall ms of each, the median of the pairwise ratios now / before and now / sources, user+sys
+ * - sources: this tree through tsx (FLOTILLA_FROM_SOURCE=1), what every start cost before dist/ existed;
+ * - bare node: `node -e 0`, the floor no Node command goes below on this machine (its own row, and now / bare node).
+ * Prints min and median wall ms of each, the median of the pairwise ratios now / before, now / sources and now / bare
+ * node, user+sys
  * CPU and peak RSS from /usr/bin/time, and the load average (the machine is shared). All run in one temp project
  * (the local stack, its own state).
  */
@@ -22,7 +25,7 @@ const ref = opt('--before', '4700ec6');
 const runs = Number(opt('--runs', '5'));
 
 const newestMtime = (dir: string): number => Math.max(statSync(dir).mtimeMs, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newestMtime(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
-const bundle = join(REPO, 'dist', 'bundle', 'main.js');
+const bundle = join(REPO, 'dist', 'bundle', 'main.cjs');
 if (!existsSync(bundle) || newestMtime(join(REPO, 'src')) > statSync(bundle).mtimeMs) throw new Error('dist/bundle/ is missing or older than src/: run `npm run build` first');
 const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
 const loadAtStart = load();
@@ -48,17 +51,19 @@ const commands = [
 ];
 const hasTime = existsSync('/usr/bin/time');
 const WAYS = {
-  sources: { bin: join(REPO, 'bin', 'flotilla.mjs'), env: { FLOTILLA_FROM_SOURCE: '1' } },
-  before: { bin: join(before, 'bin', 'flotilla.mjs'), env: { FLOTILLA_FROM_SOURCE: '' } },
-  now: { bin: join(REPO, 'bin', 'flotilla.mjs'), env: { FLOTILLA_FROM_SOURCE: '' } },
+  sources: { argv: [join(REPO, 'bin', 'flotilla.mjs')], env: { FLOTILLA_FROM_SOURCE: '1' } },
+  before: { argv: [join(before, 'bin', 'flotilla.mjs')], env: { FLOTILLA_FROM_SOURCE: '' } },
+  now: { argv: [join(REPO, 'bin', 'flotilla.mjs')], env: { FLOTILLA_FROM_SOURCE: '' } },
+  bare: { argv: ['-e', '0'], env: {} },
 };
 type Way = keyof typeof WAYS;
 
 interface Run { ms: number; cpuS: number; rssMiB: number; code: number }
 function once(way: Way, argv: string[]): Promise<Run> {
   const out = join(work, 'time.txt');
-  const { bin, env } = WAYS[way];
-  const cmd = hasTime ? ['/usr/bin/time', '-f', '%U %S %M', '-o', out, process.execPath, bin, ...argv] : [process.execPath, bin, ...argv];
+  const { env } = WAYS[way];
+  const nodeArgs = way === 'bare' ? WAYS.bare.argv : [...WAYS[way].argv, ...argv];
+  const cmd = hasTime ? ['/usr/bin/time', '-f', '%U %S %M', '-o', out, process.execPath, ...nodeArgs] : [process.execPath, ...nodeArgs];
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(cmd[0], cmd.slice(1), { cwd: project, stdio: 'ignore', env: { ...process.env, ...env } });
@@ -74,9 +79,10 @@ function once(way: Way, argv: string[]): Promise<Run> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const min = (xs: number[]) => Math.min(...xs);
 const rows: string[][] = [];
+const bareRuns: Run[] = [];
 try {
   for (const argv of commands) {
-    const r: Record<Way, Run[]> = { sources: [], before: [], now: [] };
+    const r: Record<Way, Run[]> = { sources: [], before: [], now: [], bare: [] };
     for (const way of Object.keys(WAYS) as Way[]) await once(way, argv); // warm-up: file cache, tsx's cache
     for (let i = 0; i < runs; i++) for (const way of Object.keys(WAYS) as Way[]) r[way].push(await once(way, argv));
     // the same work is timed only when it ends the same way each run; a behaviour change between the versions is said
@@ -86,7 +92,8 @@ try {
     const ms = (way: Way) => `${min(r[way].map((x) => x.ms)).toFixed(0)} / ${median(r[way].map((x) => x.ms)).toFixed(0)}`;
     const ratio = (way: Way) => `${median(r.now.map((x, i) => x.ms / r[way][i].ms)).toFixed(2)}×`;
     const each = (f: (x: Run[]) => string) => (['sources', 'before', 'now'] as Way[]).map((w) => f(r[w])).join(' / ');
-    rows.push([`flotilla ${argv[0]}`, ms('sources'), ms('before'), ms('now'), ratio('before'), ratio('sources'),
+    bareRuns.push(...r.bare);
+    rows.push([`flotilla ${argv[0]}`, ms('sources'), ms('before'), ms('now'), ms('bare'), ratio('before'), ratio('sources'), ratio('bare'),
       each((x) => median(x.map((y) => y.cpuS)).toFixed(2)), each((x) => median(x.map((y) => y.rssMiB)).toFixed(0))]);
     process.stderr.write(`${rows.at(-1)!.join('  ')}\n`);
   }
@@ -95,6 +102,8 @@ try {
 }
 console.log(`node ${process.version}, ${runs} runs of each, load average (1/5/15 min) ${loadAtStart} at the start, ${load()} at the end`);
 console.log('');
-console.log(`| command | sources via tsx wall ms min / median | before (${ref}, dist/cli/) min / median | now (dist/bundle/) min / median | now / before (median of pairs) | now / sources | CPU s sources / before / now | peak RSS MiB sources / before / now |`);
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log(`| command | sources via tsx wall ms min / median | before (${ref}) min / median | now (dist/bundle/) min / median | bare \`node -e 0\` in the same rounds min / median | now / before (median of pairs) | now / sources | now / bare node | CPU s sources / before / now | peak RSS MiB sources / before / now |`);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+const bareMs = bareRuns.map((x) => x.ms);
+console.log(`| bare node (\`node -e 0\`, all rounds) | | | | ${min(bareMs).toFixed(0)} / ${median(bareMs).toFixed(0)} | | | 1× | ${median(bareRuns.map((x) => x.cpuS)).toFixed(2)} | ${median(bareRuns.map((x) => x.rssMiB)).toFixed(0)} |`);

@@ -5,6 +5,9 @@ import { commandNamed, registerCommands, standInTerms } from './commands/index.t
 import { stopWhenNpmWrapperExits } from './npm-wrapper-watch.ts';
 import { packageVersion } from './package-version.ts';
 
+/** bin/run-bundle.mjs keeps a code cache per command this names (and none for a mistyped one). */
+export { commandNamed };
+
 /**
  * Exit codes: 0 ok · 1 unhealthy or failed · 2 bad input (stack file, flags, unknown mirror).
  * A user mistake never prints a stack trace; an unexpected error does (it is a bug: report it).
@@ -28,6 +31,10 @@ export async function main(argv: string[]): Promise<number> {
     });
   }
   try {
+    // A command that runs once parses each schema about once: zod's JIT (a parser compiled with new Function per
+    // object schema, on its first parse) costs it more than it saves (~25 ms of `flotilla status`). The daemon and the
+    // demo parse the state again and again, and keep it. Set before the command's schemas are built, which read it.
+    if (entry !== undefined && !entry.longRunning) (await import('zod')).config({ jitless: true });
     await registerCommands(program, args);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
