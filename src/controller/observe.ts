@@ -122,8 +122,9 @@ export class Observer extends EventEmitter {
 
   /**
    * One loop per mirror on its slot grid (probe-schedule.ts). A mirror mid-transition (failed once while serving,
-   * passed once while down) is re-probed every fastInterval until the transition completes or resets; a mirror is
-   * never probed twice at once, so results arrive in order.
+   * passed once while down) is re-probed at fastInterval (after a failed probe ended, after a passed one started:
+   * fastRecheckAt) until the transition completes or resets; a mirror is never probed twice at once, so results
+   * arrive in order.
    */
   private startLoops(): void {
     const spec = this.spec;
@@ -162,6 +163,7 @@ export class Observer extends EventEmitter {
         } finally {
           inFlight = false;
         }
+        const endedAt = now();
         if (!this.running) return;
         // the inventory moved the mirror while this probe ran: its result is about the old address
         if (this.targets.get(m.name) !== target) return;
@@ -175,7 +177,7 @@ export class Observer extends EventEmitter {
         }
         if (flipped) this.emit('flip', { mirror: m.name, state: nh.state, reason: r.reason } satisfies Flip);
         if (!live() || !inTransition(nh, h, r.at)) return;
-        const at = fastRecheckAt({ lastStart: startedAt, fastIntervalMs: fastMs, now: now(), nextSlotAt });
+        const at = fastRecheckAt({ lastStart: startedAt, lastEnd: endedAt, lastOk: r.ok, fastIntervalMs: fastMs, now: now(), nextSlotAt });
         if (at === undefined) return;
         cancelFast();
         fastTimer = later(at - now(), () => { fastTimer = undefined; void probe(); });

@@ -65,6 +65,10 @@ export function fastIntervalFor(intervalMs: number, fastIntervalMs?: number): nu
 export interface FastRecheckInput {
   /** When the probe that left the mirror mid-transition started. */
   lastStart: number;
+  /** When that probe ended (its result was in). */
+  lastEnd: number;
+  /** Whether that probe passed. */
+  lastOk: boolean;
   fastIntervalMs: number;
   now: number;
   /** When the next regular slot's probe runs (its `at`). */
@@ -72,10 +76,18 @@ export interface FastRecheckInput {
 }
 
 /**
- * When to re-probe a mirror that is mid-transition (failed once while serving, or passed once while down):
- * `fastIntervalMs` after the last probe started, not before now. Undefined when the regular slot comes first anyway.
+ * When to re-probe a mirror that is mid-transition (failed once while serving, or passed once while down), not before
+ * now; undefined when the regular slot comes first anyway.
+ * - After a FAILED probe: `fastIntervalMs` after it ENDED. A probe that timed out is not followed at once by another
+ *   one competing for the same starved CPU (HAProxy, too, counts its inter from the end of a check): with the
+ *   defaults (interval 250, timeout 200, fastInterval 50) three timeouts in a row take as long as at the normal
+ *   pace, while a refused probe ends within a millisecond or two, so a killed mirror is still confirmed
+ *   `fastIntervalMs` apart.
+ * - After a PASSED probe: `fastIntervalMs` after it STARTED. The mirror answers; the slow first answer of a mirror
+ *   that was hung does not also delay the second one.
  */
-export function fastRecheckAt({ lastStart, fastIntervalMs, now, nextSlotAt }: FastRecheckInput): number | undefined {
-  const at = Math.max(now, lastStart + fastIntervalMs);
+export function fastRecheckAt({ lastStart, lastEnd, lastOk, fastIntervalMs, now, nextSlotAt }: FastRecheckInput): number | undefined {
+  const from = lastOk ? lastStart : Math.max(lastStart, lastEnd);
+  const at = Math.max(now, from + fastIntervalMs);
   return at < nextSlotAt ? at : undefined;
 }

@@ -1,10 +1,12 @@
 /**
  * Observe (one vantage's probe loops) and the inventory: only mirrors with a known address are probed, a changed
  * inventory re-targets the loops, and the result of a probe of the old address still in flight is dropped (it says
- * nothing about the host now behind the mirror). The probe is one the test steers; the loops and hysteresis are real.
+ * nothing about the host now behind the mirror). And the fast re-probe's pace: after a failed probe, fastInterval
+ * after it ended; after a passed one, after it started. The probe is one the test steers; the loops and hysteresis
+ * are real.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, mock } from 'node:test';
 import { Observer } from '../../src/controller/observe.ts';
 import type { Inventory } from '../../src/domain/inventory.ts';
 import type { Probe, ProbeResult } from '../../src/probes/probe-result.ts';
@@ -62,5 +64,89 @@ describe('observe: probe targets from the inventory', { timeout: 20_000 }, () =>
     await waitFor('m1 probed at its new address', () => results.some((r) => r.reason === 'refused at 127.0.0.82'));
     assert.ok(!results.some((r) => r.reason === 'refused at 127.0.0.81'), 'the result about the old address is dropped');
     assert.ok(!probe.probed.slice(probe.probed.indexOf('127.0.0.82')).includes('127.0.0.81'), 'the old address is not probed again');
+  });
+});
+
+/** Holds every probe until the test answers it; records the (test clock) time each one started. */
+class SteeredProbe implements Probe {
+  readonly starts: number[] = [];
+  private answer: ((ok: boolean) => void) | undefined;
+  constructor(private readonly clock: () => number) {}
+  async run(t: ProbeTarget): Promise<ProbeResult> {
+    const at = this.clock();
+    this.starts.push(at);
+    const ok = await new Promise<boolean>((r) => { this.answer = r; });
+    return { mirror: t.mirror, ok, reason: ok ? 'ok' : 'timeout after 200ms', latencyMs: this.clock() - at, at };
+  }
+  reply(ok: boolean): void {
+    const a = this.answer;
+    this.answer = undefined;
+    assert.ok(a, 'a probe is in flight');
+    a(ok);
+  }
+}
+
+/** Lets settled promises run their continuations (setImmediate is not among the mocked timers). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}
+
+describe('observe: fast re-probe pace', () => {
+  it('re-probes fastInterval after a failed probe ENDED (a timeout is not followed at once), after a passed one STARTED', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    let t = 0;
+    const clock = () => t;
+    const ac = new AbortController();
+    const base = fleetFixture().health;
+    const spec = fleetFixture({ health: { ...base, intervalMs: 10_000, fastIntervalMs: 200, jitter: 0, rise: 3 } }, 1);
+    const probe = new SteeredProbe(clock);
+    const obs = new Observer(spec, { probes: { http: probe, tcp: probe, dns: probe }, now: clock, blind: () => false, signal: ac.signal });
+    try {
+      obs.start();
+      mock.timers.tick(0);
+      await settle();
+      assert.deepEqual(probe.starts, [0], 'the first slot probes at once');
+
+      // the probe fails after 1,000 ms (a timeout): the fast re-probe comes 200 ms after that, not at once
+      t = 1000;
+      probe.reply(false);
+      await settle();
+      mock.timers.tick(199);
+      await settle();
+      assert.deepEqual(probe.starts, [0], 'not before fastInterval after the failed probe ended');
+      t = 1200;
+      mock.timers.tick(1);
+      await settle();
+      assert.deepEqual(probe.starts, [0, 1200]);
+      assert.equal(obs.health.m0.failureStreak, 1);
+
+      // that one passes after 800 ms: its fastInterval from its start is past, so the next probe runs at once
+      t = 2000;
+      probe.reply(true);
+      await settle();
+      mock.timers.tick(0);
+      await settle();
+      assert.deepEqual(probe.starts, [0, 1200, 2000], 'at once after a passed probe that took longer than fastInterval');
+
+      // a quick pass (10 ms): fastInterval after its START (2,200), not after its end (2,210)
+      t = 2010;
+      probe.reply(true);
+      await settle();
+      mock.timers.tick(189);
+      await settle();
+      assert.deepEqual(probe.starts, [0, 1200, 2000]);
+      t = 2200;
+      mock.timers.tick(1);
+      await settle();
+      assert.deepEqual(probe.starts, [0, 1200, 2000, 2200]);
+      t = 2210;
+      probe.reply(true);
+      await settle();
+      assert.equal(obs.health.m0.state, 'up', 'rise 3 reached');
+    } finally {
+      obs.stop();
+      ac.abort();
+      mock.timers.reset();
+    }
   });
 });

@@ -107,9 +107,64 @@ describe('fast re-probe', () => {
     assert.equal(fastIntervalFor(2_000, 5_000), 2_000);
   });
 
-  it('runs fastInterval after the last probe started, at once when that is past, and not when the slot comes first', () => {
-    assert.equal(fastRecheckAt({ lastStart: 1000, fastIntervalMs: 50, now: 1010, nextSlotAt: 1250 }), 1050);
-    assert.equal(fastRecheckAt({ lastStart: 1000, fastIntervalMs: 50, now: 1200, nextSlotAt: 1250 }), 1200);
-    assert.equal(fastRecheckAt({ lastStart: 1000, fastIntervalMs: 50, now: 1010, nextSlotAt: 1040 }), undefined);
+  it('after a passed probe: fastInterval after it started, at once when that is past, not when the slot comes first', () => {
+    const ok = { lastOk: true, fastIntervalMs: 50 };
+    assert.equal(fastRecheckAt({ ...ok, lastStart: 1000, lastEnd: 1005, now: 1010, nextSlotAt: 1250 }), 1050);
+    // a slow first answer (a resumed mirror): the second probe follows it at once, not 50 ms after it
+    assert.equal(fastRecheckAt({ ...ok, lastStart: 1000, lastEnd: 1150, now: 1150, nextSlotAt: 1250 }), 1150);
+    assert.equal(fastRecheckAt({ ...ok, lastStart: 1000, lastEnd: 1200, now: 1200, nextSlotAt: 1250 }), 1200);
+    assert.equal(fastRecheckAt({ ...ok, lastStart: 1000, lastEnd: 1005, now: 1010, nextSlotAt: 1040 }), undefined);
+  });
+
+  it('after a failed probe: fastInterval after it ENDED, so a timeout is not followed at once by another probe', () => {
+    const failed = { lastOk: false, fastIntervalMs: 50 };
+    // refused within a millisecond: 50 ms after the end, as good as after the start
+    assert.equal(fastRecheckAt({ ...failed, lastStart: 1000, lastEnd: 1001, now: 1001, nextSlotAt: 1250 }), 1051);
+    // timed out after 200 ms: 50 ms after the end, not at once
+    assert.equal(fastRecheckAt({ ...failed, lastStart: 1000, lastEnd: 1200, now: 1200, nextSlotAt: 1300 }), 1250);
+    // the loop ran late after the end: at once
+    assert.equal(fastRecheckAt({ ...failed, lastStart: 1000, lastEnd: 1200, now: 1280, nextSlotAt: 1300 }), 1280);
+    // the regular slot (1250 + jitter) comes first or together: no fast re-probe, the slot probes
+    assert.equal(fastRecheckAt({ ...failed, lastStart: 1000, lastEnd: 1200, now: 1200, nextSlotAt: 1250 }), undefined);
+    assert.equal(fastRecheckAt({ ...failed, lastStart: 1000, lastEnd: 1220, now: 1220, nextSlotAt: 1260 }), undefined);
+  });
+
+  it('three timeouts in a row on the default settings take as long as at the normal pace (250 ms slots, 200 ms timeout)', () => {
+    // fast re-probes after failures, slots every 250 ms without jitter: each probe times out after 200 ms
+    const intervalMs = 250;
+    const fastIntervalMs = fastIntervalFor(intervalMs);
+    const timeoutMs = 200;
+    let start = 0;
+    let slotAt = 0;
+    const starts = [start];
+    for (let i = 0; i < 2; i++) {
+      const end = start + timeoutMs;
+      while (slotAt <= start) slotAt += intervalMs;
+      start = fastRecheckAt({ lastStart: start, lastEnd: end, lastOk: false, fastIntervalMs, now: end, nextSlotAt: slotAt }) ?? slotAt;
+      starts.push(start);
+    }
+    assert.deepEqual(starts, [0, 250, 500]);
+  });
+
+  it('is never before now, never before fastInterval after the start, and only before the next slot (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: 0, max: 5_000 }), fc.integer({ min: 0, max: 5_000 }),
+        fc.integer({ min: 1, max: 5_000 }), fc.integer({ min: 0, max: 10_000 }), fc.boolean(),
+        (lastStart, took, late, fastIntervalMs, slotAfter, lastOk) => {
+          const lastEnd = lastStart + took;
+          const now = lastEnd + late;
+          const nextSlotAt = lastStart + slotAfter;
+          const at = fastRecheckAt({ lastStart, lastEnd, lastOk, fastIntervalMs, now, nextSlotAt });
+          const wanted = Math.max(now, (lastOk ? lastStart : lastEnd) + fastIntervalMs);
+          if (wanted >= nextSlotAt) assert.equal(at, undefined);
+          else {
+            assert.equal(at, wanted);
+            assert.ok(at! >= now && at! >= lastStart + fastIntervalMs && at! < nextSlotAt);
+            if (!lastOk) assert.ok(at! - lastEnd >= fastIntervalMs, 'a failed probe is followed fastInterval after its end');
+          }
+        },
+      ),
+    );
   });
 });
