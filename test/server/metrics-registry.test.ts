@@ -20,9 +20,9 @@ interface Maker {
 function ours(): Maker {
   const r: MetricRegistry = createMetricRegistry();
   return {
-    counter: (name, help, labelNames, collect) => r.counter({ name, help, labelNames, collect: collect && function () { collect(this as never); } }) as never,
-    gauge: (name, help, labelNames, collect) => r.gauge({ name, help, labelNames, collect: collect && function () { collect(this as never); } }) as never,
-    histogram: (name, help, labelNames, buckets) => r.histogram({ name, help, labelNames, buckets }) as never,
+    counter: (name, help, labelNames, collect) => r.counter<string>({ name, help, labelNames, collect: collect && function () { collect(this as never); } }) as never,
+    gauge: (name, help, labelNames, collect) => r.gauge<string>({ name, help, labelNames, collect: collect && function () { collect(this as never); } }) as never,
+    histogram: (name, help, labelNames, buckets) => r.histogram<string>({ name, help, labelNames, buckets }) as never,
     text: () => r.metrics(),
   };
 }
