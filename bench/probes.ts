@@ -190,11 +190,13 @@ function report(rows: ProbeRow[], sizes: number[], windowMs: number, exporterVer
   const ratioRows = sizes.map((n) => {
     const f = rows.find((r) => r.system === 'flotilla' && r.endpoints === n);
     const b = rows.find((r) => r.system === 'blackbox_exporter' && r.endpoints === n);
+    // a loop that never ran the window (a failure row) has no memory to compare: its RSS is shown, not divided
+    const fRss = f && f.probes > 0 ? f.rssMiB : undefined;
     const eff = ratioValue(f?.probesPerCpuS, b?.probesPerCpuS);
-    const mem = ratioValue(f?.rssMiB, b?.rssMiB);
+    const mem = ratioValue(fRss, b?.rssMiB);
     ratios.push({ what: `probes per CPU-second at ${n} endpoints, flotilla / blackbox_exporter (above 1× flotilla is better)`, value: eff, behind: eff !== undefined && eff < 0.95 });
     ratios.push({ what: `RSS at ${n} endpoints, flotilla / blackbox_exporter (below 1× flotilla is better)`, value: mem, behind: mem !== undefined && mem > 1.05 });
-    return [n, ratio(f?.probesPerCpuS, b?.probesPerCpuS), ratio(f?.cpuPct, b?.cpuPct), ratio(f?.rssMiB, b?.rssMiB)];
+    return [n, ratio(f?.probesPerCpuS, b?.probesPerCpuS), ratio(f?.cpuPct, b?.cpuPct), ratio(fRss, b?.rssMiB)];
   });
   md.push('**Ratios** (flotilla / blackbox_exporter)\n');
   md.push(mdTable(['endpoints', 'probes per CPU-second (higher = flotilla better)', 'CPU for the same load (lower = flotilla better)', 'RSS (lower = flotilla better)'], ratioRows));
