@@ -81,24 +81,37 @@ export async function runProbes(ctx: BenchContext): Promise<BenchOutput> {
       const loop = startNodeChild('probe-loop.ts', cfg, `flotilla probe loop (${n})`, { compiled: true, nodeFlags: DAEMON_NODE_FLAGS });
       try {
         await loop.ready;
+        // a loop that never brings every target up, or stops answering, is a result (a row saying so), not the end of
+        // the run: the exporter is still measured at this size
         const deadline = Date.now() + 120_000;
-        while ((await loop.request<number>('upCount')) < n) {
-          if (Date.now() > deadline) throw new Error(`probes: flotilla never saw all ${n} targets up`);
+        let up = 0;
+        let failed: string | undefined;
+        while ((up = await loop.request<number>('upCount', {}, 20_000).catch(() => -1)) < n) {
+          if (Date.now() > deadline) {
+            failed = up < 0 ? 'probe loop stopped answering (no answer within 20 s) before all targets were up' : `only ${up} of ${n} targets up after 120 s`;
+            break;
+          }
           await sleep(250);
         }
-        await sleep(INTERVAL_MS);
-        const c0 = cpuSeconds(loop.pid);
-        const g0 = cpuSeconds(nginx.pid);
-        await loop.request('mark');
-        await sleep(windowMs);
-        const r = await loop.request<WindowReport>('collect');
-        const c1 = cpuSeconds(loop.pid);
-        const g1 = cpuSeconds(nginx.pid);
-        const mem = memoryMiB(loop.pid);
-        rows.push(row('flotilla', n, r.windowMs, r.probes, r.expectedProbes, r.ok, c1 - c0, mem, g1 - g0, {
-          driftP50: r.driftP50, driftP99: r.driftP99, driftMax: r.driftMax, missedSlots: r.missedSlots, failures: r.failures,
-        }));
-        ctx.log(`probes: flotilla ${n} endpoints: ${r.probes} probes, ${(c1 - c0).toFixed(2)} CPU-s, RSS ${mem.rss.toFixed(0)} MiB, drift p99 ${r.driftP99} ms`);
+        if (failed !== undefined) {
+          const mem = memoryMiB(loop.pid);
+          rows.push(row('flotilla', n, windowMs, 0, 0, 0, NaN, mem, NaN, { failures: { [failed]: 1 } }));
+          ctx.log(`probes: flotilla ${n} endpoints: ${failed}; RSS ${mem.rss.toFixed(0)} MiB`);
+        } else {
+          await sleep(INTERVAL_MS);
+          const c0 = cpuSeconds(loop.pid);
+          const g0 = cpuSeconds(nginx.pid);
+          await loop.request('mark');
+          await sleep(windowMs);
+          const r = await loop.request<WindowReport>('collect');
+          const c1 = cpuSeconds(loop.pid);
+          const g1 = cpuSeconds(nginx.pid);
+          const mem = memoryMiB(loop.pid);
+          rows.push(row('flotilla', n, r.windowMs, r.probes, r.expectedProbes, r.ok, c1 - c0, mem, g1 - g0, {
+            driftP50: r.driftP50, driftP99: r.driftP99, driftMax: r.driftMax, missedSlots: r.missedSlots, failures: r.failures,
+          }));
+          ctx.log(`probes: flotilla ${n} endpoints: ${r.probes} probes, ${(c1 - c0).toFixed(2)} CPU-s, RSS ${mem.rss.toFixed(0)} MiB, drift p99 ${r.driftP99} ms`);
+        }
       } finally {
         await loop.stop();
       }
@@ -177,11 +190,13 @@ function report(rows: ProbeRow[], sizes: number[], windowMs: number, exporterVer
   const ratioRows = sizes.map((n) => {
     const f = rows.find((r) => r.system === 'flotilla' && r.endpoints === n);
     const b = rows.find((r) => r.system === 'blackbox_exporter' && r.endpoints === n);
+    // a loop that never ran the window (a failure row) has no memory to compare: its RSS is shown, not divided
+    const fRss = f && f.probes > 0 ? f.rssMiB : undefined;
     const eff = ratioValue(f?.probesPerCpuS, b?.probesPerCpuS);
-    const mem = ratioValue(f?.rssMiB, b?.rssMiB);
+    const mem = ratioValue(fRss, b?.rssMiB);
     ratios.push({ what: `probes per CPU-second at ${n} endpoints, flotilla / blackbox_exporter (above 1× flotilla is better)`, value: eff, behind: eff !== undefined && eff < 0.95 });
     ratios.push({ what: `RSS at ${n} endpoints, flotilla / blackbox_exporter (below 1× flotilla is better)`, value: mem, behind: mem !== undefined && mem > 1.05 });
-    return [n, ratio(f?.probesPerCpuS, b?.probesPerCpuS), ratio(f?.cpuPct, b?.cpuPct), ratio(f?.rssMiB, b?.rssMiB)];
+    return [n, ratio(f?.probesPerCpuS, b?.probesPerCpuS), ratio(f?.cpuPct, b?.cpuPct), ratio(fRss, b?.rssMiB)];
   });
   md.push('**Ratios** (flotilla / blackbox_exporter)\n');
   md.push(mdTable(['endpoints', 'probes per CPU-second (higher = flotilla better)', 'CPU for the same load (lower = flotilla better)', 'RSS (lower = flotilla better)'], ratioRows));

@@ -1,4 +1,4 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { MetricRegistry } from '../domain/metric-registry.ts';
 import type { CertStatus } from './cert-store.ts';
 
 /**
@@ -7,32 +7,29 @@ import type { CertStatus } from './cert-store.ts';
  * `flotilla_certificate_renewal_failures` (failures in a row), and with `renewing`
  * `flotilla_certificate_renewer` (1 on the daemon that does the certificate work: the leader on etcd; 0 on followers).
  */
-export function registerCertMetrics(registry: Registry, current: () => CertStatus | undefined, renewing?: () => boolean): void {
+export function registerCertMetrics(registry: MetricRegistry, current: () => CertStatus | undefined, renewing?: () => boolean): void {
   if (renewing) {
-    new Gauge({
+    registry.gauge({
       name: 'flotilla_certificate_renewer',
       help: 'Whether this daemon renews the certificate (1: the leader, or the only daemon; 0: a follower).',
-      registers: [registry],
       collect() {
         this.set(renewing() ? 1 : 0);
       },
     });
   }
-  new Gauge({
+  registry.gauge({
     name: 'flotilla_certificate_expiry_timestamp_seconds',
     help: 'When the site certificate expires (Unix seconds), by its names.',
     labelNames: ['names'] as const,
-    registers: [registry],
     collect() {
       this.reset();
       const s = current();
       if (s?.notAfter !== undefined) this.set({ names: s.names.join(',') }, Math.floor(s.notAfter / 1000));
     },
   });
-  new Gauge({
+  registry.gauge({
     name: 'flotilla_certificate_renewal_failures',
     help: 'Failed certificate orders in a row (0 after a success).',
-    registers: [registry],
     collect() {
       this.set(current()?.failures ?? 0);
     },

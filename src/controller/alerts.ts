@@ -1,8 +1,8 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AuditEvent } from '../domain/audit.ts';
+import type { MetricRegistry } from '../domain/metric-registry.ts';
 
 /**
  * One alert destination.
@@ -37,7 +37,7 @@ export interface AlertsOptions {
   /** Per request (default 5 s). */
   timeoutMs?: number;
   /** When given, alert counters are registered here (flotilla_alerts_total, flotilla_alerts_dropped_total, ...). */
-  registry?: Registry;
+  registry?: MetricRegistry;
   log?: (line: string) => void;
   /** Test seams: the wait between attempts (rejects when `signal` aborts) and the jitter source in [0, 1). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -135,10 +135,10 @@ export function startAlerts(o: AlertsOptions): RunningAlerts {
 
   const m = o.registry
     ? {
-        total: new Counter({ name: 'flotilla_alerts_total', help: 'Alert deliveries by webhook and result (sent, failed).', labelNames: ['webhook', 'result'] as const, registers: [o.registry] }),
-        dropped: new Counter({ name: 'flotilla_alerts_dropped_total', help: 'Alerts dropped because the webhook queue was full.', labelNames: ['webhook'] as const, registers: [o.registry] }),
-        retries: new Counter({ name: 'flotilla_alert_retries_total', help: 'Alert delivery retries.', labelNames: ['webhook'] as const, registers: [o.registry] }),
-        queued: new Gauge({ name: 'flotilla_alerts_queued', help: 'Alerts waiting for delivery.', registers: [o.registry], collect() { this.set(stats.queued); } }),
+        total: o.registry.counter({ name: 'flotilla_alerts_total', help: 'Alert deliveries by webhook and result (sent, failed).', labelNames: ['webhook', 'result'] as const }),
+        dropped: o.registry.counter({ name: 'flotilla_alerts_dropped_total', help: 'Alerts dropped because the webhook queue was full.', labelNames: ['webhook'] as const }),
+        retries: o.registry.counter({ name: 'flotilla_alert_retries_total', help: 'Alert delivery retries.', labelNames: ['webhook'] as const }),
+        queued: o.registry.gauge({ name: 'flotilla_alerts_queued', help: 'Alerts waiting for delivery.', collect() { this.set(stats.queued); } }),
       }
     : undefined;
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
 import type { ControllerCommands, ControllerView } from '../controller/controller-view.ts';
+import type { MetricRegistry } from '../domain/metric-registry.ts';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '../domain/server-limits.ts';
 import { capConnections } from '../net/connection-cap.ts';
 import { getHistory, getStatus, postOverride, STATUS_AUDIT_EVENTS, type ApiContext } from './api-routes.ts';
@@ -77,7 +77,7 @@ export interface RunningHttpServer {
   /** `METHOD /path` of every route it serves (docs/api.md and the OpenAPI document list the same). */
   routes: string[];
   /** The server's Prometheus registry, for other parts (alerts) to add their metrics to. */
-  registry: Registry;
+  registry: MetricRegistry;
   /** Open connections now, and connections reset at accept because a cap was reached. */
   connections(): { open: number; refused: number; eventStreams: number };
   close(): Promise<void>;

@@ -1,13 +1,15 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditEvent } from '../domain/audit.ts';
+import type { MetricRegistry } from '../domain/metric-registry.ts';
 import type { ControllerView } from '../controller/controller-view.ts';
 import type { ReconcileOutcome } from '../controller/reconcile-outcome.ts';
 import type { ProbeResult } from '../probes/probe-result.ts';
+import { addProcessMetrics } from './metrics-process.ts';
+import { createMetricRegistry } from './metrics-registry.ts';
 
 export interface ControllerMetrics {
-  /** A registry of its own (never prom-client's global one), so two servers in one process do not collide. */
-  registry: Registry;
-  /** Stops listening to the controller. */
+  /** A registry of its own, so two servers in one process do not collide. */
+  registry: MetricRegistry;
+  /** Stops listening to the controller (and the process metrics' event-loop monitor and GC observer). */
   close(): void;
 }
 
@@ -24,24 +26,22 @@ export interface DnsListener {
  * response-rate limit).
  */
 export function addListenerMetrics(
-  registry: Registry,
+  registry: MetricRegistry,
   o: { refused: () => { listener: string; port: number; refused: number }[]; udp: () => { port: number; slipped: number; dropped: number }[] },
 ): void {
-  new Counter({
+  registry.counter({
     name: 'flotilla_connections_refused_total',
     help: 'Connections refused because a cap was reached (http, dns-tcp: reset at accept; event-stream: 503), per listener and port.',
     labelNames: ['listener', 'port'] as const,
-    registers: [registry],
     collect() {
       this.reset();
       for (const r of o.refused()) this.inc({ listener: r.listener, port: String(r.port) }, r.refused);
     },
   });
-  new Counter({
+  registry.counter({
     name: 'flotilla_dns_udp_limited_total',
     help: 'Embedded DNS answers over the UDP response-rate limit: slipped (sent truncated, TC=1) or dropped, per port.',
     labelNames: ['port', 'action'] as const,
-    registers: [registry],
     collect() {
       this.reset();
       for (const u of o.udp()) {
@@ -59,153 +59,135 @@ const STATE_VALUE = { up: 1, down: 0, unknown: -1 } as const;
  * controller's current state at scrape time (so a spec reload is reflected without bookkeeping).
  */
 export function createMetrics(controller: ControllerView): ControllerMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry }); // process_* and nodejs_*: memory, CPU, event-loop lag
+  const registry = createMetricRegistry();
+  const processMetrics = addProcessMetrics(registry); // process_* and nodejs_*: memory, CPU, event-loop lag
 
-  const probeLatency = new Histogram({
+  const probeLatency = registry.histogram({
     name: 'flotilla_probe_latency_seconds',
     help: 'Wall time of one health probe (connect, TLS, headers and body), per mirror.',
     labelNames: ['mirror'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [registry],
   });
-  const probes = new Counter({
+  const probes = registry.counter({
     name: 'flotilla_probes_total',
     help: 'Health probes run, per mirror and result.',
     labelNames: ['mirror', 'result'] as const,
-    registers: [registry],
   });
-  const flips = new Counter({
+  const flips = registry.counter({
     name: 'flotilla_flips_total',
     help: 'Mirror health state changes, per mirror and new state.',
     labelNames: ['mirror', 'state'] as const,
-    registers: [registry],
   });
-  const applyErrors = new Counter({
+  const applyErrors = registry.counter({
     name: 'flotilla_apply_errors_total',
     help: 'Failed reconciles of one zone at one DNS provider.',
     labelNames: ['provider'] as const,
-    registers: [registry],
   });
-  const reconciles = new Counter({
+  const reconciles = registry.counter({
     name: 'flotilla_reconciles_total',
     help: 'Reconciles run, by result (ok, error, skipped).',
     labelNames: ['result'] as const,
-    registers: [registry],
   });
-  const convergence = new Histogram({
+  const convergence = registry.histogram({
     name: 'flotilla_convergence_seconds',
     help: 'From a decision to the last authoritative server of every provider answering it.',
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [registry],
   });
-  const auditEvents = new Counter({
+  const auditEvents = registry.counter({
     name: 'flotilla_audit_events_total',
     help: 'Audit log events, by kind.',
     labelNames: ['kind'] as const,
-    registers: [registry],
   });
-  new Gauge({
+  registry.gauge({
     name: 'flotilla_mirror_health',
     help: 'Mirror health: 1 up, 0 down, -1 unknown (never probed).',
     labelNames: ['mirror'] as const,
-    registers: [registry],
     collect() {
       this.reset();
       for (const m of controller.spec.mirrors) this.set({ mirror: m.name }, STATE_VALUE[controller.health[m.name]?.state ?? 'unknown']);
     },
   });
-  new Gauge({
+  registry.gauge({
     name: 'flotilla_mirror_serving',
     help: '1 when the mirror is in the answer the controller wants now, else 0.',
     labelNames: ['mirror'] as const,
-    registers: [registry],
     collect() {
       this.reset();
       const serving = new Set(controller.desired().serving);
       for (const m of controller.spec.mirrors) this.set({ mirror: m.name }, serving.has(m.name) ? 1 : 0);
     },
   });
-  new Gauge({
+  registry.gauge({
     name: 'flotilla_fail_open',
     help: '1 while every mirror looks down and the last good set is published instead.',
-    registers: [registry],
     collect() {
       this.set(controller.desired().failOpen ? 1 : 0);
     },
   });
-  new Gauge({
+  registry.gauge({
     name: 'flotilla_cut_off',
     help: '1 while every canary fails and the controller changes nothing (fail static).',
-    registers: [registry],
     collect() {
       this.set(controller.cutOff ? 1 : 0);
     },
   });
-  new Gauge({
+  registry.gauge({
     name: 'flotilla_vantage_live',
     help: 'Per vantage (controller replica): 1 while its lease holds and its verdicts count, 0 when stale.',
     labelNames: ['vantage'] as const,
-    registers: [registry],
     collect() {
       this.reset();
       for (const v of controller.vantageViews()) this.set({ vantage: v.name }, v.live ? 1 : 0);
     },
   });
-  new Gauge({
+  registry.gauge({
     name: 'flotilla_vantage_verdict',
     help: "One vantage's own verdict on one mirror: 1 up, 0 down, -1 unknown.",
     labelNames: ['vantage', 'mirror'] as const,
-    registers: [registry],
     collect() {
       this.reset();
       for (const v of controller.vantageViews()) for (const m of controller.spec.mirrors) this.set({ vantage: v.name, mirror: m.name }, STATE_VALUE[v.health[m.name]?.state ?? 'unknown']);
     },
   });
-  new Gauge({
+  registry.gauge({
     name: 'flotilla_leader',
     help: '1 on the vantage that leads (the only one writing DNS), labelled with it; `since` is when it won (unix seconds).',
     labelNames: ['vantage'] as const,
-    registers: [registry],
     collect() {
       this.reset();
       const l = controller.leader();
       if (l) this.set({ vantage: l.vantage }, 1);
     },
   });
-  new Gauge({
+  registry.gauge({
     name: 'flotilla_leader_since_timestamp_seconds',
     help: 'When the current leader won the election (unix seconds).',
-    registers: [registry],
     collect() {
       this.reset();
       const l = controller.leader();
       if (l) this.set(l.since / 1000);
     },
   });
-  new Gauge({
+  registry.gauge({
     name: 'flotilla_fail_static',
     help: '1 while this controller changes nothing (canaries failed, etcd lost, too few live vantages).',
-    registers: [registry],
     collect() {
       this.set(controller.decision().failStatic ? 1 : 0);
     },
   });
-  new Gauge({
+  registry.gauge({
     name: 'flotilla_provider_convergence_seconds',
     help: 'Decision to convergence at the slowest authoritative server of the provider, latest decision.',
     labelNames: ['provider'] as const,
-    registers: [registry],
     collect() {
       this.reset();
       for (const [name, st] of Object.entries(controller.providerStatus)) if (st.lastConvergeMs !== undefined) this.set({ provider: name }, st.lastConvergeMs / 1000);
     },
   });
-  new Gauge({
+  registry.gauge({
     name: 'flotilla_provider_last_converged_timestamp_seconds',
     help: 'When every authoritative server of the provider last answered the desired set (unix seconds).',
     labelNames: ['provider'] as const,
-    registers: [registry],
     collect() {
       this.reset();
       for (const [name, st] of Object.entries(controller.providerStatus)) if (st.lastConvergedAt !== undefined) this.set({ provider: name }, st.lastConvergedAt / 1000);
@@ -245,6 +227,7 @@ export function createMetrics(controller: ControllerView): ControllerMetrics {
       controller.off('flip', onFlip);
       controller.off('reconcile', onReconcile);
       controller.off('audit', onAudit);
+      processMetrics.close();
     },
   };
 }

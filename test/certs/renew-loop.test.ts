@@ -7,8 +7,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Registry } from 'prom-client';
 import { registerCertMetrics } from '../../src/certs/cert-metrics.ts';
+import { createMetricRegistry } from '../../src/server/metrics-registry.ts';
 import { CertStore, type CertStatus } from '../../src/certs/cert-store.ts';
 import type { CertJobResult } from '../../src/certs/cert-job.ts';
 import { EventEmitter } from 'node:events';
@@ -54,7 +54,7 @@ describe('the daemon renew loop (pebble + embedded DNS)', { timeout: 120_000 }, 
     const store = new CertStore(new FileSecretStore(dir));
     const audit: Omit<AuditEvent, 'at'>[] = [];
     let latest: CertStatus | undefined;
-    const registry = new Registry();
+    const registry = createMetricRegistry();
     registerCertMetrics(registry, () => latest);
     const results: CertJobResult[] = [];
     let first!: (r: CertJobResult) => void;

@@ -5,8 +5,8 @@ import type { GuardMemory } from '../../delegation/delegation-guard.ts';
 import { FlotillaError, UsageError } from '../../domain/errors.ts';
 import { redactText } from '../../domain/redact-url.ts';
 import type { FleetSpec } from '../../domain/fleet-spec.ts';
+import type { MetricRegistry } from '../../domain/metric-registry.ts';
 import type { Controller } from '../../controller/controller.ts';
-import type { Registry } from 'prom-client';
 import { buildController, startEmbeddedServers } from '../runtime.ts';
 import { specFrom, stackOptions, type StackOpts } from '../common.ts';
 import { listenFailure } from '../listen-failure.ts';
@@ -17,7 +17,7 @@ import { packageVersion } from '../package-version.ts';
  * /metrics. `reload` restarts the loop with a reloaded stack (SIGHUP); without `certs:` there it stops.
  * On etcd only the leader runs it, and its TXT writes and store saves carry the leader's fence.
  */
-async function startDaemonCerts(first: FleetSpec, controller: Controller, registry: Registry | undefined, log: (l: string) => void) {
+async function startDaemonCerts(first: FleetSpec, controller: Controller, registry: MetricRegistry | undefined, log: (l: string) => void) {
   const [{ CertStore }, { startRenewLoop }, { registerCertMetrics }, { openSecretStore }, { directQuery }, { leaderGuard }] = await Promise.all([
     import('../../certs/cert-store.ts'),
     import('../../certs/renew-loop.ts'),

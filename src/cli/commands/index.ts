@@ -4,7 +4,7 @@ type Register = (program: Command) => void;
 
 /**
  * One `flotilla` command as `--help` lists it, and the module that registers it. The module (with everything it
- * imports: drivers, the controller, undici, prom-client, Pulumi) is imported only when that command runs, so a
+ * imports: drivers, the controller, undici, the HTTP server, Pulumi) is imported only when that command runs, so a
  * command starts without loading the others. `term` and `description` repeat what the module registers;
  * test/cli/commands/index.test.ts fails when they drift apart.
  */
