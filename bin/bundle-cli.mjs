@@ -86,10 +86,13 @@ export async function bundleCli({ root, outdir }) {
       banner: { js: "const __flotillaBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
       plugins,
     });
+    const text = readFileSync(outfile, 'utf8');
+    // a dynamic import() of an external package fails once the script runs from its code cache (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING): load it with require()
+    const dynamic = text.split('\n').findIndex((l) => /(^|[^\w$.])import\(\s*["'`]/.test(l) && !/^\s*\/\//.test(l));
+    if (dynamic >= 0) throw new Error(`${outfile}:${dynamic + 1}: a dynamic import() of an external package (${text.split('\n')[dynamic].trim()}): use createRequire(import.meta.url) instead, as src/state/etcd-cluster.ts does`);
     // comments may hold a non-ASCII character (an em dash): one of them makes V8 hold the whole 1.5 MB source as a
     // two-byte string, slower to decode and to scan at every start. Strings and regexes are escaped by esbuild already
     // (charset ascii), so what is left is comments, where an escape reads the same.
-    const text = readFileSync(outfile, 'utf8');
     // eslint-disable-next-line no-control-regex
     if (/[^\x00-\x7f]/.test(text)) writeFileSync(outfile, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
     writeFileSync(join(outdir, name === 'main' ? 'meta.json' : `${name}-meta.json`), JSON.stringify(result.metafile));

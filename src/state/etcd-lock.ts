@@ -1,8 +1,13 @@
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateError } from '../domain/errors.ts';
 import type { Fence } from './cluster.ts';
 import { FencedError } from './fenced-error.ts';
+
+// require, not import(): the CLI bundle runs as a vm.Script from a V8 code cache, where a dynamic import() fails
+const require = createRequire(import.meta.url);
+const etcd3 = (): typeof import('etcd3') => require('etcd3');
 
 /** What the holder of a lock gets: proof it still holds it, for writes that must not outlive it. */
 export interface LockHold {
@@ -35,7 +40,7 @@ export interface EtcdLockOptions {
  */
 export async function withEtcdLock<T>(o: EtcdLockOptions, fn: (hold: LockHold) => Promise<T>): Promise<T> {
   const callMs = 3000;
-  const { Etcd3 } = await import('etcd3'); // gRPC: loaded by the commands that take a lock, not by every command
+  const { Etcd3 } = etcd3(); // gRPC: loaded by the commands that take a lock, not by every command
   const client = new Etcd3({ hosts: o.endpoints, dialTimeout: callMs, defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callMs }) });
   const me = o.holder ?? `${hostname()} pid ${process.pid}`;
   try {
