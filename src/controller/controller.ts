@@ -129,6 +129,8 @@ export class Controller extends EventEmitter implements ControllerView, Controll
   private readonly reportedConflicts = new Map<string, string>();
   /** Unattributable addresses last reported kept per provider, to report each once. */
   private readonly reportedKept = new Map<string, string>();
+  /** Flips heard this event-loop turn and not yet decided on (see flipped): the first one's reason, and how many. */
+  private flipsPending: { reason: string; count: number; immediate: NodeJS.Immediate } | undefined;
   /** The state store failed and the latest state is held in memory only; the save is being retried. */
   private storeFailing: { since: number; attempts: number; timer?: NodeJS.Timeout } | undefined;
 
@@ -178,11 +180,6 @@ export class Controller extends EventEmitter implements ControllerView, Controll
     });
     // a probe result ends the start-up hold of its mirror once its health is known afresh
     this.on('probe', (r: ProbeResult) => { if (this.warming) queueMicrotask(() => this.warmedUp(r)); });
-    // entering or leaving fail open is a decision of its own even when the serving set stays the same
-    this.on('flip', () => {
-      const d = this.desired();
-      if (d.failOpen !== this.failingOpen && this.lastDecided !== undefined && d.serving.join(',') === this.lastDecided.join(',')) this.reconcileSoon(d.failOpen ? 'every mirror down' : 'a mirror is back');
-    });
   }
 
   /** This vantage's own verdicts (observe); what is decided on is the quorum of every live vantage (decision()). */
@@ -286,6 +283,8 @@ export class Controller extends EventEmitter implements ControllerView, Controll
     }
     this.stopped = true;
     this.observer.stop();
+    if (this.flipsPending) clearImmediate(this.flipsPending.immediate);
+    this.flipsPending = undefined;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     await Promise.all(this.background);
@@ -390,7 +389,7 @@ export class Controller extends EventEmitter implements ControllerView, Controll
 
   /**
    * This vantage's verdict on a mirror flipped: publish it, audit it (an observation: tagged with this vantage), and
-   * decide again.
+   * decide again once the event-loop turn is over (decideOnFlips).
    */
   private flipped(f: Flip): void {
     this.emit('flip', f);
@@ -398,8 +397,26 @@ export class Controller extends EventEmitter implements ControllerView, Controll
     // alone, a down with a deplatforming sign is audited as 'deplatformed' instead (auditDeplatformed)
     if (sign === undefined || this.cluster.kind !== 'solo') void this.audit({ kind: 'flip', message: `${f.mirror} is ${f.state}: ${f.reason}`, data: { mirror: f.mirror, state: f.state, ...(sign === undefined ? {} : { deplatformed: sign }) } });
     void this.cluster.publish(this.health);
-    this.redecide(`${f.mirror} ${f.state}`);
-    this.auditDeplatformed();
+    if (this.flipsPending) this.flipsPending.count++;
+    else this.flipsPending = { reason: `${f.mirror} ${f.state}`, count: 1, immediate: setImmediate(() => this.decideOnFlips()) };
+  }
+
+  /**
+   * The flips of one event-loop turn, decided on together: ONE decision (O(mirrors)) for all of them, not three per
+   * flip. At start every mirror flips up within a rise or two; at 5,000 mirrors three decisions per flip (~15,000
+   * decisions of several ms each) starved the probe loop into timeouts, more flips and a collapse. A single flip is
+   * decided on at the end of its turn (setImmediate), as soon as before for failover.
+   */
+  private decideOnFlips(): void {
+    const pending = this.flipsPending;
+    this.flipsPending = undefined;
+    if (!pending || this.stopped) return;
+    const reason = pending.count > 1 ? `${pending.reason} and ${pending.count - 1} more flip(s)` : pending.reason;
+    const d = this.decision();
+    // entering or leaving fail open is a decision of its own even when the serving set stays the same
+    if (d.desired.failOpen !== this.failingOpen && this.lastDecided !== undefined && d.desired.serving.join(',') === this.lastDecided.join(',')) this.reconcileSoon(d.desired.failOpen ? 'every mirror down' : 'a mirror is back');
+    this.redecide(reason, d);
+    this.auditDeplatformed(d);
   }
 
   /** This vantage saw a deplatforming sign on a mirror it holds down (before the flip, when it flips). */
@@ -412,10 +429,10 @@ export class Controller extends EventEmitter implements ControllerView, Controll
    * state, so one entry per down period for the whole cluster: written by the leader only, when the decision holds
    * the mirror down and a live vantage reports the sign. (A leadership change may repeat it once.)
    */
-  private auditDeplatformed(): void {
+  private auditDeplatformed(decision?: Decision): void {
     if (this.stopped || !this.cluster.isLeader()) return;
     const views = this.vantageViews().filter((v) => v.live);
-    const decided = this.decision().health;
+    const decided = (decision ?? this.decision()).health;
     for (const m of this.spec.mirrors) {
       if (decided[m.name]?.state !== 'down') {
         this.deplatformedAudited.delete(m.name);
@@ -444,9 +461,8 @@ export class Controller extends EventEmitter implements ControllerView, Controll
     await this.audit({ kind: 'inventory', message: `not provisioned (no known address; not probed, not published): ${unprovisioned.join(', ')}`, data: { unprovisioned } });
   }
 
-  /** Reconciles when the decision differs from the last one acted on (or fail static begins or ends). */
-  private redecide(reason: string): void {
-    const d = this.decision();
+  /** Reconciles when the decision (now, or the one given) differs from the last one acted on (or fail static begins or ends). */
+  private redecide(reason: string, d: Decision = this.decision()): void {
     const staticChanged = (d.failStatic !== undefined) !== (this.failStatic !== undefined);
     if (staticChanged || this.lastDecided === undefined || d.desired.serving.join(',') !== this.lastDecided.join(',')) this.reconcileSoon(reason);
   }

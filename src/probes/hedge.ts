@@ -43,11 +43,17 @@ export function hedged<T>(o: HedgeOptions<T>): Promise<HedgeOutcome<T>> {
     let firstFailure: string | undefined;
     let done = false;
     let hedgeTimer: NodeJS.Timeout | undefined;
+    let hedgeNow: NodeJS.Immediate | undefined;
+    const cancelHedge = () => {
+      clearTimeout(hedgeTimer);
+      clearImmediate(hedgeNow);
+      hedgeTimer = hedgeNow = undefined;
+    };
     const finish = (out: HedgeOutcome<T>) => {
       if (done) return;
       done = true;
       clearTimeout(deadline);
-      clearTimeout(hedgeTimer);
+      cancelHedge();
       unlink();
       stop.abort();
       resolve(out);
@@ -56,8 +62,10 @@ export function hedged<T>(o: HedgeOptions<T>): Promise<HedgeOutcome<T>> {
       if (done || started >= max) return;
       const i = started++;
       running++;
-      clearTimeout(hedgeTimer);
-      if (started < max) hedgeTimer = setTimeout(launch, o.hedgeAfterMs);
+      cancelHedge();
+      // as for the deadline below: the attempt is silent only if its answer is not already waiting to be read. On a
+      // busy loop (thousands of mirrors) a timer-first companion opened a fresh connection for nearly every probe
+      if (started < max) hedgeTimer = setTimeout(() => { hedgeNow = setImmediate(launch); }, o.hedgeAfterMs);
       void o.attempt(i, stop.signal).then((a) => {
         running--;
         if (done) return;

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { hedged, hedgeDelayMs, smooth, type Attempt } from '../../src/probes/hedge.ts';
 
@@ -41,6 +43,35 @@ describe('hedged', () => {
       attempt: (i) => Promise.resolve({ kind: 'uncertain', reason: `reset ${i}` }),
     });
     assert.deepEqual(out, { kind: 'failed', reason: 'reset 0', certain: false, attempts: 3 });
+  });
+
+  it('a busy loop is not silence: an answer already read by the kernel when the hedge is due wins, without a companion', async () => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = connect((server.address() as { port: number }).port, '127.0.0.1');
+    const [peer] = (await once(server, 'connection')) as [Socket];
+    await once(client, 'connect');
+    try {
+      let started = 0;
+      const p = hedged<string>({
+        maxAttempts: 2, hedgeAfterMs: 10, timeoutMs: 60_000, signal: never,
+        attempt: (i) => {
+          started++;
+          if (i > 0) return Promise.resolve({ kind: 'answer', value: 'companion' });
+          return new Promise((r) => client.once('data', (b) => r({ kind: 'answer', value: String(b) })));
+        },
+      });
+      peer.write('first'); // in the client's receive buffer at once
+      const until = performance.now() + 50;
+      while (performance.now() < until); // the loop stalls past hedgeAfterMs (thousands of probes' work)
+      assert.deepEqual(await p, { kind: 'answer', value: 'first', attempts: 1 });
+      assert.equal(started, 1);
+    } finally {
+      client.destroy();
+      peer.destroy();
+      server.close();
+    }
   });
 
   it('times out when nothing answered by the deadline, and is aborted by the caller', async () => {
