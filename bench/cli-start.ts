@@ -13,10 +13,11 @@
  * CPU and peak RSS from /usr/bin/time, and the load average (the machine is shared). All run in one temp project
  * (the local stack, its own state).
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildRef } from './lib/build-ref.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -31,12 +32,7 @@ const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
 const loadAtStart = load();
 
 const work = mkdtempSync(join(tmpdir(), 'flotilla-cli-start-'));
-const before = join(work, 'before');
-mkdirSync(before);
-execFileSync('sh', ['-c', `git -C "${REPO}" archive ${ref} | tar -x -C "${before}"`]);
-symlinkSync(realpathSync(join(REPO, 'node_modules')), join(before, 'node_modules'));
-process.stderr.write(`building ${ref}'s dist/ ...\n`);
-execFileSync(process.execPath, [join(before, 'bin', 'build-dist.mjs')], { cwd: before, stdio: 'inherit' });
+const before = buildRef(REPO, ref, join(work, 'before'));
 const project = join(work, 'project');
 mkdirSync(join(project, 'stacks'), { recursive: true });
 copyFileSync(join(REPO, 'Pulumi.yaml'), join(project, 'Pulumi.yaml'));

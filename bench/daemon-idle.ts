@@ -15,12 +15,13 @@
  * up` (default), refuses them with `--mirror down`. Prints every run, the min / median / max of each way, the median
  * of the pairwise ratios now / before, and the load average (the machine is shared).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/support/ports.ts';
+import { buildRef } from './lib/build-ref.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -43,12 +44,7 @@ function statusMiB(status: string): { rss: number; anon: number; file: number; p
 }
 
 const work = mkdtempSync(join(tmpdir(), 'flotilla-daemon-idle-'));
-const before = join(work, 'before');
-mkdirSync(before);
-execFileSync('sh', ['-c', `git -C "${REPO}" archive ${ref} | tar -x -C "${before}"`]);
-symlinkSync(realpathSync(join(REPO, 'node_modules')), join(before, 'node_modules'));
-process.stderr.write(`building ${ref}'s dist/ ...\n`);
-execFileSync(process.execPath, [join(before, 'bin', 'build-dist.mjs')], { cwd: before, stdio: 'inherit' });
+const before = buildRef(REPO, ref, join(work, 'before'));
 
 const project = join(work, 'project');
 mkdirSync(join(project, 'stacks'), { recursive: true });

@@ -71,14 +71,15 @@ function checkNames(name: string, labelNames: readonly string[]): void {
   for (const l of labelNames) if (!LABEL_NAME.test(l) || l.startsWith('__')) throw new TypeError(`metric ${name}: invalid label name ${JSON.stringify(l)}`);
 }
 
-class CounterImpl<L extends string> implements Counter<L>, Family {
-  readonly type = 'counter';
+/** What a counter and a gauge share: one number per label set, written as `name{labels} value`. */
+abstract class NumberFamily<L extends string, M> implements Family {
+  abstract readonly type: 'counter' | 'gauge';
   readonly name: string;
   readonly help: string;
-  private readonly series: Series<number>;
+  protected readonly series: Series<number>;
   private readonly labelNames: readonly string[];
-  private readonly onCollect?: (this: Counter<L>) => void | Promise<void>;
-  constructor(o: MetricOptions<L, Counter<L>>) {
+  private readonly onCollect?: (this: M) => void | Promise<void>;
+  constructor(o: MetricOptions<L, M>) {
     this.name = o.name;
     this.help = o.help;
     this.labelNames = o.labelNames ?? [];
@@ -87,54 +88,34 @@ class CounterImpl<L extends string> implements Counter<L>, Family {
     this.onCollect = o.collect;
     this.reset();
   }
-  inc(a?: LabelValues<L> | number, b?: number): void {
-    const [labels, value = 1] = args(a, b);
-    checkFinite(this.name, value);
-    if (value < 0) throw new RangeError(`metric ${this.name}: a counter cannot decrease (inc by ${value})`);
-    this.series.get(labels, () => 0).v += value;
-  }
   reset(): void {
     this.series.map.clear();
     if (this.labelNames.length === 0) this.series.get({}, () => 0);
   }
   async collect(): Promise<void> {
-    await this.onCollect?.call(this);
+    await this.onCollect?.call(this as unknown as M);
   }
   lines(): string[] {
     return [...this.series.map.values()].map((e) => `${this.name}${labelText(e.pairs)} ${formatValue(e.v)}`);
   }
 }
 
-class GaugeImpl<L extends string> implements Gauge<L>, Family {
-  readonly type = 'gauge';
-  readonly name: string;
-  readonly help: string;
-  private readonly series: Series<number>;
-  private readonly labelNames: readonly string[];
-  private readonly onCollect?: (this: Gauge<L>) => void | Promise<void>;
-  constructor(o: MetricOptions<L, Gauge<L>>) {
-    this.name = o.name;
-    this.help = o.help;
-    this.labelNames = o.labelNames ?? [];
-    checkNames(o.name, this.labelNames);
-    this.series = new Series(o.name, this.labelNames);
-    this.onCollect = o.collect;
-    this.reset();
+class CounterImpl<L extends string> extends NumberFamily<L, Counter<L>> implements Counter<L> {
+  readonly type = 'counter';
+  inc(a?: LabelValues<L> | number, b?: number): void {
+    const [labels, value = 1] = args(a, b);
+    checkFinite(this.name, value);
+    if (value < 0) throw new RangeError(`metric ${this.name}: a counter cannot decrease (inc by ${value})`);
+    this.series.get(labels, () => 0).v += value;
   }
+}
+
+class GaugeImpl<L extends string> extends NumberFamily<L, Gauge<L>> implements Gauge<L> {
+  readonly type = 'gauge';
   set(a: LabelValues<L> | number, b?: number): void {
     const [labels, value] = args(a, b);
     if (typeof value !== 'number') throw new TypeError(`metric ${this.name}: set needs a number`);
     this.series.get(labels, () => 0).v = value;
-  }
-  reset(): void {
-    this.series.map.clear();
-    if (this.labelNames.length === 0) this.series.get({}, () => 0);
-  }
-  async collect(): Promise<void> {
-    await this.onCollect?.call(this);
-  }
-  lines(): string[] {
-    return [...this.series.map.values()].map((e) => `${this.name}${labelText(e.pairs)} ${formatValue(e.v)}`);
   }
 }
 
