@@ -31,6 +31,12 @@ export interface Inventory {
   /** The Pulumi stack the outputs came from. */
   stack?: string;
   mirrors: Record<string, InventoryEntry>;
+  /**
+   * Set by a successful `flotilla destroy` (the stack then has no outputs): a mirror absent from the inventory is
+   * gone, not unknown, so an address nobody known has is no longer kept on the guess that it is that mirror's (its
+   * cloud address is released and may be someone else's). The next `up` or `inventory refresh` writes it without.
+   */
+  destroyedAt?: number;
 }
 
 export function emptyInventory(): Inventory {

@@ -31,7 +31,7 @@ export interface DesiredState {
   notes: string[];
   /** Records per zone (markers included). */
   zones: Record<string, RecordSet[]>;
-  /** Mirrors with no known address (not probed, not published). */
+  /** Mirrors with no known address that may have a host (not probed, not published; none after a destroy). */
   unprovisioned: string[];
   /** Mirrors at a new address that have not yet passed `rise` probes there (not published). */
   awaitingRise: string[];
@@ -129,7 +129,8 @@ export function desiredRecords(
     }
   }
   for (const z of Object.keys(zones)) zones[z].sort((a, b) => (a.name + a.type < b.name + b.type ? -1 : 1));
-  const unprovisioned = spec.mirrors.filter((m) => !isProvisioned(m)).map((m) => m.name);
+  // after a destroy a mirror without an address has no host: nothing unattributed may be its
+  const unprovisioned = opts.inventory?.destroyedAt ? [] : spec.mirrors.filter((m) => !isProvisioned(m)).map((m) => m.name);
   const awaitingRise = spec.mirrors.filter((m) => isProvisioned(m) && health[m.name]?.awaitingRise).map((m) => m.name);
   // what the controller can vouch for: addresses of provisioned mirrors not waiting at a new address
   const waiting = new Set(awaitingRise);

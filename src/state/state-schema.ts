@@ -69,6 +69,7 @@ export const inventorySchema = z.looseObject({
   updatedAt: time,
   stack: z.string().optional(),
   mirrors: z.record(z.string().min(1), inventoryEntry),
+  destroyedAt: time.optional(),
 });
 
 const delegationRecord = z.looseObject({

@@ -156,6 +156,43 @@ describe('CLI: the mirror inventory from the Pulumi stack outputs', { timeout: 2
     assert.match(status.stdout, /removal refused at cloudflare: example\.org: kept 198\.51\.100\.99/);
   });
 
+  it('destroy: a failed one leaves the inventory and says the hosts may be gone; a successful one clears it, and the released addresses are no longer kept', async () => {
+    // the state of the test before: cloudflare holds 127.0.0.72 (aws-fra) and 198.51.100.99 (nobody known's)
+    pulumi.setDestroyExit(1);
+    const before = stateText();
+    const failed = await cli('destroy', '--stack', 'example', '--yes');
+    assert.equal(failed.code, 1, failed.stderr);
+    noTrace(failed.stderr);
+    assert.match(failed.stderr, /pulumi destroy failed \(exit 1\): the saved inventory is unchanged, but some hosts may be gone/);
+    assert.equal(stateText(), before);
+
+    pulumi.setDestroyExit(0);
+    pulumi.setOutputs('{}');
+    const n = pulumi.calls().length;
+    const r = await cli('destroy', '--stack', 'example', '--yes');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(pulumi.calls().slice(n), ['destroy --stack example --yes', 'stack output --json --show-secrets --stack example']);
+    assert.match(r.stderr, /mirror inventory cleared/);
+    const saved = JSON.parse(stateText()).inventory;
+    assert.deepEqual(saved.mirrors, {});
+    assert.equal(typeof saved.destroyedAt, 'number');
+    const audit = readdirSync(join(dir, '.flotilla', 'state')).filter((f) => f.startsWith('audit')).map((f) => readFileSync(join(dir, '.flotilla', 'state', f), 'utf8')).join('');
+    assert.match(audit, /"kind":"inventory".*after a destroy \(its hosts are gone\): aws-fra not provisioned; hetzner-nbg not provisioned; box-ams 127\.0\.0\.71/);
+
+    // aws-fra's released address and the stranger go: only the box the stack file names is left
+    const plan = await cli('plan', '--stack', 'example', '--json');
+    assert.equal(plan.code, 0, plan.stderr);
+    const cf = JSON.parse(plan.stdout).providers.find((p: { provider: string }) => p.provider === 'cloudflare').zones[0];
+    const change = cf.changes.find((c: { after?: { name: string; type: string } }) => c.after?.name === 'example.org' && c.after.type === 'A');
+    assert.deepEqual([change?.action, change?.after.values], ['update', ['127.0.0.71']], JSON.stringify(cf));
+    assert.deepEqual(cf.kept ?? [], []);
+
+    // the next deploy's outputs are an inventory like any other
+    pulumi.setOutputs(outputs('127.0.0.72', null));
+    assert.equal((await cli('inventory', 'refresh', '--stack', 'example')).code, 0);
+    assert.equal(JSON.parse(stateText()).inventory.destroyedAt, undefined);
+  });
+
   it('an unknown action is a usage error', async () => {
     const r = await cli('inventory', 'reload', '--stack', 'example');
     assert.equal(r.code, 2);

@@ -100,6 +100,15 @@ describe('addresses the controller cannot attribute (pure)', () => {
     assert.deepEqual(a && a.action === 'update' && a.after.values, ['127.0.0.11', '198.51.100.2', '198.51.100.9']);
   });
 
+  it('after a destroy (Inventory.destroyedAt) a mirror without an address has no host: the released addresses are removed', () => {
+    const d = desiredRecords(fleet(), { m0: up }, [], { now: NOW, inventory: { updatedAt: 7, mirrors: {}, destroyedAt: 7 } });
+    assert.deepEqual(d.serving, ['m0']);
+    assert.deepEqual(d.unprovisioned, []);
+    const plan = planChanges(current, d.zones['example.test'], { ...opts, attribution: d });
+    assert.equal(plan.kept, undefined);
+    assert.deepEqual(plan.changes.map((c) => c.action === 'update' && c.after.values), [['127.0.0.11']]);
+  });
+
   it('a set with only strangers is kept with its marker, not deleted, when no mirror is known at all', () => {
     const spec = fleet();
     spec.mirrors = spec.mirrors.slice(1);

@@ -1,7 +1,7 @@
 /**
  * A stand-in `pulumi` executable (the real CLI is not installable here): put `dir` first on PATH. It appends its
  * argv (one line per run) to `log`, answers `stack output` with the recorded outputs in `outputs`, and exits with
- * the code in `<dir>/up-exit` for `up` (0 when the file is absent).
+ * the code in `<dir>/up-exit` for `up` and `<dir>/destroy-exit` for `destroy` (0 when the file is absent).
  */
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,8 @@ export interface FakePulumi {
   setOutputs(text: string): void;
   /** Sets the exit code of `pulumi up`. */
   setUpExit(code: number): void;
+  /** Sets the exit code of `pulumi destroy`. */
+  setDestroyExit(code: number): void;
   /** Every run's argv so far. */
   calls(): string[];
 }
@@ -26,6 +28,7 @@ export function fakePulumi(): FakePulumi {
 printf '%s\\n' "$*" >> '${log}'
 case "$1" in
   up) [ -f '${dir}/up-exit' ] && exit "$(cat '${dir}/up-exit')"; echo "Resources: 9 created"; exit 0 ;;
+  destroy) [ -f '${dir}/destroy-exit' ] && exit "$(cat '${dir}/destroy-exit')"; echo "Resources: 9 deleted"; exit 0 ;;
   stack) if [ "$2" = output ]; then cat '${dir}/outputs.json'; exit 0; fi ;;
 esac
 exit 0
@@ -38,6 +41,7 @@ exit 0
     path: `${dir}${delimiter}${process.env.PATH ?? ''}`,
     setOutputs: (text) => writeFileSync(join(dir, 'outputs.json'), text),
     setUpExit: (code) => writeFileSync(join(dir, 'up-exit'), String(code)),
+    setDestroyExit: (code) => writeFileSync(join(dir, 'destroy-exit'), String(code)),
     calls: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : []),
   };
 }

@@ -10,14 +10,16 @@ import { makeOut, table } from '../output.ts';
 import { readStackOutputs } from '../pulumi-runner.ts';
 
 /**
- * Reads the stack outputs with the pulumi CLI and saves them as the mirror inventory (audited first). Nothing is
+ * Reads the stack outputs with the pulumi CLI and saves them as the mirror inventory (audited first); `after` a
+ * successful destroy, outputs with no host mark it destroyed (Inventory.destroyedAt). Nothing is
  * saved when pulumi fails (ToolFailedError) or the outputs are not what the program writes (ConfigError, exit 2).
  */
-export async function refreshInventory(spec: FleetSpec & { projectDir: string }, store: StateStore, now = Date.now()): Promise<Inventory> {
+export async function refreshInventory(spec: FleetSpec & { projectDir: string }, store: StateStore, now = Date.now(), after: 'destroy' | undefined = undefined): Promise<Inventory> {
   const text = await readStackOutputs({ stack: spec.stack, projectDir: spec.projectDir });
   const inventory = inventoryFromOutputs(text, spec, now, `pulumi stack output --json --stack ${spec.stack}`);
+  if (after === 'destroy' && Object.keys(inventory.mirrors).length === 0) inventory.destroyedAt = now;
   const known = knownMirrors(spec, inventory);
-  const message = `inventory from the stack outputs of ${spec.stack}: ${known.map((k) => `${k.name} ${describeAddresses(k)}`).join('; ')}`;
+  const message = `inventory from the stack outputs of ${spec.stack}${inventory.destroyedAt ? ' after a destroy (its hosts are gone)' : ''}: ${known.map((k) => `${k.name} ${describeAddresses(k)}`).join('; ')}`;
   await store.append({ at: now, kind: 'inventory', actor: whoami(), message, data: { stack: spec.stack, mirrors: inventory.mirrors } });
   await updateState(store, (s) => {
     s.inventory = inventory;

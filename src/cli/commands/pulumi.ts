@@ -25,7 +25,7 @@ export function registerPulumi(program: Command): void {
 
   for (const verb of ['up', 'destroy'] as const) {
     stackOptions(program.command(verb))
-      .description(verb === 'up' ? 'Deploy the mirrors, zones, records and registrar settings with the pulumi CLI, then save the mirror inventory from the stack outputs.' : 'Tear the stack down with the pulumi CLI.')
+      .description(verb === 'up' ? 'Deploy the mirrors, zones, records and registrar settings with the pulumi CLI, then save the mirror inventory from the stack outputs.' : 'Tear the stack down with the pulumi CLI, then clear the mirror inventory (the hosts and their addresses are gone).')
       .option('-y, --yes', 'do not ask for confirmation')
       .addHelpText('after', `\nExample:\n  flotilla ${verb} --stack example\n`)
       .action(async (o: StackOpts & { yes?: boolean }) => {
@@ -33,13 +33,22 @@ export function registerPulumi(program: Command): void {
         if (!o.stack) throw new UsageError(`flotilla ${verb} needs --stack NAME (pulumi works on named stacks)`);
         const code = await runPulumi({ verb, stack: spec.stack, projectDir: spec.projectDir, yes: o.yes });
         process.exitCode = code;
-        // the controller learns where the hosts are from the outputs of a successful deploy (a failed one changes nothing)
-        if (verb !== 'up' || code !== 0) return;
+        const out = makeOut(!!o.json);
+        if (code !== 0) {
+          // a destroy that failed part way may have released some hosts already, while the outputs still list them
+          if (verb === 'destroy') out.err(`pulumi destroy failed (exit ${code}): the saved inventory is unchanged, but some hosts may be gone and their addresses released; the controller keeps serving what the inventory lists until \`flotilla inventory refresh --stack ${spec.stack}\` (or a drain) says otherwise`);
+          return;
+        }
+        // the controller learns where the hosts are from the outputs of a successful deploy, and that they are gone
+        // from those of a successful destroy (none): a released cloud address may be handed to somebody else
         const { refreshInventory } = await import('./inventory.ts');
         const store = openStateStore(spec);
         try {
-          const inv = await refreshInventory(spec, store);
-          makeOut(!!o.json).err(`mirror inventory saved: ${Object.keys(inv.mirrors).length} mirror(s) from the stack outputs (\`flotilla inventory --stack ${spec.stack}\` shows it)`);
+          const inv = await refreshInventory(spec, store, Date.now(), verb === 'destroy' ? 'destroy' : undefined);
+          const n = Object.keys(inv.mirrors).length;
+          out.err(verb === 'up' || n > 0
+            ? `mirror inventory saved: ${n} mirror(s) from the stack outputs (\`flotilla inventory --stack ${spec.stack}\` shows it)`
+            : `mirror inventory cleared: the stack has no outputs after the destroy, so no cloud host's address is served any more (mirrors with an address in the stack file still are)`);
         } finally {
           await store.close?.();
         }
