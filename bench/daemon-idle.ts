@@ -33,7 +33,7 @@ const mirrorUp = opt('--mirror', 'up') === 'up';
 const MIRROR_IP = '127.0.0.11';
 
 const newestMtime = (dir: string): number => Math.max(statSync(dir).mtimeMs, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newestMtime(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
-const bundle = join(REPO, 'dist', 'bundle', 'main.js');
+const bundle = join(REPO, 'dist', 'bundle', 'main.cjs');
 if (!existsSync(bundle) || newestMtime(join(REPO, 'src')) > statSync(bundle).mtimeMs) throw new Error('dist/bundle/ is missing or older than src/: run `npm run build` first');
 const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
 
