@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mirrorHealth, type FleetSpec } from '../domain/fleet-spec.ts';
+import { mirrorHealth, type FleetSpec, type MirrorSpec } from '../domain/fleet-spec.ts';
 import { unknownHealth, type Health, type MirrorState } from '../domain/health.ts';
 import { isProvisioned, withInventory, type Inventory } from '../domain/inventory.ts';
 import { fastIntervalFor, fastRecheckAt, initialOffsets, nextDue } from '../probes/probe-schedule.ts';
@@ -97,7 +97,8 @@ export class Observer extends EventEmitter {
 
   /** One probe of every mirror with a known address, in parallel (for `flotilla check`). Does not change health. */
   probeOnce(): Promise<ProbeResult[]> {
-    return Promise.all([...this.targets.values()].map((t) => this.probeFor(t.mirror).run(t, this.o.signal)));
+    const byName = new Map(this.spec.mirrors.map((m) => [m.name, m] as const));
+    return Promise.all([...this.targets.values()].map((t) => this.probeFor(byName.get(t.mirror)).run(t, this.o.signal)));
   }
 
   private retarget(): void {
@@ -109,8 +110,7 @@ export class Observer extends EventEmitter {
     this.startLoops();
   }
 
-  private probeFor(mirror: string): Probe {
-    const m = this.spec.mirrors.find((x) => x.name === mirror);
+  private probeFor(m: MirrorSpec | undefined): Probe {
     return this.o.probes[(m && mirrorHealth(this.spec, m).probe) ?? 'http'];
   }
 
@@ -136,6 +136,8 @@ export class Observer extends EventEmitter {
       const h = hysteresisFor(mh);
       const interval = mh.intervalMs;
       const fastMs = fastIntervalFor(interval, mh.fastIntervalMs);
+      // once per loop, not per probe: a lookup by name scanned every mirror (at 5,000 mirrors, 2,500 probes a second)
+      const prober = this.probeFor(m);
       let due = start + offsets[i];
       let nextSlotAt = due;
       let inFlight = false;
@@ -159,7 +161,7 @@ export class Observer extends EventEmitter {
         const startedAt = now();
         let r: ProbeResult;
         try {
-          r = await this.probeFor(m.name).run(target, this.o.signal);
+          r = await prober.run(target, this.o.signal);
         } finally {
           inFlight = false;
         }

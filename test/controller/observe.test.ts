@@ -67,6 +67,34 @@ describe('observe: probe targets from the inventory', { timeout: 20_000 }, () =>
   });
 });
 
+describe('observe: each mirror probed by its own kind of probe', { timeout: 20_000 }, () => {
+  it('the stack\'s probe and a mirror\'s own (health.probe) are used, in the loops and in probeOnce', async () => {
+    const ac = new AbortController();
+    const spec = fleetFixture({}, 3);
+    spec.mirrors[1].health = { probe: 'tcp' };
+    spec.mirrors[2].health = { probe: 'dns' };
+    const by: Record<string, Set<string>> = { http: new Set(), tcp: new Set(), dns: new Set() };
+    const kind = (k: string): Probe => ({
+      async run(t: ProbeTarget): Promise<ProbeResult> {
+        by[k].add(t.mirror);
+        return { mirror: t.mirror, ok: true, reason: 'ok', latencyMs: 1, at: Date.now() };
+      },
+    });
+    const obs = new Observer(spec, { probes: { http: kind('http'), tcp: kind('tcp'), dns: kind('dns') }, now: Date.now, blind: () => false, signal: ac.signal });
+    try {
+      await obs.probeOnce();
+      assert.deepEqual(Object.fromEntries(Object.entries(by).map(([k, v]) => [k, [...v]])), { http: ['m0'], tcp: ['m1'], dns: ['m2'] });
+      for (const v of Object.values(by)) v.clear();
+      obs.start();
+      await waitFor('every mirror probed by its loop', () => by.http.size + by.tcp.size + by.dns.size === 3);
+      assert.deepEqual(Object.fromEntries(Object.entries(by).map(([k, v]) => [k, [...v]])), { http: ['m0'], tcp: ['m1'], dns: ['m2'] });
+    } finally {
+      obs.stop();
+      ac.abort();
+    }
+  });
+});
+
 /** Holds every probe until the test answers it; records the (test clock) time each one started. */
 class SteeredProbe implements Probe {
   readonly starts: number[] = [];
