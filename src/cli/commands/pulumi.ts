@@ -36,7 +36,7 @@ export function registerPulumi(program: Command): void {
         const out = makeOut(!!o.json);
         if (code !== 0) {
           // a destroy that failed part way may have released some hosts already, while the outputs still list them
-          if (verb === 'destroy') out.err(`pulumi destroy failed (exit ${code}): the saved inventory is unchanged, but some hosts may be gone and their addresses released; the controller keeps serving what the inventory lists until \`flotilla inventory refresh --stack ${spec.stack}\` (or a drain) says otherwise`);
+          if (verb === 'destroy') out.err(`pulumi destroy failed (exit ${code}): the saved inventory is unchanged, but some hosts may be gone and their addresses released; the controller keeps probing the addresses it lists (a host that is gone fails its probes and leaves the answer, while whoever gets its address next may answer them): run \`flotilla inventory refresh --stack ${spec.stack}\` once the stack is settled, or drain those mirrors`);
           return;
         }
         // the controller learns where the hosts are from the outputs of a successful deploy, and that they are gone
