@@ -48,7 +48,7 @@ export function registerPulumi(program: Command): void {
           const n = Object.keys(inv.mirrors).length;
           out.err(verb === 'up' || n > 0
             ? `mirror inventory saved: ${n} mirror(s) from the stack outputs (\`flotilla inventory --stack ${spec.stack}\` shows it)`
-            : `mirror inventory cleared: the stack has no outputs after the destroy, so no cloud host's address is served any more (mirrors with an address in the stack file still are)`);
+            : `mirror inventory cleared: the stack has no outputs after the destroy, so the controller (a running daemon, or the next \`flotilla apply\`) takes every cloud host's address out of DNS; mirrors with an address in the stack file stay`);
         } finally {
           await store.close?.();
         }
