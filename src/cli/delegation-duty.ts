@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { GuardEvent, GuardMemory } from '../delegation/delegation-guard.ts';
-import { startGuardLoop } from '../delegation/guard-loop.ts';
+import { startGuardLoop, type GuardRole } from '../delegation/guard-loop.ts';
 import type { AuditEvent } from '../domain/audit.ts';
 import type { FleetSpec } from '../domain/fleet-spec.ts';
 import type { DnsDriver } from '../drivers/dns-driver.ts';
@@ -29,6 +29,8 @@ export async function startDelegationDuty(spec: FleetSpec, o: {
   onEvent?: (e: GuardEvent) => void;
   /** The replaced duty's guard memory: no repeated lost/registry alerts, streaks go on. */
   resume?: GuardMemory;
+  /** Several controllers: only the leader watches and writes the delegation (its writes fenced). */
+  role?: GuardRole;
 }): Promise<DelegationDuty | undefined> {
   if ((spec.delegation?.intervalMs ?? 0) <= 0) return undefined;
   // the signed manifest also goes to <state dir>/publish/.well-known/flotilla.json (point a local web server there;
@@ -44,6 +46,7 @@ export async function startDelegationDuty(spec: FleetSpec, o: {
       await publisher.onEvent(e);
     },
     resume: o.resume,
+    role: o.role,
   });
   return { publisher, stop: async () => loop?.stop(), memory: () => loop?.memory() };
 }

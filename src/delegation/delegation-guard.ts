@@ -21,6 +21,12 @@ export interface DelegationGuardOptions {
   onEvent: (e: GuardEvent) => Promise<void> | void;
   /** Another guard's memory (a reload): its streaks go on and what it already told is not told again. */
   resume?: GuardMemory;
+  /**
+   * Proof that this controller may still write, asked right before each registrar write (with several controllers:
+   * the cluster's fence, so a leader deposed while a round ran writes nothing). A rejection is an error event, nothing
+   * is written, and the change is planned again next round. Absent: nothing to prove (one controller).
+   */
+  fence?: () => Promise<void>;
 }
 
 /** What a guard keeps between rounds (streaks, and what it has told: lost, held, registry notes). */
@@ -123,6 +129,12 @@ export class DelegationGuard {
     }
     if (this.o.dryRun) {
       await this.o.onEvent({ kind: plan.pruned.length ? 'prune' : 'restore', zone, message: `${zone}: dry run: would ${what} at ${registrar.name}: NS ${plan.nameservers.join(', ')}`, data: { ...data, dryRun: true } });
+      return false;
+    }
+    try {
+      await this.o.fence?.();
+    } catch (e) {
+      await this.o.onEvent({ kind: 'error', zone, message: `${zone}: did not ${what} at ${registrar.name}: ${(e as Error).message}`, data });
       return false;
     }
     try {

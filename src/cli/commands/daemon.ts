@@ -126,8 +126,9 @@ export function registerDaemon(program: Command): void {
       if (alerts) log(`alerts to ${hooks.length} webhook(s)`);
       const { startDelegationDuty } = await import('../delegation-duty.ts');
       const startDuty = async (from: typeof spec, resume?: GuardMemory) => {
-        const duty = await startDelegationDuty(from, { store: controller.store, drivers: controller.drivers, env: process.env, audit: (e) => controller.audit(e), resume });
-        if (duty) log(`watching the delegation of ${from.domain} every ${from.delegation!.intervalMs / 1000}s (parents: ${from.delegation!.parents.join(', ') || 'from the root'})`);
+        const cluster = controller.cluster;
+        const duty = await startDelegationDuty(from, { store: controller.store, drivers: controller.drivers, env: process.env, audit: (e) => controller.audit(e), resume, role: cluster.kind === 'etcd' ? cluster : undefined });
+        if (duty) log(`watching the delegation of ${from.domain} every ${from.delegation!.intervalMs / 1000}s (parents: ${from.delegation!.parents.join(', ') || 'from the root'})${cluster.kind === 'etcd' ? ' while this daemon leads' : ''}`);
         return duty;
       };
       let running = spec;
