@@ -132,6 +132,8 @@ describe('Controller among several replicas', { timeout: 60_000 }, () => {
     const r = await rig();
     r.cluster.set({ leading: true }, 'elected');
     await waitFor('the leader published', () => r.served().join(',') === ALL.join(','));
+    // the publishing apply is audited just after the write lands: it must not count as one after the deposition
+    await waitFor('the publishing apply audited', () => r.audits.some((e) => e.kind === 'apply'));
     r.cluster.fenceHolds = false;
     const fencedAt = Date.now();
     r.driver.failListNext = 1;
