@@ -3,7 +3,7 @@
  * verdicts, and fail static with too few of them. Vantage keys are written under real etcd leases.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -59,6 +59,25 @@ describe('flotilla apply with several vantages (real etcd)', { timeout: 60_000 }
     await publish('c2', 'down');
     const two = await runCli(['apply', '--stack', 'q', '--dry-run', '--json'], { cwd: dir });
     assert.deepEqual(JSON.parse(two.stdout).serving, ['m2']);
+  });
+
+  it('while a daemon leads the stack, apply refuses to be a second writer (exit 1, names drain/failover and --force); a dry run still shows the plan', async () => {
+    await Promise.all(leases.splice(0).map((l) => l.revoke()));
+    await publish('a', 'down');
+    await publish('b', 'down');
+    const lease = client.namespace('/flotilla/q/').lease(30);
+    leases.push(lease);
+    await lease.put('election/leader/7').value(JSON.stringify({ vantage: 'a', since: Date.UTC(2026, 11, 3, 6, 0) }));
+    const zones = () => (existsSync(join(dir, 'zones')) ? readdirSync(join(dir, 'zones'), { recursive: true }).map(String).sort().map((f) => { const p = join(dir, 'zones', f); return statSync(p).isFile() ? `${f}:${readFileSync(p, 'utf8')}` : f; }).join('\n') : '(none)');
+    const before = zones();
+    const r = await runCli(['apply', '--stack', 'q'], { cwd: dir });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /vantage a leads this stack \(since 2026-12-03T06:00:00\.000Z\) and converges every provider to the same decision: `flotilla apply` would be a second writer beside it\. Change what is served with drain or failover .* --force/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    assert.equal(zones(), before, 'nothing written, not even the local zone');
+    const dry = await runCli(['apply', '--stack', 'q', '--dry-run', '--json'], { cwd: dir });
+    assert.deepEqual(JSON.parse(dry.stdout).serving, ['m2']);
+    await lease.revoke();
   });
 
   it('too few live vantages: apply fails static (exit 1, names --force) and writes nothing', async () => {

@@ -15,9 +15,9 @@ import { ensureLocalZones } from '../runtime.ts';
 
 export function registerApply(program: Command): void {
   stackOptions(program.command('apply'))
-    .description('Write the desired records to every DNS provider once (what the daemon does on each decision), then verify every authoritative server. --dry-run shows the changes only; --force lets a change delete more than policy.maxRemoveShare of a zone, or write while every canary fails (fail static).')
+    .description('Write the desired records to every DNS provider once (what the daemon does on each decision), then verify every authoritative server. --dry-run shows the changes only; --force lets a change delete more than policy.maxRemoveShare of a zone, write while every canary fails (fail static), or write while a daemon leads the stack on etcd.')
     .option('--dry-run', 'list and plan at every provider, change nothing')
-    .option('--force', 'allow a plan that deletes more than policy.maxRemoveShare of a zone, or writing while every canary fails')
+    .option('--force', 'allow a plan that deletes more than policy.maxRemoveShare of a zone, writing while every canary fails, or writing beside the leading daemon')
     .addHelpText('after', '\nExamples:\n  flotilla apply --stack local --dry-run\n  flotilla apply --stack local --force\n')
     .action(async (o: StackOpts & { dryRun?: boolean; force?: boolean }) => {
       const out = makeOut(!!o.json);
@@ -26,6 +26,9 @@ export function registerApply(program: Command): void {
       const st = await store.load();
       const now = Date.now();
       const view = await clusterView(spec, st);
+      // one writer: a daemon leading the stack converges every provider to this same decision already
+      const leads = view.leader ? `vantage ${view.leader.vantage} leads this stack (since ${new Date(view.leader.since).toISOString()})` : undefined;
+      if (leads && !o.dryRun && !o.force) throw new PlanRefusedError(`${leads} and converges every provider to the same decision: \`flotilla apply\` would be a second writer beside it. Change what is served with drain or failover (the leader obeys them), or --force to write anyway`);
       if (!o.dryRun) await ensureLocalZones(spec);
       const drivers = await createDrivers(spec.dnsProviders, { env: process.env, stateDir: spec.state.path });
       const actor = whoami();
@@ -39,7 +42,7 @@ export function registerApply(program: Command): void {
         const desired = decision.desired;
         if (decision.failStatic && !o.dryRun && !o.force) throw new PlanRefusedError(`fail static: ${decision.failStatic}; changing nothing (--force writes anyway)`);
         if (decision.failStatic) out.log(`note: fail static: ${decision.failStatic}`);
-        if (!o.dryRun) await store.append({ at: now, kind: 'decision', actor, message: `apply by hand: serve ${desired.serving.join(', ')}${o.force ? ' (--force)' : ''}`, data: { serving: desired.serving } });
+        if (!o.dryRun) await store.append({ at: now, kind: 'decision', actor, message: `apply by hand: serve ${desired.serving.join(', ')}${o.force ? ` (--force${leads ? `, while ${leads}` : ''})` : ''}`, data: { serving: desired.serving } });
         const reports = await reconcileAll({ drivers, zones: desired.zones, ownerId: spec.policy.ownerId, maxRemoveShare: spec.policy.maxRemoveShare, force: o.force, dryRun: o.dryRun, attribution: desired });
         for (const r of reports) {
           const ev = o.dryRun ? undefined : applyEvent(r, ' (by hand)');
