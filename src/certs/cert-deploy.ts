@@ -6,8 +6,8 @@ import { deployScript } from './deploy-script.ts';
 import { deployTargets, type DeployTarget } from './deploy-targets.ts';
 import { HostKeyPins } from './host-key-pins.ts';
 import { nginxTlsConfig } from './nginx-tls.ts';
-import { hostKeyChangedMessage, pinnedSshRunner, type HostKeyCheck } from './pinned-ssh.ts';
-import type { ScriptRunner } from './ssh-runner.ts';
+import { hostKeyChangedMessage, pinnedSshRunner } from './pinned-ssh.ts';
+import type { HostKeyCheck, ScriptRunner } from './ssh-runner.ts';
 
 export { localRunner, sshRunner, type ScriptRunner } from './ssh-runner.ts';
 

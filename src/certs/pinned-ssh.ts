@@ -4,24 +4,7 @@ import { join } from 'node:path';
 import type { AuditEvent } from '../domain/audit.ts';
 import type { HostKeyPins } from './host-key-pins.ts';
 import { fingerprint, hostKeyRefusal, keysFor, withKeys, type HostKey } from './known-hosts.ts';
-import { runWithStdin, sshRunner, type ScriptRunner } from './ssh-runner.ts';
-
-/** What a deploy learned of a mirror's SSH host key. */
-export interface HostKeyCheck {
-  /**
-   * first-use: nothing was pinned for the address; the key it presented is pinned now (trust on first use).
-   * matched: it presented the pinned key. changed: it presented another key; ssh refused before logging in, so
-   * nothing ran on it.
-   */
-  status: 'first-use' | 'matched' | 'changed';
-  mirror: string;
-  /** `host:port` as ssh was given it. */
-  address: string;
-  /** Fingerprints pinned before the call (`SHA256:…`). */
-  pinned: string[];
-  /** The fingerprint the host presented, when known. */
-  presented?: string;
-}
+import { runWithStdin, sshRunner, type HostKeyCheck, type ScriptRunner } from './ssh-runner.ts';
 
 /**
  * `sshRunner` with the host key pinned in `pins`: the address's pinned keys are written to a 0600 known_hosts in a

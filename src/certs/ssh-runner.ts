@@ -2,7 +2,23 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HostKeyCheck } from './pinned-ssh.ts';
+
+/** What a deploy learned of a mirror's SSH host key. */
+export interface HostKeyCheck {
+  /**
+   * first-use: nothing was pinned for the address; the key it presented is pinned now (trust on first use).
+   * matched: it presented the pinned key. changed: it presented another key; ssh refused before logging in, so
+   * nothing ran on it.
+   */
+  status: 'first-use' | 'matched' | 'changed';
+  mirror: string;
+  /** `host:port` as ssh was given it. */
+  address: string;
+  /** Fingerprints pinned before the call (`SHA256:…`). */
+  pinned: string[];
+  /** The fingerprint the host presented, when known. */
+  presented?: string;
+}
 
 export interface RunResult {
   code: number;
