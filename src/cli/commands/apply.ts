@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { hostname } from 'node:os';
 import { directQuery } from '../../controller/dns-query.ts';
 import { checkCanaries } from '../../controller/canaries.ts';
 import { applyEvent, convergeMs, verifyEvent, verifyProvider } from '../../controller/provider-pass.ts';
@@ -7,6 +8,7 @@ import type { ServerVerdict } from '../../controller/verify.ts';
 import { PlanRefusedError } from '../../domain/errors.ts';
 import { createDrivers } from '../../drivers/registry.ts';
 import { decide } from '../../controller/decide.ts';
+import { controllerRunning, type State } from '../../domain/state.ts';
 import { clusterView } from '../../state/open-store.ts';
 import { updateState } from '../../state/state-store.ts';
 import { openStateStore, specFrom, stackOptions, whoami, type StackOpts } from '../common.ts';
@@ -15,9 +17,9 @@ import { ensureLocalZones } from '../runtime.ts';
 
 export function registerApply(program: Command): void {
   stackOptions(program.command('apply'))
-    .description('Write the desired records to every DNS provider once (what the daemon does on each decision), then verify every authoritative server. --dry-run shows the changes only; --force lets a change delete more than policy.maxRemoveShare of a zone, write while every canary fails (fail static), or write while a daemon leads the stack on etcd.')
+    .description('Write the desired records to every DNS provider once (what the daemon does on each decision), then verify every authoritative server. --dry-run shows the changes only; --force lets a change delete more than policy.maxRemoveShare of a zone, write while every canary fails (fail static), or write beside a running daemon (the leader, on etcd).')
     .option('--dry-run', 'list and plan at every provider, change nothing')
-    .option('--force', 'allow a plan that deletes more than policy.maxRemoveShare of a zone, writing while every canary fails, or writing beside the leading daemon')
+    .option('--force', 'allow a plan that deletes more than policy.maxRemoveShare of a zone, writing while every canary fails, or writing beside a running daemon')
     .addHelpText('after', '\nExamples:\n  flotilla apply --stack local --dry-run\n  flotilla apply --stack local --force\n')
     .action(async (o: StackOpts & { dryRun?: boolean; force?: boolean }) => {
       const out = makeOut(!!o.json);
@@ -27,7 +29,7 @@ export function registerApply(program: Command): void {
       const now = Date.now();
       const view = await clusterView(spec, st);
       // one writer: a daemon leading the stack converges every provider to this same decision already
-      const leads = view.leader ? `vantage ${view.leader.vantage} leads this stack (since ${new Date(view.leader.since).toISOString()})` : undefined;
+      const leads = view.leader ? `vantage ${view.leader.vantage} leads this stack (since ${new Date(view.leader.since).toISOString()})` : view.kind === 'solo' ? soloDaemon(st, now) : undefined;
       if (leads && !o.dryRun && !o.force) throw new PlanRefusedError(`${leads} and converges every provider to the same decision: \`flotilla apply\` would be a second writer beside it. Change what is served with drain or failover (the leader obeys them), or --force to write anyway`);
       if (!o.dryRun) await ensureLocalZones(spec);
       const drivers = await createDrivers(spec.dnsProviders, { env: process.env, stateDir: spec.state.path });
@@ -81,4 +83,21 @@ export function registerApply(program: Command): void {
         await Promise.all(drivers.map((d) => d.close?.()));
       }
     });
+}
+
+/**
+ * The daemon saving on this (file) state now, described, or undefined: its heartbeat is fresh (controllerRunning) and,
+ * when it ran on this host, its pid is alive (a SIGKILLed daemon leaves a fresh heartbeat behind for a while).
+ */
+function soloDaemon(st: State, now: number): string | undefined {
+  const c = st.controller;
+  if (!c || !controllerRunning(st, now)) return undefined;
+  if (c.host === hostname()) {
+    try {
+      process.kill(c.pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+    }
+  }
+  return `a flotilla daemon (pid ${c.pid} on ${c.host}) runs on this stack's state (its last save ${Math.round((now - c.at) / 1000)} s ago)`;
 }
