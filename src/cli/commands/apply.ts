@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { hostname } from 'node:os';
 import { directQuery } from '../../controller/dns-query.ts';
 import { checkCanaries } from '../../controller/canaries.ts';
 import { applyEvent, convergeMs, verifyEvent, verifyProvider } from '../../controller/provider-pass.ts';
@@ -8,10 +7,10 @@ import type { ServerVerdict } from '../../controller/verify.ts';
 import { PlanRefusedError } from '../../domain/errors.ts';
 import { createDrivers } from '../../drivers/registry.ts';
 import { decide } from '../../controller/decide.ts';
-import { controllerRunning, type State } from '../../domain/state.ts';
 import { clusterView } from '../../state/open-store.ts';
 import { updateState } from '../../state/state-store.ts';
 import { openStateStore, specFrom, stackOptions, whoami, type StackOpts } from '../common.ts';
+import { runningController } from '../running-controller.ts';
 import { makeOut, table } from '../output.ts';
 import { ensureLocalZones } from '../runtime.ts';
 
@@ -29,7 +28,7 @@ export function registerApply(program: Command): void {
       const now = Date.now();
       const view = await clusterView(spec, st);
       // one writer: a daemon leading the stack converges every provider to this same decision already
-      const leads = view.leader ? `vantage ${view.leader.vantage} leads this stack (since ${new Date(view.leader.since).toISOString()})` : view.kind === 'solo' ? soloDaemon(st, now) : undefined;
+      const leads = view.leader ? `vantage ${view.leader.vantage} leads this stack (since ${new Date(view.leader.since).toISOString()})` : view.kind === 'solo' ? soloDaemon(runningController(st, now), now) : undefined;
       if (leads && !o.dryRun && !o.force) throw new PlanRefusedError(`${leads} and converges every provider to the same decision: \`flotilla apply\` would be a second writer beside it. Change what is served with drain or failover (the leader obeys them), or --force to write anyway`);
       if (!o.dryRun) await ensureLocalZones(spec);
       const drivers = await createDrivers(spec.dnsProviders, { env: process.env, stateDir: spec.state.path });
@@ -85,19 +84,7 @@ export function registerApply(program: Command): void {
     });
 }
 
-/**
- * The daemon saving on this (file) state now, described, or undefined: its heartbeat is fresh (controllerRunning) and,
- * when it ran on this host, its pid is alive (a SIGKILLed daemon leaves a fresh heartbeat behind for a while).
- */
-function soloDaemon(st: State, now: number): string | undefined {
-  const c = st.controller;
-  if (!c || !controllerRunning(st, now)) return undefined;
-  if (c.host === hostname()) {
-    try {
-      process.kill(c.pid, 0);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
-    }
-  }
-  return `a flotilla daemon (pid ${c.pid} on ${c.host}) runs on this stack's state (its last save ${Math.round((now - c.at) / 1000)} s ago)`;
+/** How a refusal names the daemon saving on a file state (runningController), if one is. */
+function soloDaemon(c: ReturnType<typeof runningController>, now: number): string | undefined {
+  return c && `a flotilla daemon (pid ${c.pid} on ${c.host}) runs on this stack's state (its last save ${Math.round((now - c.at) / 1000)} s ago)`;
 }

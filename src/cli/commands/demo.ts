@@ -10,7 +10,7 @@ import { formatDuration } from '../../domain/duration.ts';
 import { UsageError } from '../../domain/errors.ts';
 import type { FleetSpec } from '../../domain/fleet-spec.ts';
 import { activeOverrides } from '../../domain/override.ts';
-import { controllerRunning } from '../../domain/state.ts';
+import { runningController } from '../running-controller.ts';
 import { startEmbeddedDnsServer, type EmbeddedDnsServer } from '../../drivers/local/embedded-dns-server.ts';
 import { openZoneStore } from '../../drivers/local/zone-store.ts';
 import { createDrivers } from '../../drivers/registry.ts';
@@ -183,8 +183,9 @@ function digestLine(spec: FleetSpec): string {
 async function refuseBusyState(stateDir: string, stack: string): Promise<void> {
   const st = await new FileStateStore(stateDir).load();
   const now = Date.now();
-  if (controllerRunning(st, now)) {
-    throw new UsageError(`a flotilla controller (pid ${st.controller!.pid} on ${st.controller!.host}) is running on the ${stack} stack's state in ${stateDir}; stop it, or run the demo without --keep`);
+  const c = runningController(st, now);
+  if (c) {
+    throw new UsageError(`a flotilla controller (pid ${c.pid} on ${c.host}) is running on the ${stack} stack's state in ${stateDir}; stop it, or run the demo without --keep`);
   }
   const open = activeOverrides(st.overrides, now);
   if (open.length > 0) {

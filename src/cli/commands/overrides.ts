@@ -3,7 +3,8 @@ import { runOverrideCommand, type OverrideCommand } from '../../controller/overr
 import { formatDuration } from '../../domain/duration.ts';
 import { UsageError } from '../../domain/errors.ts';
 import type { FleetSpec } from '../../domain/fleet-spec.ts';
-import { CONTROLLER_SAVE_INTERVAL_MS, controllerRunning, type State } from '../../domain/state.ts';
+import { CONTROLLER_SAVE_INTERVAL_MS, type State } from '../../domain/state.ts';
+import { runningController } from '../running-controller.ts';
 import { openStateStore, specFrom, stackOptions, whoami, type StackOpts } from '../common.ts';
 import { makeOut } from '../output.ts';
 
@@ -25,8 +26,8 @@ async function run(o: Opts, build: (author: string) => OverrideCommand): Promise
 
 /** Says who will act on the override: never a promise that a daemon picks it up when none is running on this state. */
 export function takesEffect(state: State, spec: FleetSpec, now: number): string {
-  if (controllerRunning(state, now)) {
-    const c = state.controller!;
+  const c = runningController(state, now);
+  if (c) {
     return `the running controller (pid ${c.pid} on ${c.host}, saved ${formatDuration(Math.max(0, now - c.at))} ago) picks this up within a second`;
   }
   const where = spec.state.kind === 'file' ? spec.state.path : `etcd (${spec.state.endpoints.join(', ')})`;
